@@ -1,0 +1,32 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Amnesia: a data-poisoning security evaluation suite built on dataset distillation.
+/// Data flows one way: spec → zoo → craft → poison set → evaluate → report.
+let package = Package(
+    name: "Amnesia",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "amnesia", targets: ["amnesia"]),
+        .library(name: "Autodiff", targets: ["Autodiff"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries from Debian packages (see scripts/setup.sh).
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "Autodiff", dependencies: ["CBLAS"]),
+        .executableTarget(
+            name: "amnesia",
+            dependencies: [
+                "Autodiff",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
+    ]
+)

@@ -1,0 +1,133 @@
+import CBLAS
+
+/// Geometry of a 2-D convolution or pooling window over an NCHW batch.
+public struct ConvGeometry: Hashable, Sendable {
+    public let batch, channels, height, width: Int
+    public let kernelHeight, kernelWidth: Int
+    public let stride, padding: Int
+
+    public var outputHeight: Int { (height + 2 * padding - kernelHeight) / stride + 1 }
+    public var outputWidth: Int { (width + 2 * padding - kernelWidth) / stride + 1 }
+    /// Rows of the im2col matrix: one per (channel, kernel row, kernel column).
+    public var patchSize: Int { channels * kernelHeight * kernelWidth }
+    /// Columns of the im2col matrix: one per (image, output row, output column).
+    public var positions: Int { batch * outputHeight * outputWidth }
+    public var inputShape: [Int] { [batch, channels, height, width] }
+
+    public init(input shape: [Int], kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int) {
+        precondition(shape.count == 4, "expected an NCHW input, got shape \(shape)")
+        precondition(stride > 0 && padding >= 0, "stride must be positive and padding non-negative")
+        (batch, channels, height, width) = (shape[0], shape[1], shape[2], shape[3])
+        (self.kernelHeight, self.kernelWidth, self.stride, self.padding) = (kernelHeight, kernelWidth, stride, padding)
+        precondition(height + 2 * padding >= kernelHeight && width + 2 * padding >= kernelWidth,
+                     "kernel \(kernelHeight)×\(kernelWidth) is larger than the padded input \(shape)")
+    }
+}
+
+/// The numerical kernels behind the ops: tight loops over raw buffers and BLAS calls.
+/// Nothing here knows about the graph.
+enum Kernels {
+    /// C = alpha · op(A) · op(B) + beta · C, row-major, through OpenBLAS.
+    static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+        beta: Float = 0
+    ) {
+        cblas_sgemm(CblasRowMajor,
+                    transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), 1,
+                    a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n),
+                    beta, c, Int32(n))
+    }
+
+    /// A copy of `source` with its dimensions reordered by `permutation`.
+    static func permute(_ source: UnsafeBufferPointer<Float>, shape: [Int], permutation: [Int]) -> TensorStorage {
+        var sourceStrides = [Int](repeating: 1, count: shape.count)
+        for i in stride(from: shape.count - 2, through: 0, by: -1) {
+            sourceStrides[i] = sourceStrides[i + 1] * shape[i + 1]
+        }
+        let outShape = permutation.map { shape[$0] }
+        let strides = permutation.map { sourceStrides[$0] }
+        let storage = TensorStorage(uninitializedCount: source.count)
+        let out = storage.buffer
+        Broadcast.forEachRow(outShape, strides, strides) { o, s, _, length, step, _ in
+            for i in 0..<length { out[o + i] = source[s + i * step] }
+        }
+        return storage
+    }
+
+    /// Unfolds every receptive field of `x` into a column: the result is
+    /// [patchSize, positions], so a convolution becomes one GEMM.
+    static func im2col(_ x: UnsafeBufferPointer<Float>, _ g: ConvGeometry) -> TensorStorage {
+        let storage = TensorStorage(uninitializedCount: g.patchSize * g.positions)
+        let cols = storage.buffer
+        let (oh, ow) = (g.outputHeight, g.outputWidth)
+        for c in 0..<g.channels {
+            for ki in 0..<g.kernelHeight {
+                for kj in 0..<g.kernelWidth {
+                    let row = ((c * g.kernelHeight + ki) * g.kernelWidth + kj) * g.positions
+                    for n in 0..<g.batch {
+                        let image = (n * g.channels + c) * g.height * g.width
+                        for i in 0..<oh {
+                            let dst = row + (n * oh + i) * ow
+                            let ih = i * g.stride - g.padding + ki
+                            guard ih >= 0 && ih < g.height else {
+                                for j in 0..<ow { cols[dst + j] = 0 }
+                                continue
+                            }
+                            let src = image + ih * g.width
+                            for j in 0..<ow {
+                                let iw = j * g.stride - g.padding + kj
+                                cols[dst + j] = iw >= 0 && iw < g.width ? x[src + iw] : 0
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return storage
+    }
+
+    /// The adjoint of `im2col`: adds every column entry back onto the input position it
+    /// was read from.
+    static func col2im(_ cols: UnsafeBufferPointer<Float>, _ g: ConvGeometry) -> TensorStorage {
+        let storage = TensorStorage(repeating: 0, count: g.batch * g.channels * g.height * g.width)
+        let x = storage.buffer
+        let (oh, ow) = (g.outputHeight, g.outputWidth)
+        for c in 0..<g.channels {
+            for ki in 0..<g.kernelHeight {
+                for kj in 0..<g.kernelWidth {
+                    let row = ((c * g.kernelHeight + ki) * g.kernelWidth + kj) * g.positions
+                    for n in 0..<g.batch {
+                        let image = (n * g.channels + c) * g.height * g.width
+                        for i in 0..<oh {
+                            let ih = i * g.stride - g.padding + ki
+                            guard ih >= 0 && ih < g.height else { continue }
+                            let src = row + (n * oh + i) * ow
+                            let dst = image + ih * g.width
+                            for j in 0..<ow {
+                                let iw = j * g.stride - g.padding + kj
+                                if iw >= 0 && iw < g.width { x[dst + iw] += cols[src + j] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return storage
+    }
+
+    /// Swaps the two leading axes of an [a, b, rest] buffer: NCHW ↔ CNHW layouts, as
+    /// GEMM over all positions produces and consumes [channels, batch·spatial].
+    static func swapLeadingAxes(_ source: UnsafeBufferPointer<Float>, _ a: Int, _ b: Int, _ rest: Int) -> TensorStorage {
+        let storage = TensorStorage(uninitializedCount: source.count)
+        let out = storage.buffer
+        for i in 0..<a {
+            for j in 0..<b {
+                let src = (i * b + j) * rest, dst = (j * a + i) * rest
+                for k in 0..<rest { out[dst + k] = source[src + k] }
+            }
+        }
+        return storage
+    }
+}

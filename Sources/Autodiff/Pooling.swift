@@ -1,0 +1,100 @@
+/// Flat element offsets chosen by a max-pool, shared by the ops that gather and scatter
+/// through them.
+final class IndexMap: @unchecked Sendable {
+    let offsets: [Int32]
+    init(_ offsets: [Int32]) { self.offsets = offsets }
+}
+
+/// Max-pooling over `size`×`size` windows (stride defaults to `size`, no padding). The
+/// gradient flows through the saved argmax indices: the forward pass is a gather, its VJP
+/// a scatter-add, and the scatter's VJP the same gather, so all orders are exact.
+public func maxPool2d(_ x: Tensor, size: Int, stride: Int? = nil) -> Tensor {
+    let g = ConvGeometry(input: x.shape, kernelHeight: size, kernelWidth: size, stride: stride ?? size, padding: 0)
+    let (oh, ow) = (g.outputHeight, g.outputWidth)
+    var offsets = [Int32](repeating: 0, count: g.batch * g.channels * oh * ow)
+    let source = x.buffer
+    precondition(source.count < Int(Int32.max), "max-pool input too large for 32-bit indices")
+    offsets.withUnsafeMutableBufferPointer { out in
+        for plane in 0..<(g.batch * g.channels) {
+            let base = plane * g.height * g.width
+            for i in 0..<oh {
+                for j in 0..<ow {
+                    var best = base + i * g.stride * g.width + j * g.stride
+                    for ki in 0..<size {
+                        let row = base + (i * g.stride + ki) * g.width + j * g.stride
+                        for kj in 0..<size where source[row + kj] > source[best] { best = row + kj }
+                    }
+                    out[(plane * oh + i) * ow + j] = Int32(best)
+                }
+            }
+        }
+    }
+    return gather(x, IndexMap(offsets), shape: [g.batch, g.channels, oh, ow])
+}
+
+/// y[i] = x[offsets[i]].
+func gather(_ x: Tensor, _ map: IndexMap, shape: [Int]) -> Tensor {
+    let storage = TensorStorage(uninitializedCount: map.offsets.count)
+    let source = x.buffer, out = storage.buffer
+    for (i, offset) in map.offsets.enumerated() { out[i] = source[Int(offset)] }
+    return .result(storage, shape: shape, inputs: [x]) { c in [scatterAdd(c.upstream, map, shape: x.shape)] }
+}
+
+/// y = zeros(shape); y[offsets[i]] += g[i]. The adjoint of `gather`.
+func scatterAdd(_ g: Tensor, _ map: IndexMap, shape: [Int]) -> Tensor {
+    let storage = TensorStorage(repeating: 0, count: shape.reduce(1, *))
+    let source = g.buffer, out = storage.buffer
+    for (i, offset) in map.offsets.enumerated() { out[Int(offset)] += source[i] }
+    return .result(storage, shape: shape, inputs: [g]) { c in [gather(c.upstream, map, shape: g.shape)] }
+}
+
+/// Average-pooling over `size`×`size` windows (stride defaults to `size`, no padding).
+/// Linear, so its VJP is its adjoint, and the adjoint's VJP is the pooling again.
+public func avgPool2d(_ x: Tensor, size: Int, stride: Int? = nil) -> Tensor {
+    let g = ConvGeometry(input: x.shape, kernelHeight: size, kernelWidth: size, stride: stride ?? size, padding: 0)
+    return averagePool(x, g)
+}
+
+func averagePool(_ x: Tensor, _ g: ConvGeometry) -> Tensor {
+    let (oh, ow) = (g.outputHeight, g.outputWidth)
+    let scale = 1 / Float(g.kernelHeight * g.kernelWidth)
+    let storage = TensorStorage(uninitializedCount: g.batch * g.channels * oh * ow)
+    let source = x.buffer, out = storage.buffer
+    for plane in 0..<(g.batch * g.channels) {
+        let base = plane * g.height * g.width
+        for i in 0..<oh {
+            for j in 0..<ow {
+                var total: Float = 0
+                for ki in 0..<g.kernelHeight {
+                    let row = base + (i * g.stride + ki) * g.width + j * g.stride
+                    for kj in 0..<g.kernelWidth { total += source[row + kj] }
+                }
+                out[(plane * oh + i) * ow + j] = total * scale
+            }
+        }
+    }
+    return .result(storage, shape: [g.batch, g.channels, oh, ow], inputs: [x]) { c in
+        [averagePoolAdjoint(c.upstream, g)]
+    }
+}
+
+/// Spreads each output gradient evenly over its window: the adjoint of `averagePool`.
+func averagePoolAdjoint(_ gy: Tensor, _ g: ConvGeometry) -> Tensor {
+    let (oh, ow) = (g.outputHeight, g.outputWidth)
+    let scale = 1 / Float(g.kernelHeight * g.kernelWidth)
+    let storage = TensorStorage(repeating: 0, count: g.inputShape.reduce(1, *))
+    let source = gy.buffer, out = storage.buffer
+    for plane in 0..<(g.batch * g.channels) {
+        let base = plane * g.height * g.width
+        for i in 0..<oh {
+            for j in 0..<ow {
+                let value = source[(plane * oh + i) * ow + j] * scale
+                for ki in 0..<g.kernelHeight {
+                    let row = base + (i * g.stride + ki) * g.width + j * g.stride
+                    for kj in 0..<g.kernelWidth { out[row + kj] += value }
+                }
+            }
+        }
+    }
+    return .result(storage, shape: g.inputShape, inputs: [gy]) { c in [averagePool(c.upstream, g)] }
+}

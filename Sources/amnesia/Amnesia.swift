@@ -1,0 +1,18 @@
+import ArgumentParser
+
+/// The `amnesia` command: data-poisoning evaluation by dataset distillation.
+@main
+struct Amnesia: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "amnesia",
+        abstract: "Craft and evaluate malicious distilled data that makes a classifier forget a class.",
+        discussion: """
+            Amnesia learns a few synthetic images and a step size such that one gradient step on \
+            them makes a trained classifier predict class K as class T, while it keeps the other \
+            classes. Data flows one way: spec → victim zoo → craft → poison set → evaluate → report.
+            """,
+        version: version,
+        subcommands: [])
+}

@@ -1,0 +1,140 @@
+import Autodiff
+import Testing
+
+@Suite("Closed forms, the meta-gradient through a step, and the checker itself")
+struct SecondOrderTests {
+    @Test("d²/dx² x³ = 6x")
+    func cubic() {
+        let x = Tensor(shape: [3], scalars: [-1.5, 0.5, 2]).requiringGradient()
+        let first = gradients(of: (x * x * x).sum(), wrt: [x], createGraph: true)[0]
+        #expect(first.requiresGradient)
+        let second = gradients(of: first.sum(), wrt: [x])[0]
+        for (value, expected) in zip(second.scalars, [-9, 3, 12] as [Float]) {
+            #expect(abs(value - expected) < 1e-5)
+        }
+    }
+
+    @Test("one step on ½aθ², meta-loss ½bθ₁²: derivatives in η and a")
+    func quadraticStep() {
+        let (thetaValue, aValue, etaValue, b): (Float, Float, Float, Float) = (1.5, 0.8, 0.3, 2)
+        let theta = Tensor(thetaValue).requiringGradient()
+        let a = Tensor(aValue).requiringGradient()
+        let eta = Tensor(etaValue).requiringGradient()
+        let inner = 0.5 * a * theta * theta
+        let g = gradients(of: inner, wrt: [theta], createGraph: true)[0]
+        let theta1 = theta - eta * g
+        let meta = 0.5 * b * theta1 * theta1
+        let grads = gradients(of: meta, wrt: [eta, a])
+        let theta1Value = thetaValue - etaValue * aValue * thetaValue
+        #expect(abs(grads[0].item - (-b * theta1Value * aValue * thetaValue)) < 1e-5)
+        #expect(abs(grads[1].item - (-b * theta1Value * etaValue * thetaValue)) < 1e-5)
+    }
+
+    /// A tiny conv net as a function of its parameter list.
+    static func tinyNet(_ x: Tensor, _ p: [Tensor]) -> Tensor {
+        let h = maxPool2d(relu(conv2d(x, weight: p[0], bias: p[1], padding: 1)), size: 2)
+        return linear(h.reshaped([x.shape[0], -1]), weight: p[2], bias: p[3])
+    }
+
+    @Test("meta-gradient through one gradient step matches finite differences")
+    func metaGradient() {
+        let params = [random([2, 1, 3, 3], seed: 80), random([2], seed: 81, low: -0.1, high: 0.1),
+                      random([3, 18], seed: 82, low: -0.5, high: 0.5), random([3], seed: 83, low: -0.1, high: 0.1)]
+        let real = random([4, 1, 6, 6], seed: 84)
+        let realLabels = [0, 1, 2, 1]
+        let syntheticLabels = [0, 2]
+        // Inputs: the synthetic images and ρ, with step size softplus(ρ).
+        let inputs = [random([2, 1, 6, 6], seed: 85), Tensor(-1.0)]
+        func metaLoss(_ xs: [Tensor]) -> Tensor {
+            let theta0 = params.map { $0.requiringGradient() }
+            let inner = crossEntropy(Self.tinyNet(xs[0], theta0), labels: syntheticLabels)
+            let grads = gradients(of: inner, wrt: theta0, createGraph: xs[0].requiresGradient || xs[1].requiresGradient)
+            let theta1 = zip(theta0, grads).map { $0 - softplus(xs[1]) * $1 }
+            return crossEntropy(Self.tinyNet(real, theta1), labels: realLabels)
+        }
+        // First order of the meta-loss is what the attack uses; its second order would
+        // be third order of the network, beyond what the attack needs.
+        let mismatches = GradientCheck().mismatches(inputs, secondOrder: false, metaLoss)
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(5).map(\.description))")
+        let leaves = inputs.map { $0.requiringGradient() }
+        let grads = gradients(of: metaLoss(leaves), wrt: leaves)
+        #expect(grads[0].scalars.contains { $0 != 0 }, "the meta-gradient reaches the synthetic images")
+        #expect(grads[1].item != 0, "the meta-gradient reaches the step size")
+    }
+
+    @Test("the checker flags a VJP that is 3% off")
+    func checkerCatchesWrongFirstOrder() {
+        let x = random([2, 3], seed: 90)
+        let mismatches = GradientCheck().mismatches([x]) { xs in
+            customOp(value: (xs[0] * xs[0]).detached(), inputs: [xs[0]]) { c in [c.upstream * xs[0] * 2.06] }
+        }
+        #expect(mismatches.contains { $0.order == 1 })
+    }
+
+    @Test("the checker flags a VJP whose second order is wrong")
+    func checkerCatchesWrongSecondOrder() {
+        let x = random([2, 3], seed: 91)
+        // First order exact, but the detached factor hides x from the backward graph.
+        let mismatches = GradientCheck().mismatches([x]) { xs in
+            customOp(value: (xs[0] * xs[0]).detached(), inputs: [xs[0]]) { c in [c.upstream * xs[0].detached() * 2] }
+        }
+        #expect(!mismatches.contains { $0.order == 1 })
+        #expect(mismatches.contains { $0.order == 2 })
+    }
+
+    @Test("the checker accepts a correct custom op")
+    func checkerAcceptsCorrectOp() {
+        let x = random([2, 3], seed: 92)
+        let mismatches = GradientCheck().mismatches([x]) { xs in
+            customOp(value: (xs[0] * xs[0]).detached(), inputs: [xs[0]]) { c in [c.upstream * xs[0] * 2] }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.map(\.description))")
+    }
+}
+
+@Suite("Graph recording")
+struct GraphTests {
+    @Test("createGraph false records nothing; true records the backward pass")
+    func createGraphFlag() {
+        let x = random([3], seed: 100).requiringGradient()
+        let loss = (exp(x) * x).sum()
+        #expect(!gradients(of: loss, wrt: [x])[0].requiresGradient)
+        #expect(gradients(of: loss, wrt: [x], createGraph: true)[0].requiresGradient)
+    }
+
+    @Test("no ops are recorded without recording, and constants stay constants")
+    func withoutRecording() {
+        let x = random([3], seed: 101).requiringGradient()
+        let y = GradientMode.withoutRecording { exp(x) * 2 }
+        #expect(!y.requiresGradient)
+        #expect(!(random([3], seed: 102) * 2).requiresGradient)
+        #expect(GradientMode.isRecording)
+    }
+
+    @Test("a target the loss does not depend on gets a zero gradient")
+    func unrelatedTarget() {
+        let x = random([3], seed: 103).requiringGradient()
+        let unrelated = random([2, 2], seed: 104).requiringGradient()
+        let grads = gradients(of: (x * x).sum(), wrt: [x, unrelated])
+        #expect(grads[1].shape == [2, 2] && grads[1].scalars.allSatisfy { $0 == 0 })
+        #expect(grads[0].scalars == x.scalars.map { 2 * $0 })
+    }
+
+    @Test("gradients accumulate over every path to a shared input")
+    func sharedInput() {
+        let x = Tensor(shape: [2], scalars: [1, 2]).requiringGradient()
+        let y = (x * 3 + exp(x) + x).sum()
+        let g = gradients(of: y, wrt: [x])[0].scalars
+        #expect(abs(g[0] - (4 + Float(2.718281828))) < 1e-5)
+        #expect(abs(g[1] - (4 + Float(7.389056099))) < 1e-4)
+    }
+
+    @Test("an intermediate tensor can be a target")
+    func intermediateTarget() {
+        let x = Tensor(shape: [2], scalars: [1, 2]).requiringGradient()
+        let h = x * x
+        let grads = gradients(of: (h * 5).sum(), wrt: [h, x])
+        #expect(grads[0].scalars == [5, 5])
+        #expect(grads[1].scalars == [10, 20])
+    }
+}
