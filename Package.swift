@@ -20,13 +20,15 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "Autodiff", dependencies: ["CBLAS"]),
+        .target(name: "Networks", dependencies: ["Autodiff"]),
         .executableTarget(
             name: "amnesia",
             dependencies: [
-                "Autodiff",
+                "Autodiff", "Networks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
+        .testTarget(name: "NetworksTests", dependencies: ["Networks"]),
     ]
 )

@@ -1,5 +1,3 @@
-import Autodiff
-
 /// Finite-difference checks of first and second derivatives.
 ///
 /// Float32 finite differences are noisy, so the checker works on scalar projections
@@ -8,26 +6,30 @@ import Autodiff
 /// product, with respect to the inputs *and* to v). Central differences with step
 /// `epsilon` have truncation error O(ε²) and rounding error O(1e-7/ε); with ε = 1e-3 on
 /// O(1) values both stay near 1e-4, far below the tolerance. A wrong formula is off by
-/// O(1) relative; `GradientCheckTests` shows that a VJP 3% off fails, and so does one
-/// whose first order is right but whose second order is not.
-struct GradientCheck {
-    var epsilon: Float = 1e-3
+/// O(1) relative; the tests show that a VJP 3% off fails, and so does one whose first
+/// order is right but whose second order is not. Use it to check any new op.
+public struct GradientCheck {
+    public var epsilon: Float = 1e-3
     /// Allowed |analytic − numeric| ≤ absolute · scale + relative · |numeric|, where scale
     /// is the largest |numeric| entry of that gradient (at least 1).
-    var absolute: Double = 3e-3
-    var relative: Double = 1e-2
-    var seed: UInt64 = 7
+    public var absolute: Double = 3e-3
+    public var relative: Double = 1e-2
+    /// Seeds the random cotangents.
+    public var seed: UInt64 = 7
 
-    struct Mismatch: CustomStringConvertible {
-        let order: Int, input: Int, element: Int
-        let analytic: Double, numeric: Double
-        var description: String {
+    public init() {}
+
+    /// One derivative entry where analytic and numeric values disagree.
+    public struct Mismatch: CustomStringConvertible, Sendable {
+        public let order: Int, input: Int, element: Int
+        public let analytic: Double, numeric: Double
+        public var description: String {
             "order \(order), input \(input), element \(element): analytic \(analytic), numeric \(numeric)"
         }
     }
 
     /// Returns every entry where the analytic and numeric derivatives disagree.
-    func mismatches(_ inputs: [Tensor], secondOrder: Bool = true, _ f: ([Tensor]) -> Tensor) -> [Mismatch] {
+    public func mismatches(_ inputs: [Tensor], secondOrder: Bool = true, _ f: ([Tensor]) -> Tensor) -> [Mismatch] {
         var rng = SeededGenerator(seed: seed)
         let probe = f(inputs)
         let v = Tensor.randomNormal(probe.shape, using: &rng)
@@ -89,30 +91,10 @@ struct GradientCheck {
 }
 
 /// ⟨a, b⟩ accumulated in Double.
-func dot(_ a: Tensor, _ b: Tensor) -> Double {
+public func dot(_ a: Tensor, _ b: Tensor) -> Double {
     precondition(a.shape == b.shape, "dot of \(a.shape) and \(b.shape)")
     var total = 0.0
     for i in 0..<a.count { total += Double(a.buffer[i]) * Double(b.buffer[i]) }
     return total
 }
 
-/// Random inputs for checks, away from kinks when asked.
-func random(_ shape: [Int], seed: UInt64, low: Float = -1, high: Float = 1, awayFromZero: Float = 0) -> Tensor {
-    var rng = SeededGenerator(seed: seed)
-    return Tensor(shape: shape) { out in
-        for i in 0..<out.count {
-            var value = low + (high - low) * rng.nextUniform()
-            if abs(value) < awayFromZero { value = value < 0 ? -awayFromZero - value : awayFromZero + value }
-            out[i] = value
-        }
-    }
-}
-
-/// Distinct values spaced well apart (0.05) in a random order, so max-pool's argmax
-/// does not change under finite-difference steps.
-func distinct(_ shape: [Int], seed: UInt64) -> Tensor {
-    var rng = SeededGenerator(seed: seed)
-    let count = shape.reduce(1, *)
-    let order = (0..<count).shuffled(using: &rng)
-    return Tensor(shape: shape, scalars: order.map { Float($0) * 0.05 - Float(count) * 0.025 })
-}
