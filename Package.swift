@@ -17,9 +17,10 @@ let package = Package(
         // C libraries from Debian packages (see scripts/setup.sh).
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CMalloc"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
-        .target(name: "Autodiff", dependencies: ["CBLAS"]),
+        .target(name: "Autodiff", dependencies: ["CBLAS", "CMalloc"]),
         .target(name: "Networks", dependencies: ["Autodiff"]),
         .executableTarget(
             name: "amnesia",

@@ -25,9 +25,10 @@ func convolve(_ x: Tensor, _ w: Tensor, _ g: ConvGeometry) -> Tensor {
     let spatial = g.outputHeight * g.outputWidth
     let storage = Kernels.swapLeadingAxes(UnsafeBufferPointer(product.buffer), outChannels, g.batch, spatial)
     let shape = [g.batch, outChannels, g.outputHeight, g.outputWidth]
+    // The columns are kept for the weight gradient, which needs exactly them again.
     return .result(storage, shape: shape, inputs: [x, w]) { c in
         [c.needs[0] ? convolveInputGradient(c.upstream, w, g) : nil,
-         c.needs[1] ? convolveWeightGradient(x, c.upstream, g) : nil]
+         c.needs[1] ? convolveWeightGradient(x, c.upstream, g, columns: cols) : nil]
     }
 }
 
@@ -48,12 +49,12 @@ func convolveInputGradient(_ gy: Tensor, _ w: Tensor, _ g: ConvGeometry) -> Tens
 }
 
 /// The gradient of ⟨gy, x ⋆ w⟩ with respect to w: the correlation of the input with
-/// the output gradient, shaped [O, C, kh, kw].
-func convolveWeightGradient(_ x: Tensor, _ gy: Tensor, _ g: ConvGeometry) -> Tensor {
+/// the output gradient, shaped [O, C, kh, kw]. `columns`, if given, is `im2col(x)`.
+func convolveWeightGradient(_ x: Tensor, _ gy: Tensor, _ g: ConvGeometry, columns: TensorStorage? = nil) -> Tensor {
     let outChannels = gy.shape[1]
     let spatial = g.outputHeight * g.outputWidth
     let gradient = Kernels.swapLeadingAxes(gy.buffer, g.batch, outChannels, spatial)
-    let cols = Kernels.im2col(x.buffer, g)
+    let cols = columns ?? Kernels.im2col(x.buffer, g)
     let storage = TensorStorage(uninitializedCount: outChannels * g.patchSize)
     Kernels.gemm(transposeA: false, transposeB: true, m: outChannels, n: g.patchSize, k: g.positions,
                  UnsafePointer(gradient.buffer.baseAddress!), UnsafePointer(cols.buffer.baseAddress!),

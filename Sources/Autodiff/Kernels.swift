@@ -56,30 +56,45 @@ enum Kernels {
         return storage
     }
 
+    /// The output columns j whose input column j·stride − padding + kj lies inside the
+    /// image: lets im2col and col2im copy runs without per-element bounds tests.
+    @inline(__always)
+    private static func validColumns(_ g: ConvGeometry, kernelColumn kj: Int) -> Range<Int> {
+        let shift = g.padding - kj
+        let low = shift > 0 ? (shift + g.stride - 1) / g.stride : 0
+        let high = min(g.outputWidth, (g.width + shift + g.stride - 1) / g.stride)
+        return low..<max(low, high)
+    }
+
     /// Unfolds every receptive field of `x` into a column: the result is
     /// [patchSize, positions], so a convolution becomes one GEMM.
     static func im2col(_ x: UnsafeBufferPointer<Float>, _ g: ConvGeometry) -> TensorStorage {
         let storage = TensorStorage(uninitializedCount: g.patchSize * g.positions)
-        let cols = storage.buffer
-        let (oh, ow) = (g.outputHeight, g.outputWidth)
+        let cols = storage.buffer.baseAddress!, source = x.baseAddress!
+        let (oh, ow, s) = (g.outputHeight, g.outputWidth, g.stride)
         for c in 0..<g.channels {
             for ki in 0..<g.kernelHeight {
                 for kj in 0..<g.kernelWidth {
                     let row = ((c * g.kernelHeight + ki) * g.kernelWidth + kj) * g.positions
+                    let valid = validColumns(g, kernelColumn: kj)
                     for n in 0..<g.batch {
                         let image = (n * g.channels + c) * g.height * g.width
                         for i in 0..<oh {
-                            let dst = row + (n * oh + i) * ow
-                            let ih = i * g.stride - g.padding + ki
+                            let dst = cols + row + (n * oh + i) * ow
+                            let ih = i * s - g.padding + ki
                             guard ih >= 0 && ih < g.height else {
-                                for j in 0..<ow { cols[dst + j] = 0 }
+                                dst.update(repeating: 0, count: ow)
                                 continue
                             }
-                            let src = image + ih * g.width
-                            for j in 0..<ow {
-                                let iw = j * g.stride - g.padding + kj
-                                cols[dst + j] = iw >= 0 && iw < g.width ? x[src + iw] : 0
+                            // Input offset of output column j is origin + j·stride.
+                            let origin = image + ih * g.width - g.padding + kj
+                            dst.update(repeating: 0, count: valid.lowerBound)
+                            if s == 1 {
+                                (dst + valid.lowerBound).update(from: source + origin + valid.lowerBound, count: valid.count)
+                            } else {
+                                for j in valid { dst[j] = source[origin + j * s] }
                             }
+                            (dst + valid.upperBound).update(repeating: 0, count: ow - valid.upperBound)
                         }
                     }
                 }
@@ -92,23 +107,21 @@ enum Kernels {
     /// was read from.
     static func col2im(_ cols: UnsafeBufferPointer<Float>, _ g: ConvGeometry) -> TensorStorage {
         let storage = TensorStorage(repeating: 0, count: g.batch * g.channels * g.height * g.width)
-        let x = storage.buffer
-        let (oh, ow) = (g.outputHeight, g.outputWidth)
+        let x = storage.buffer.baseAddress!, source = cols.baseAddress!
+        let (oh, ow, s) = (g.outputHeight, g.outputWidth, g.stride)
         for c in 0..<g.channels {
             for ki in 0..<g.kernelHeight {
                 for kj in 0..<g.kernelWidth {
                     let row = ((c * g.kernelHeight + ki) * g.kernelWidth + kj) * g.positions
+                    let valid = validColumns(g, kernelColumn: kj)
                     for n in 0..<g.batch {
                         let image = (n * g.channels + c) * g.height * g.width
                         for i in 0..<oh {
-                            let ih = i * g.stride - g.padding + ki
+                            let ih = i * s - g.padding + ki
                             guard ih >= 0 && ih < g.height else { continue }
-                            let src = row + (n * oh + i) * ow
-                            let dst = image + ih * g.width
-                            for j in 0..<ow {
-                                let iw = j * g.stride - g.padding + kj
-                                if iw >= 0 && iw < g.width { x[dst + iw] += cols[src + j] }
-                            }
+                            let src = source + row + (n * oh + i) * ow
+                            let origin = image + ih * g.width - g.padding + kj
+                            for j in valid { x[origin + j * s] += src[j] }
                         }
                     }
                 }

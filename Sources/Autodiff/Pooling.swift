@@ -12,19 +12,25 @@ public func maxPool2d(_ x: Tensor, size: Int, stride: Int? = nil) -> Tensor {
     let g = ConvGeometry(input: x.shape, kernelHeight: size, kernelWidth: size, stride: stride ?? size, padding: 0)
     let (oh, ow) = (g.outputHeight, g.outputWidth)
     var offsets = [Int32](repeating: 0, count: g.batch * g.channels * oh * ow)
-    let source = x.buffer
-    precondition(source.count < Int(Int32.max), "max-pool input too large for 32-bit indices")
+    let source = x.buffer.baseAddress!
+    precondition(x.count < Int(Int32.max), "max-pool input too large for 32-bit indices")
     offsets.withUnsafeMutableBufferPointer { out in
+        var o = 0
         for plane in 0..<(g.batch * g.channels) {
             let base = plane * g.height * g.width
             for i in 0..<oh {
                 for j in 0..<ow {
-                    var best = base + i * g.stride * g.width + j * g.stride
+                    let corner = base + i * g.stride * g.width + j * g.stride
+                    var best = corner, bestValue = source[corner]
                     for ki in 0..<size {
-                        let row = base + (i * g.stride + ki) * g.width + j * g.stride
-                        for kj in 0..<size where source[row + kj] > source[best] { best = row + kj }
+                        let row = corner + ki * g.width
+                        for kj in 0..<size where source[row + kj] > bestValue {
+                            best = row + kj
+                            bestValue = source[best]
+                        }
                     }
-                    out[(plane * oh + i) * ow + j] = Int32(best)
+                    out[o] = Int32(best)
+                    o += 1
                 }
             }
         }
