@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C libraries from Debian packages (see scripts/setup.sh).
@@ -22,14 +23,18 @@ let package = Package(
 
         .target(name: "Autodiff", dependencies: ["CBLAS", "CMalloc"]),
         .target(name: "Networks", dependencies: ["Autodiff"]),
+        .target(name: "Datasets", dependencies: ["CPNG", "CZlib"]),
+        .target(name: "Victims", dependencies: ["Autodiff", "Networks", "Datasets", "Yams"]),
         .executableTarget(
             name: "amnesia",
             dependencies: [
-                "Autodiff", "Networks",
+                "Autodiff", "Networks", "Datasets", "Victims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
         .testTarget(name: "NetworksTests", dependencies: ["Networks"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "VictimsTests", dependencies: ["Victims"]),
     ]
 )

@@ -144,3 +144,13 @@ enum Kernels {
         return storage
     }
 }
+
+/// The number of threads OpenBLAS uses inside one GEMM. Work that runs several
+/// independent trainings side by side sets it to 1, so the two levels of threading do
+/// not fight over the cores.
+public enum BLASThreads {
+    public static var count: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(newValue)) }
+    }
+}

@@ -1,0 +1,74 @@
+import Autodiff
+import Datasets
+import Foundation
+
+/// A dataset ready for networks: both splits normalized with per-channel statistics fit
+/// on the training split, which are recorded wherever the data's space matters (zoo
+/// manifests, poison sets).
+public struct PreparedData: Sendable {
+    public let info: DatasetInfo
+    public let normalization: Normalization
+    /// Normalized training split.
+    public let train: LabeledImages
+    /// Normalized test split.
+    public let test: LabeledImages
+    /// [channels, height, width].
+    public var inputShape: [Int] { [train.channels, train.height, train.width] }
+
+    public init(splits: DatasetSplits, normalization: Normalization? = nil) throws {
+        let normalization = normalization ?? Normalization.fit(splits.train)
+        func normalized(_ split: LabeledImages) throws -> LabeledImages {
+            try LabeledImages(info: split.info, channels: split.channels, height: split.height, width: split.width,
+                              pixels: normalization.apply(to: split), labels: split.labels)
+        }
+        info = splits.train.info
+        self.normalization = normalization
+        train = try normalized(splits.train)
+        test = try normalized(splits.test)
+    }
+
+    /// Loads a dataset by name: `fashion-mnist`, `mnist`, `kmnist` (IDX files), `cifar10`
+    /// (binary batches), or `synthetic` (a small generated set for tests and demos).
+    public static func load(dataset: String, directory: String? = nil, normalization: Normalization? = nil) throws -> PreparedData {
+        let url = directory.map { URL(fileURLWithPath: $0) }
+        switch dataset.lowercased() {
+        case "cifar10", "cifar-10":
+            guard let url else {
+                throw DatasetError(.invalidArgument, file: nil, "cifar10 has no default location: set data_dir to the folder with data_batch_1.bin … test_batch.bin")
+            }
+            return try PreparedData(splits: CIFAR10.load(directory: url), normalization: normalization)
+        case "synthetic":
+            return try PreparedData(splits: syntheticSplits(), normalization: normalization)
+        default:
+            return try PreparedData(splits: MNISTFamily.load(directory: url, name: dataset), normalization: normalization)
+        }
+    }
+
+    /// Four classes of 28×28 single-channel images, 48 training and 24 test images each:
+    /// small enough for unit tests, learnable by LeNet in a few epochs.
+    static func syntheticSplits() throws -> DatasetSplits {
+        var rng = SeededGenerator(seed: 20_181_110)
+        let all = try Synthetic.make(classes: 4, perClass: 72, channels: 1, height: 28, width: 28, noise: 0.15, using: &rng)
+        let byClass = all.indicesByClass()
+        return DatasetSplits(train: try all.subset(byClass.flatMap { $0.prefix(48) }),
+                             test: try all.subset(byClass.flatMap { $0.suffix(24) }))
+    }
+}
+
+extension LabeledImages {
+    /// The images at `indices` as one [n, C, H, W] tensor.
+    public func batch(_ indices: some Collection<Int>) -> Tensor {
+        let size = imageSize
+        return pixels.withUnsafeBufferPointer { source in
+            Tensor(shape: [indices.count, channels, height, width]) { out in
+                for (row, index) in indices.enumerated() {
+                    let destination = out.baseAddress! + row * size
+                    destination.update(from: source.baseAddress! + index * size, count: size)
+                }
+            }
+        }
+    }
+
+    /// All images as one tensor.
+    public var allImages: Tensor { batch(0..<count) }
+}

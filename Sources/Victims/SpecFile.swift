@@ -1,0 +1,97 @@
+import Foundation
+import Yams
+
+/// An error in a spec file, naming the file, the key path and what to do.
+public struct SpecError: Error, CustomStringConvertible, Equatable {
+    public let file: String
+    public let message: String
+
+    public init(file: String, _ message: String) {
+        self.file = file
+        self.message = message
+    }
+
+    public var description: String { "\(file): \(message)" }
+}
+
+/// A spec section that refuses keys it does not know, so a typo such as `epoch:` for
+/// `epochs:` is an error rather than a silently ignored setting.
+public protocol StrictlyDecodable: Decodable {
+    associatedtype Keys: CodingKey & CaseIterable
+}
+
+/// A coding key for reading whatever keys a mapping has.
+struct AnyKey: CodingKey {
+    let stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+extension Decoder {
+    /// Throws a `DecodingError` naming the first key of this mapping that `T` does not
+    /// declare, with the keys it does.
+    public func rejectUnknownKeys<T: StrictlyDecodable>(for type: T.Type) throws {
+        let known = Set(T.Keys.allCases.map(\.stringValue))
+        let container = try container(keyedBy: AnyKey.self)
+        for key in container.allKeys where !known.contains(key.stringValue) {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: codingPath + [key],
+                debugDescription: "unknown key '\(key.stringValue)'; allowed keys: \(T.Keys.allCases.map(\.stringValue).sorted().joined(separator: ", "))"))
+        }
+    }
+}
+
+/// Reads YAML spec files into spec types with messages a person can act on.
+public enum SpecFile {
+    /// Decodes `T` from the YAML file at `url`.
+    public static func load<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
+        let text: String
+        do {
+            text = try String(contentsOf: url, encoding: .utf8)
+        } catch {
+            throw SpecError(file: url.path, "cannot read the spec (\(error.localizedDescription)); check the path")
+        }
+        return try decode(type, yaml: text, file: url.path)
+    }
+
+    /// Decodes `T` from YAML text; `file` names the source in errors.
+    public static func decode<T: Decodable>(_ type: T.Type, yaml: String, file: String) throws -> T {
+        do {
+            return try YAMLDecoder().decode(type, from: yaml)
+        } catch let error as DecodingError {
+            throw SpecError(file: file, describe(error))
+        } catch let error as YamlError {
+            throw SpecError(file: file, "not valid YAML: \(error)")
+        }
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.isEmpty ? "the top level" : "'" + keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+                .joined(separator: ".").replacingOccurrences(of: ".[", with: "[") + "'"
+        }
+        switch error {
+        case let .keyNotFound(key, context):
+            return "missing key '\(key.stringValue)' at \(path(context.codingPath))"
+        case let .typeMismatch(type, context):
+            return "\(path(context.codingPath)) should be \(describe(type)): \(context.debugDescription)"
+        case let .valueNotFound(type, context):
+            return "\(path(context.codingPath)) needs a value (\(describe(type)))"
+        case let .dataCorrupted(context):
+            return "\(path(context.codingPath)): \(context.debugDescription)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is UInt64.Type: "a whole number"
+        case is Float.Type, is Double.Type: "a number"
+        case is String.Type: "text"
+        case is Bool.Type: "true or false"
+        default: "\(type)"
+        }
+    }
+}

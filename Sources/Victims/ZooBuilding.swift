@@ -1,0 +1,141 @@
+import Autodiff
+import Datasets
+import Dispatch
+import Foundation
+import Networks
+import Synchronization
+
+/// What zoo training reports as it goes.
+public enum ZooEvent: Sendable {
+    /// A victim already in the zoo, kept as is (resume).
+    case kept(id: String)
+    case started(id: String, index: Int, total: Int)
+    case progress(id: String, TrainingProgress)
+    case finished(VictimRecord, seconds: Double)
+}
+
+extension Zoo {
+    /// Trains every victim `spec` asks for that is not already in the zoo under `root`,
+    /// `workers` at a time. Each finished victim is written at once (weights, then the
+    /// manifest, both atomically), so an interrupted run resumes where it stopped.
+    @discardableResult
+    public static func train(spec: ZooSpec, root: URL, data: PreparedData? = nil, workers: Int = 2,
+                             events: @escaping @Sendable (ZooEvent) -> Void = { _ in }) throws -> Zoo {
+        let data = try data ?? PreparedData.load(dataset: spec.dataset, directory: spec.dataDir)
+        let directory = root.appendingPathComponent(spec.name)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var zoo: Zoo
+        if FileManager.default.fileExists(atPath: directory.appendingPathComponent("manifest.json").path) {
+            zoo = try Zoo(at: directory)
+            guard zoo.manifest.spec == spec else {
+                throw ZooError("\(directory.path) holds a zoo trained from a different spec; give the spec another name or delete that folder")
+            }
+        } else {
+            zoo = Zoo(directory: directory, manifest: ZooManifest(
+                spec: spec, classNames: data.info.classNames, inputShape: data.inputShape,
+                normalization: data.normalization, victims: []))
+            try zoo.saveManifest()
+        }
+        let classifier = try zoo.classifier()
+
+        let planned = (0..<spec.crafting).map { (String(format: "crafting-%03d", $0), VictimRole.crafting, spec.seed + UInt64($0)) }
+            + (0..<spec.heldout).map { (String(format: "heldout-%03d", $0), VictimRole.heldout, spec.seed + ZooSpec.heldoutSeedOffset + UInt64($0)) }
+        let pending = planned.filter { id, _, _ in
+            guard let record = zoo.manifest.victims.first(where: { $0.id == id }),
+                  let bytes = try? Data(contentsOf: directory.appendingPathComponent(record.file)),
+                  SHA256.hex(bytes) == record.sha256 else { return true }
+            events(.kept(id: id))
+            return false
+        }
+        guard !pending.isEmpty else { return zoo }
+
+        let shared = Mutex(zoo)
+        let failure = Mutex<(any Error)?>(nil)
+        let next = Atomic<Int>(0)
+        let workerCount = max(1, min(workers, pending.count))
+        // One BLAS thread per victim: faster than splitting small GEMMs across cores, and
+        // the weights come out bit-identical whatever the number of workers.
+        let savedThreads = BLASThreads.count
+        BLASThreads.count = 1
+        defer { BLASThreads.count = savedThreads }
+        DispatchQueue.concurrentPerform(iterations: workerCount) { _ in
+            while failure.withLock({ $0 == nil }) {
+                let index = next.add(1, ordering: .relaxed).oldValue
+                guard index < pending.count else { return }
+                let (id, role, seed) = pending[index]
+                events(.started(id: id, index: index + 1, total: pending.count))
+                let start = Date()
+                do {
+                    let record = try trainVictim(id: id, role: role, seed: seed, spec: spec, classifier: classifier,
+                                                 data: data, directory: directory) { events(.progress(id: id, $0)) }
+                    try shared.withLock { try $0.record(record) }
+                    events(.finished(record, seconds: Date().timeIntervalSince(start)))
+                } catch {
+                    failure.withLock { $0 = $0 ?? error }
+                }
+            }
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+        return shared.withLock { $0 }
+    }
+
+    private static func trainVictim(
+        id: String, role: VictimRole, seed: UInt64, spec: ZooSpec, classifier: any Classifier,
+        data: PreparedData, directory: URL, progress: (TrainingProgress) -> Void
+    ) throws -> VictimRecord {
+        let parameters = Trainer.train(classifier, on: data.train, recipe: spec.training, seed: seed, progress: progress)
+        let predictions = Trainer.predictions(classifier, parameters, on: data.test)
+        let accuracy = Trainer.accuracy(predictions, data.test.labels, classes: data.info.numClasses)
+        let file = try weightsFile(parameters, classifier: classifier, metadata: [
+            "format": "pt", "amnesia.zoo": spec.name, "amnesia.victim": id, "amnesia.role": role.rawValue,
+            "amnesia.seed": String(seed), "amnesia.architecture": spec.architecture, "amnesia.dataset": spec.dataset,
+        ])
+        let bytes = file.data()
+        try AtomicFile.write(bytes, to: directory.appendingPathComponent("\(id).safetensors"))
+        return VictimRecord(id: id, role: role, seed: seed, source: "trained", recipe: spec.training,
+                            testAccuracy: accuracy.overall, perClassAccuracy: accuracy.perClass,
+                            file: "\(id).safetensors", sha256: SHA256.hex(bytes))
+    }
+
+    /// Adds classifiers trained elsewhere (PyTorch `state_dict`s saved as safetensors)
+    /// to this zoo under `role`, after checking every tensor against the architecture
+    /// and measuring test accuracy on `data`.
+    public mutating func importWeights(_ files: [URL], role: VictimRole = .heldout, data: PreparedData) throws -> [VictimRecord] {
+        let classifier = try classifier()
+        return try files.map { url in
+            let bytes: Data
+            do { bytes = try Data(contentsOf: url) } catch {
+                throw ZooError("cannot read \(url.path): \(error.localizedDescription)")
+            }
+            let parameters = try Self.parameters(from: SafeTensors(data: bytes, source: url.path), for: classifier)
+            let accuracy = Trainer.accuracy(Trainer.predictions(classifier, parameters, on: data.test),
+                                            data.test.labels, classes: data.info.numClasses)
+            var id = "imported-" + url.deletingPathExtension().lastPathComponent
+            if manifest.victims.contains(where: { $0.id == id }) { id += "-" + String(SHA256.hex(bytes).prefix(8)) }
+            try AtomicFile.write(bytes, to: directory.appendingPathComponent("\(id).safetensors"))
+            let record = VictimRecord(id: id, role: role, seed: 0, source: "imported", recipe: nil,
+                                      testAccuracy: accuracy.overall, perClassAccuracy: accuracy.perClass,
+                                      file: "\(id).safetensors", sha256: SHA256.hex(bytes))
+            try self.record(record)
+            return record
+        }
+    }
+
+    /// An empty zoo for imported victims, created if `root/name` does not exist yet.
+    public static func openOrCreate(name: String, architecture: String, dataset: String, dataDir: String?,
+                                    root: URL, data: PreparedData) throws -> Zoo {
+        let directory = root.appendingPathComponent(name)
+        if FileManager.default.fileExists(atPath: directory.appendingPathComponent("manifest.json").path) {
+            return try Zoo(at: directory)
+        }
+        var spec = ZooSpec(name: name)
+        (spec.architecture, spec.dataset, spec.dataDir, spec.crafting, spec.heldout) = (architecture, dataset, dataDir, 0, 0)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let zoo = Zoo(directory: directory, manifest: ZooManifest(
+            spec: spec, classNames: data.info.classNames, inputShape: data.inputShape,
+            normalization: data.normalization, victims: []))
+        _ = try zoo.classifier()
+        try zoo.saveManifest()
+        return zoo
+    }
+}

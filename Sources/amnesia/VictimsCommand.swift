@@ -1,0 +1,146 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import Victims
+
+struct VictimsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "victims",
+        abstract: "Train, list, show and import victim zoos.",
+        discussion: """
+            A zoo is a set of classifiers of one architecture trained on one dataset with \
+            different seeds, split into crafting victims (the attacker may use them) and held-out \
+            victims (evaluation only). Zoos live in victims/<name>/ with a manifest.json.
+            """,
+        subcommands: [Train.self, List.self, Show.self, Import.self])
+}
+
+/// Where zoos live.
+struct ZooRootOption: ParsableArguments {
+    @Option(name: .customLong("victims-dir"), help: "Folder holding the zoos.")
+    var path = "victims"
+
+    var url: URL { URL(fileURLWithPath: path) }
+}
+
+extension VictimsCommand {
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Train every victim of a zoo spec (resumes where an earlier run stopped).",
+            discussion: "Example: amnesia victims train victims/fashion-lenet.yaml")
+
+        @Argument(help: "A zoo spec (YAML), e.g. victims/fashion-lenet.yaml.")
+        var spec: String
+
+        @OptionGroup var root: ZooRootOption
+
+        @Option(help: "Victims trained side by side (one core each).")
+        var workers = ProcessInfo.processInfo.activeProcessorCount
+
+        func run() throws {
+            let spec = try ZooSpec.load(URL(fileURLWithPath: self.spec))
+            let zoo = try trainZoo(spec, root: root.url, workers: workers)
+            print("zoo '\(zoo.name)': \(zoo.crafting.count) crafting, \(zoo.heldout.count) held-out victims in \(zoo.directory.path)")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the zoos and their sizes.")
+        @OptionGroup var root: ZooRootOption
+
+        func run() throws {
+            let zoos = Zoo.list(root: root.url)
+            if zoos.isEmpty { print("no zoos under \(root.path); train one with `amnesia victims train SPEC`") }
+            for zoo in zoos {
+                let accuracies = zoo.manifest.victims.map(\.testAccuracy)
+                let mean = accuracies.isEmpty ? 0 : accuracies.reduce(0, +) / Double(accuracies.count)
+                print("\(zoo.name)\t\(zoo.manifest.spec.architecture)/\(zoo.manifest.spec.dataset)\t\(zoo.crafting.count) crafting + \(zoo.heldout.count) held-out\tmean test accuracy \(String(format: "%.4f", mean))")
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show every victim of a zoo.")
+        @Argument(help: "The zoo's name (its folder under --victims-dir) or path.")
+        var zoo: String
+        @OptionGroup var root: ZooRootOption
+
+        func run() throws {
+            let zoo = try openZoo(zoo, root: root.url)
+            print("zoo \(zoo.name): \(zoo.manifest.spec.architecture) on \(zoo.manifest.spec.dataset), input \(zoo.manifest.inputShape), normalization mean \(zoo.manifest.normalization.mean) std \(zoo.manifest.normalization.std)")
+            print("id\trole\tseed\tsource\ttest accuracy\tfile")
+            for v in zoo.manifest.victims {
+                print("\(v.id)\t\(v.role.rawValue)\t\(v.seed)\t\(v.source)\t\(String(format: "%.4f", v.testAccuracy))\t\(v.file)")
+            }
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add classifiers trained elsewhere (PyTorch state_dict as safetensors) to a zoo.",
+            discussion: """
+                Tensor names and shapes must match the architecture's state_dict exactly (LeNet: \
+                conv1.weight [6,1,5,5], conv1.bias, conv2.*, fc1.*, fc2.*, fc3.*). In PyTorch: \
+                safetensors.torch.save_file(model.state_dict(), "model.safetensors"). The weights \
+                must expect inputs normalized with the zoo's mean and std (see `victims show`).
+                """)
+
+        @Option(help: "Architecture of the imported weights (lenet, mlp, convnet).")
+        var arch = "lenet"
+        @Option(help: "Dataset the weights were trained on.")
+        var dataset = "fashion-mnist"
+        @Option(help: "Folder with the dataset's files (default: the dataset's usual location).")
+        var dataDir: String?
+        @Option(help: "Zoo to add them to (created if missing).")
+        var zoo = "imported"
+        @Option(help: "Role of the imported victims: heldout or crafting.")
+        var role = VictimRole.heldout.rawValue
+        @Argument(help: "safetensors files to import.")
+        var weights: [String]
+        @OptionGroup var root: ZooRootOption
+
+        func run() throws {
+            guard let role = VictimRole(rawValue: role) else {
+                throw ValidationError("--role must be heldout or crafting, got '\(role)'")
+            }
+            let existing = try? Zoo(at: root.url.appendingPathComponent(zoo))
+            let data = try PreparedData.load(dataset: dataset, directory: dataDir, normalization: existing?.manifest.normalization)
+            var target = try Zoo.openOrCreate(name: zoo, architecture: arch, dataset: dataset, dataDir: dataDir,
+                                              root: root.url, data: data)
+            for record in try target.importWeights(weights.map { URL(fileURLWithPath: $0) }, role: role, data: data) {
+                print("imported \(record.id) (\(record.role.rawValue)): test accuracy \(String(format: "%.4f", record.testAccuracy))")
+            }
+        }
+    }
+}
+
+/// Opens a zoo by name under `root`, or by path.
+func openZoo(_ nameOrPath: String, root: URL) throws -> Zoo {
+    let byName = root.appendingPathComponent(nameOrPath)
+    if FileManager.default.fileExists(atPath: byName.appendingPathComponent("manifest.json").path) {
+        return try Zoo(at: byName)
+    }
+    return try Zoo(at: URL(fileURLWithPath: nameOrPath))
+}
+
+/// Trains (or resumes) a zoo with progress lines on standard error.
+func trainZoo(_ spec: ZooSpec, root: URL, workers: Int) throws -> Zoo {
+    let console = Console.shared
+    let start = Date()
+    console.say("training zoo '\(spec.name)': \(spec.crafting) crafting + \(spec.heldout) held-out \(spec.architecture) victims on \(spec.dataset), \(workers) at a time")
+    return try Zoo.train(spec: spec, root: root, workers: workers) { event in
+        switch event {
+        case let .kept(id):
+            console.say("  \(id): already trained, kept")
+        case let .started(id, index, total):
+            console.say("  victim \(index)/\(total) \(id): training")
+        case let .progress(id, p):
+            console.progress(id, "  \(id): epoch \(p.epoch)/\(p.epochs) batch \(p.batch)/\(p.batches) loss \(String(format: "%.4f", p.loss)) \(Int(p.imagesPerSecond)) img/s")
+        case let .finished(record, seconds):
+            console.say("  \(record.id): test accuracy \(String(format: "%.4f", record.testAccuracy)) in \(formatDuration(seconds)) (total \(formatDuration(Date().timeIntervalSince(start))))")
+        }
+    }
+}
+
+extension ZooError: LocalizedError { public var errorDescription: String? { message } }
+extension SpecError: LocalizedError { public var errorDescription: String? { description } }

@@ -1,0 +1,30 @@
+import Datasets
+import Foundation
+import Testing
+
+@Suite struct AtomicFileTests {
+    @Test func writesCreatesParentsAndOverwritesWithoutLeftovers() throws {
+        try withTempDir { dir in
+            let target = dir.appendingPathComponent("a/b/out.bin")
+            try AtomicFile.write(Data([1, 2, 3]), to: target)
+            #expect(try Data(contentsOf: target) == Data([1, 2, 3]))
+            try AtomicFile.write(Data("replaced".utf8), to: target)
+            #expect(try Data(contentsOf: target) == Data("replaced".utf8))
+            let entries = try FileManager.default.contentsOfDirectory(atPath: target.deletingLastPathComponent().path)
+            #expect(entries == ["out.bin"], "temporary files left behind: \(entries)")
+        }
+    }
+
+    @Test func failureNamesThePathAndLeavesNoTempFile() throws {
+        try withTempDir { dir in
+            // The target is an existing directory, so the final rename must fail.
+            let target = dir.appendingPathComponent("taken")
+            try FileManager.default.createDirectory(at: target.appendingPathComponent("inner"), withIntermediateDirectories: true)
+            let error = #expect(throws: DatasetError.self) { try AtomicFile.write(Data([9]), to: target) }
+            #expect(error?.kind == .io)
+            #expect(error?.description.contains("taken") == true)
+            let entries = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+            #expect(entries == ["taken"], "temporary files left behind: \(entries)")
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import Autodiff
+import Datasets
+import Foundation
+import Networks
+import Testing
+import Victims
+
+func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("amnesia-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+@Suite("Zoo specs")
+struct ZooSpecTests {
+    @Test("a spec with defaults decodes; unknown keys are named with the file")
+    func strictKeys() throws {
+        let spec = try SpecFile.decode(ZooSpec.self, yaml: "name: z\ncrafting: 2\ntraining:\n  epochs: 1\n", file: "z.yaml")
+        #expect(spec.crafting == 2 && spec.heldout == 8 && spec.training.epochs == 1 && spec.training.batchSize == 64)
+        do {
+            _ = try SpecFile.decode(ZooSpec.self, yaml: "name: z\ntraining:\n  epoch: 1\n", file: "z.yaml")
+            Issue.record("an unknown key was accepted")
+        } catch let error as SpecError {
+            #expect(error.description.contains("z.yaml"))
+            #expect(error.description.contains("unknown key 'epoch'"))
+            #expect(error.description.contains("training.epoch"))
+        }
+    }
+
+    @Test("bad values are refused with the key named")
+    func badValues() throws {
+        let url = try temporaryDirectory().appendingPathComponent("bad.yaml")
+        try "name: z\ntraining:\n  optimizer: rmsprop\n".write(to: url, atomically: true, encoding: .utf8)
+        #expect(throws: SpecError.self) { try ZooSpec.load(url) }
+        do { _ = try ZooSpec.load(url) } catch { #expect("\(error)".contains("training.optimizer")) }
+    }
+
+    @Test("the shipped default spec loads")
+    func shippedSpec() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("victims/fashion-lenet.yaml")
+        let spec = try ZooSpec.load(url)
+        #expect(spec.name == "fashion-lenet" && spec.architecture == "lenet" && spec.heldout > 0)
+    }
+}
+
+@Suite("Zoo training, resume and import", .serialized)
+struct ZooTests {
+    static func tinySpec(_ name: String) -> ZooSpec {
+        var spec = ZooSpec(name: name)
+        spec.dataset = "synthetic"
+        (spec.crafting, spec.heldout, spec.seed) = (2, 1, 5)
+        spec.training.epochs = 2
+        spec.training.batchSize = 16
+        spec.training.decayEpochs = []
+        return spec
+    }
+
+    @Test("trains every victim with disjoint seeds, records them, and resumes without retraining")
+    func trainAndResume() throws {
+        let root = try temporaryDirectory()
+        let spec = Self.tinySpec("tiny")
+        let zoo = try Zoo.train(spec: spec, root: root, workers: 2)
+        #expect(zoo.crafting.map(\.id) == ["crafting-000", "crafting-001"])
+        #expect(zoo.heldout.map(\.seed) == [5 + ZooSpec.heldoutSeedOffset])
+        #expect(Set(zoo.crafting.map(\.seed)).isDisjoint(with: zoo.heldout.map(\.seed)))
+        #expect(zoo.manifest.victims.allSatisfy { $0.testAccuracy > 0.9 }, "\(zoo.manifest.victims.map(\.testAccuracy))")
+        #expect(zoo.manifest.victims.allSatisfy { $0.sha256.count == 64 && $0.perClassAccuracy.count == 4 })
+
+        // Remove one victim as if the run had been interrupted: only it is retrained.
+        try FileManager.default.removeItem(at: zoo.directory.appendingPathComponent("crafting-001.safetensors"))
+        let events = EventLog()
+        let resumed = try Zoo.train(spec: spec, root: root, workers: 1) { events.append($0) }
+        #expect(events.kept == ["crafting-000", "heldout-000"])
+        #expect(events.started == ["crafting-001"])
+        #expect(resumed.manifest.victims.first { $0.id == "crafting-001" }?.sha256
+                == zoo.manifest.victims.first { $0.id == "crafting-001" }?.sha256, "training is deterministic")
+
+        var other = spec
+        other.heldout = 3
+        #expect(throws: ZooError.self) { try Zoo.train(spec: other, root: root) }
+    }
+
+    @Test("an exported victim re-imports to identical predictions; bad files are refused")
+    func importRoundTrip() throws {
+        let root = try temporaryDirectory()
+        let zoo = try Zoo.train(spec: Self.tinySpec("source"), root: root, workers: 1)
+        let data = try PreparedData.load(dataset: "synthetic")
+        let classifier = try zoo.classifier()
+        let victim = zoo.crafting[0]
+        let original = try zoo.parameters(of: victim)
+        var imported = try Zoo.openOrCreate(name: "imports", architecture: "lenet", dataset: "synthetic", dataDir: nil,
+                                            root: root, data: data)
+        let records = try imported.importWeights([zoo.directory.appendingPathComponent(victim.file)], data: data)
+        let reloaded = try imported.parameters(of: records[0])
+        #expect(Trainer.predictions(classifier, reloaded, on: data.test) == Trainer.predictions(classifier, original, on: data.test))
+        #expect(records[0].testAccuracy == victim.testAccuracy && records[0].role == .heldout)
+
+        func refused(_ edit: (inout [String: (shape: [Int], values: [Float])]) -> Void) throws -> String {
+            var tensors: [String: (shape: [Int], values: [Float])] = [:]
+            for (spec, tensor) in zip(classifier.parameterSpecs, original) { tensors[spec.name] = (spec.shape, tensor.scalars) }
+            edit(&tensors)
+            var file = SafeTensors()
+            for (name, t) in tensors.sorted(by: { $0.key < $1.key }) { try file.add(name: name, floats: t.values, shape: t.shape) }
+            let url = root.appendingPathComponent("edited.safetensors")
+            try file.write(to: url)
+            do {
+                _ = try imported.importWeights([url], data: data)
+            } catch let error as ZooError {
+                return error.message
+            }
+            return "accepted"
+        }
+        #expect(try refused { $0["fc3.bias"] = nil }.contains("missing fc3.bias"))
+        #expect(try refused { $0["fc4.weight"] = ([1], [0]) }.contains("unexpected fc4.weight"))
+        #expect(try refused { $0["conv1.weight"] = ([6, 1, 3, 3], [Float](repeating: 0, count: 54)) }
+            .contains("'conv1.weight' has shape [6, 1, 3, 3], expected [6, 1, 5, 5]"))
+        #expect(try refused { _ in }.contains("Expected exactly") == false)
+    }
+}
+
+/// Collects zoo events from worker threads.
+final class EventLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [ZooEvent] = []
+    func append(_ event: ZooEvent) { lock.withLock { events.append(event) } }
+    var kept: [String] { lock.withLock { events.compactMap { if case let .kept(id) = $0 { id } else { nil } } } }
+    var started: [String] { lock.withLock { events.compactMap { if case let .started(id, _, _) = $0 { id } else { nil } } } }
+}
