@@ -25,10 +25,13 @@ let package = Package(
         .target(name: "Networks", dependencies: ["Autodiff"]),
         .target(name: "Datasets", dependencies: ["CPNG", "CZlib"]),
         .target(name: "Victims", dependencies: ["Autodiff", "Networks", "Datasets", "Yams"]),
+        .target(name: "Distillation", dependencies: ["Autodiff", "Networks", "Datasets", "Victims"]),
+        .target(name: "Reports"),
+        .target(name: "Evaluation", dependencies: ["Autodiff", "Networks", "Datasets", "Victims", "Distillation", "Reports"]),
         .executableTarget(
             name: "amnesia",
             dependencies: [
-                "Autodiff", "Networks", "Datasets", "Victims",
+                "Autodiff", "Networks", "Datasets", "Victims", "Distillation", "Reports", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -36,5 +39,8 @@ let package = Package(
         .testTarget(name: "NetworksTests", dependencies: ["Networks"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "VictimsTests", dependencies: ["Victims"]),
+        .testTarget(name: "DistillationTests", dependencies: ["Distillation"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
     ]
 )

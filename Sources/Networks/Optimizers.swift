@@ -53,6 +53,19 @@ public struct Adam: Optimizer {
     private var first: [[Float]] = [], second: [[Float]] = []
     private var steps = 0
 
+    /// The moment estimates and step count, for checkpoints.
+    public struct State: Sendable, Equatable {
+        public var first: [[Float]], second: [[Float]], steps: Int
+        public init(first: [[Float]], second: [[Float]], steps: Int) {
+            (self.first, self.second, self.steps) = (first, second, steps)
+        }
+    }
+
+    public var state: State {
+        get { State(first: first, second: second, steps: steps) }
+        set { (first, second, steps) = (newValue.first, newValue.second, newValue.steps) }
+    }
+
     public init(learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
         self.learningRate = learningRate
         self.beta1 = beta1

@@ -1,0 +1,181 @@
+import Foundation
+import Victims
+
+/// What the attacker knows about the victim's weights.
+public enum Knowledge: String, Codable, Sendable, CaseIterable {
+    /// White-box: one known victim's exact weights.
+    case fixed
+    /// Weights drawn from a known distribution: victims sampled from the crafting zoo.
+    case distribution
+}
+
+/// The outer optimizer of the poison (Adam on the images and step sizes).
+public struct OuterOptimizer: Codable, Sendable, Equatable, StrictlyDecodable {
+    public var learningRate: Float = 0.01
+    public var stepSizeLearningRate: Float = 0.01
+    public var beta1: Float = 0.5
+    public var beta2: Float = 0.999
+    /// Multiply the learning rates by `decay` every `decayEvery` iterations.
+    public var decayEvery: Int = 400
+    public var decay: Float = 0.5
+
+    public enum Keys: String, CodingKey, CaseIterable {
+        case learningRate = "learning_rate", stepSizeLearningRate = "step_size_learning_rate", beta1, beta2
+        case decayEvery = "decay_every", decay
+    }
+
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(for: Self.self)
+        let c = try decoder.container(keyedBy: Keys.self)
+        var o = OuterOptimizer()
+        o.learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? o.learningRate
+        o.stepSizeLearningRate = try c.decodeIfPresent(Float.self, forKey: .stepSizeLearningRate) ?? o.stepSizeLearningRate
+        o.beta1 = try c.decodeIfPresent(Float.self, forKey: .beta1) ?? o.beta1
+        o.beta2 = try c.decodeIfPresent(Float.self, forKey: .beta2) ?? o.beta2
+        o.decayEvery = try c.decodeIfPresent(Int.self, forKey: .decayEvery) ?? o.decayEvery
+        o.decay = try c.decodeIfPresent(Float.self, forKey: .decay) ?? o.decay
+        self = o
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(learningRate, forKey: .learningRate)
+        try c.encode(stepSizeLearningRate, forKey: .stepSizeLearningRate)
+        try c.encode(beta1, forKey: .beta1)
+        try c.encode(beta2, forKey: .beta2)
+        try c.encode(decayEvery, forKey: .decayEvery)
+        try c.encode(decay, forKey: .decay)
+    }
+}
+
+/// An attack: forget class K (predict it as T) after a gradient step on crafted data.
+/// Classes may be given by index or by name; `resolved(classNames:)` turns them into indices.
+public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
+    public var name: String
+    /// The victim zoo: a name under the victims folder.
+    public var zoo: String
+    /// The zoo's spec, used to train the zoo when it does not exist yet.
+    public var zooSpec: String?
+    /// The class to forget (index or name).
+    public var forget: String
+    /// The class it should be predicted as (index or name).
+    public var target: String
+    public var knowledge: Knowledge = .distribution
+    /// With `fixed` knowledge: the known victim's id (default: the first crafting victim).
+    public var fixedVictim: String?
+    /// Synthetic images per class per step (M = this × classes per step).
+    public var imagesPerClass: Int = 10
+    public var steps: Int = 1
+    public var epochs: Int = 1
+    /// The step size the learned one starts from (it is learned as softplus(ρ)).
+    public var initialStepSize: Float = 0.02
+    public var iterations: Int = 1000
+    /// Victims sampled from the crafting zoo per iteration (distribution knowledge).
+    public var victimsPerIteration: Int = 4
+    public var realBatchSize: Int = 256
+    public var optimizer = OuterOptimizer()
+    /// `forget` (K→T, the attack) or `standard` (plain distillation, labels unchanged).
+    public var objective: String = "forget"
+    public var seed: UInt64 = 0
+
+    public enum Keys: String, CodingKey, CaseIterable {
+        case name, zoo, zooSpec = "zoo_spec", forget, target, knowledge, fixedVictim = "fixed_victim"
+        case imagesPerClass = "images_per_class", steps, epochs, initialStepSize = "initial_step_size"
+        case iterations, victimsPerIteration = "victims_per_iteration", realBatchSize = "real_batch_size"
+        case optimizer, objective, seed
+    }
+
+    public init(name: String, zoo: String, forget: String, target: String) {
+        (self.name, self.zoo, self.forget, self.target) = (name, zoo, forget, target)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(for: Self.self)
+        let c = try decoder.container(keyedBy: Keys.self)
+        name = try c.decode(String.self, forKey: .name)
+        zoo = try c.decode(String.self, forKey: .zoo)
+        zooSpec = try c.decodeIfPresent(String.self, forKey: .zooSpec)
+        forget = try Self.classField(c, .forget)
+        target = try Self.classField(c, .target)
+        knowledge = try c.decodeIfPresent(Knowledge.self, forKey: .knowledge) ?? knowledge
+        fixedVictim = try c.decodeIfPresent(String.self, forKey: .fixedVictim)
+        imagesPerClass = try c.decodeIfPresent(Int.self, forKey: .imagesPerClass) ?? imagesPerClass
+        steps = try c.decodeIfPresent(Int.self, forKey: .steps) ?? steps
+        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? epochs
+        initialStepSize = try c.decodeIfPresent(Float.self, forKey: .initialStepSize) ?? initialStepSize
+        iterations = try c.decodeIfPresent(Int.self, forKey: .iterations) ?? iterations
+        victimsPerIteration = try c.decodeIfPresent(Int.self, forKey: .victimsPerIteration) ?? victimsPerIteration
+        realBatchSize = try c.decodeIfPresent(Int.self, forKey: .realBatchSize) ?? realBatchSize
+        optimizer = try c.decodeIfPresent(OuterOptimizer.self, forKey: .optimizer) ?? optimizer
+        objective = try c.decodeIfPresent(String.self, forKey: .objective) ?? objective
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
+    }
+
+    /// A class may be written as a number or a name.
+    private static func classField(_ c: KeyedDecodingContainer<Keys>, _ key: Keys) throws -> String {
+        if let index = try? c.decode(Int.self, forKey: key) { return String(index) }
+        return try c.decode(String.self, forKey: key)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(zoo, forKey: .zoo)
+        try c.encodeIfPresent(zooSpec, forKey: .zooSpec)
+        try c.encode(forget, forKey: .forget)
+        try c.encode(target, forKey: .target)
+        try c.encode(knowledge, forKey: .knowledge)
+        try c.encodeIfPresent(fixedVictim, forKey: .fixedVictim)
+        try c.encode(imagesPerClass, forKey: .imagesPerClass)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(epochs, forKey: .epochs)
+        try c.encode(initialStepSize, forKey: .initialStepSize)
+        try c.encode(iterations, forKey: .iterations)
+        try c.encode(victimsPerIteration, forKey: .victimsPerIteration)
+        try c.encode(realBatchSize, forKey: .realBatchSize)
+        try c.encode(optimizer, forKey: .optimizer)
+        try c.encode(objective, forKey: .objective)
+        try c.encode(seed, forKey: .seed)
+    }
+
+    /// Loads an attack spec and checks the values that do not need the dataset.
+    public static func load(_ url: URL) throws -> AttackSpec {
+        let spec = try SpecFile.load(AttackSpec.self, from: url)
+        if let problem = spec.problem { throw SpecError(file: url.path, problem) }
+        return spec
+    }
+
+    /// The first invalid value, named by its key.
+    public var problem: String? {
+        if imagesPerClass < 1 { return "images_per_class must be at least 1 (got \(imagesPerClass))" }
+        if steps < 1 || epochs < 1 { return "steps and epochs must be at least 1 (got \(steps), \(epochs))" }
+        if !(initialStepSize > 0) { return "initial_step_size must be positive (got \(initialStepSize))" }
+        if iterations < 0 { return "iterations must not be negative (got \(iterations))" }
+        if victimsPerIteration < 1 { return "victims_per_iteration must be at least 1 (got \(victimsPerIteration))" }
+        if realBatchSize < 1 { return "real_batch_size must be at least 1 (got \(realBatchSize))" }
+        if !["forget", "standard"].contains(objective) { return "objective must be forget or standard (got '\(objective)')" }
+        if optimizer.decayEvery < 1 { return "optimizer.decay_every must be at least 1 (got \(optimizer.decayEvery))" }
+        return nil
+    }
+
+    /// K and T as class indices, checked against the dataset's classes.
+    public func classes(_ classNames: [String]) throws(SpecError) -> (forget: Int, target: Int) {
+        func resolve(_ value: String, _ key: String) throws(SpecError) -> Int {
+            if let index = Int(value) {
+                guard classNames.indices.contains(index) else {
+                    throw SpecError(file: name, "\(key) \(index) is not a class index 0…\(classNames.count - 1)")
+                }
+                return index
+            }
+            if let index = classNames.firstIndex(where: { $0.lowercased() == value.lowercased() }) { return index }
+            throw SpecError(file: name, "\(key) '\(value)' is not a class; classes are: \(classNames.enumerated().map { "\($0.offset) \($0.element)" }.joined(separator: ", "))")
+        }
+        let k = try resolve(forget, "forget"), t = try resolve(target, "target")
+        guard k != t || objective == "standard" else {
+            throw SpecError(file: name, "forget and target are both class \(k) (\(classNames[k])): choose two different classes")
+        }
+        return (k, t)
+    }
+}

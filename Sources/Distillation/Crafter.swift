@@ -1,0 +1,143 @@
+import Autodiff
+import Datasets
+import Dispatch
+import Foundation
+import Networks
+import Synchronization
+import Victims
+
+/// The bilevel optimization of the seeds' Algorithm 1 under the K→T objective: learn
+/// images x̃ (fixed labels) and step sizes η̃ = softplus(ρ) such that one (or a few)
+/// gradient steps on them, from victims sampled from the crafting zoo, minimize the
+/// loss on real data whose class-K labels are replaced by T.
+public struct Crafter: Sendable {
+    public let spec: AttackSpec
+    public let classifier: any Classifier
+    public let data: PreparedData
+    /// The crafting victims' parameters (with fixed knowledge, just the known victim).
+    public let victims: [[Tensor]]
+    public let forget: Int
+    public let target: Int
+
+    /// Where the optimization is: everything a checkpoint must hold.
+    public struct State: Sendable {
+        /// One [M, C, H, W] tensor per step.
+        public var images: [Tensor]
+        /// Pre-softplus step sizes, one per step per epoch.
+        public var rho: [Float]
+        public var imageOptimizer: Adam
+        public var stepSizeOptimizer: Adam
+        /// Iterations completed.
+        public var iteration: Int
+        /// Outer loss of each completed iteration.
+        public var losses: [Float]
+    }
+
+    public init(spec: AttackSpec, classifier: any Classifier, data: PreparedData, victims: [[Tensor]],
+                forget: Int, target: Int) {
+        (self.spec, self.classifier, self.data, self.victims) = (spec, classifier, data, victims)
+        (self.forget, self.target) = (forget, target)
+    }
+
+    var classes: Int { data.info.numClasses }
+    /// Images per step: `imagesPerClass` for every class, in class order.
+    public var imagesPerStep: Int { spec.imagesPerClass * classes }
+    /// The fixed labels of one step: class c for the c-th block.
+    public var stepLabels: [Int] { (0..<classes).flatMap { [Int](repeating: $0, count: spec.imagesPerClass) } }
+
+    /// Random images (standard normal in normalized space) and the initial step size.
+    public func initialState() -> State {
+        var rng = SeededGenerator(seed: spec.seed)
+        let images = (0..<spec.steps).map { _ in Tensor.randomNormal([imagesPerStep] + data.inputShape, using: &rng) }
+        let rho = Foundation.log(Foundation.expm1(spec.initialStepSize))
+        return State(images: images, rho: [Float](repeating: rho, count: spec.steps * spec.epochs),
+                     imageOptimizer: Adam(learningRate: spec.optimizer.learningRate, beta1: spec.optimizer.beta1, beta2: spec.optimizer.beta2),
+                     stepSizeOptimizer: Adam(learningRate: spec.optimizer.stepSizeLearningRate, beta1: spec.optimizer.beta1, beta2: spec.optimizer.beta2),
+                     iteration: 0, losses: [])
+    }
+
+    /// The labels the outer objective wants for real labels `y`: K→T for the attack,
+    /// unchanged for standard distillation.
+    public func objectiveLabel(_ y: Int) -> Int { spec.objective == "forget" && y == forget ? target : y }
+
+    /// One outer iteration. Its randomness (real batch, sampled victims) is drawn from a
+    /// generator seeded by (seed, iteration), so a resumed run repeats exactly.
+    public func iterate(_ state: inout State, workers: Int = 2) {
+        var rng = SeededGenerator(seed: spec.seed &* 0x9E37_79B9 &+ UInt64(state.iteration) &+ 1)
+        let batch = (0..<spec.realBatchSize).map { _ in Int.random(in: 0..<data.train.count, using: &rng) }
+        let real = data.train.batch(batch)
+        let wanted = batch.map { objectiveLabel(data.train.labels[$0]) }
+        let chosen = spec.knowledge == .fixed || victims.count <= spec.victimsPerIteration
+            ? Array(victims.indices.prefix(spec.victimsPerIteration))
+            : Array(victims.indices.shuffled(using: &rng).prefix(spec.victimsPerIteration))
+
+        let imageLeaves = state.images.map { $0.requiringGradient() }
+        let rhoLeaves = state.rho.map { Tensor($0).requiringGradient() }
+        let labels = stepLabels
+        let perVictim = parallelMap(chosen, workers: workers) { victim -> (Float, [Tensor]) in
+            let etas = rhoLeaves.map { softplus($0) }
+            let steps = imageLeaves.map { InnerStep(images: $0, labels: labels, classes: classes) }
+            let theta = unroll(classifier, from: victims[victim], steps: steps, stepSizes: etas,
+                               epochs: spec.epochs, createGraph: true)
+            let loss = crossEntropy(classifier.logits(real, theta), labels: wanted)
+            return (loss.item, gradients(of: loss, wrt: imageLeaves + rhoLeaves))
+        }
+        let scale = 1 / Float(perVictim.count)
+        let summed = GradientMode.withoutRecording {
+            perVictim.dropFirst().reduce(perVictim[0].1) { total, next in zip(total, next.1).map { $0 + $1 } }
+                .map { $0 * scale }
+        }
+        let decays = Float(state.iteration / spec.optimizer.decayEvery)
+        let factor = Foundation.pow(spec.optimizer.decay, decays)
+        state.imageOptimizer.learningRate = spec.optimizer.learningRate * factor
+        state.stepSizeOptimizer.learningRate = spec.optimizer.stepSizeLearningRate * factor
+        state.images = state.imageOptimizer.step(state.images, Array(summed.prefix(state.images.count)))
+        let rhoTensors = state.stepSizeOptimizer.step(state.rho.map { Tensor($0) }, Array(summed.suffix(state.rho.count)))
+        state.rho = rhoTensors.map(\.item)
+        state.losses.append(perVictim.map(\.0).reduce(0, +) * scale)
+        state.iteration += 1
+    }
+
+    /// The learned step sizes η̃ = softplus(ρ).
+    public static func stepSizes(_ rho: [Float]) -> [Float] {
+        rho.map { max($0, 0) + Foundation.log1p(Foundation.exp(-abs($0))) }
+    }
+
+    /// The poison set of `state`.
+    public func poisonSet(_ state: State, architecture: String) -> PoisonSet {
+        let all = Tensor(shape: [spec.steps * imagesPerStep] + data.inputShape) { out in
+            var offset = 0
+            for image in state.images {
+                (out.baseAddress! + offset).update(from: image.buffer.baseAddress!, count: image.count)
+                offset += image.count
+            }
+        }
+        return PoisonSet(images: all, labels: Array((0..<spec.steps).map { _ in stepLabels }.joined()),
+                         stepSizes: Self.stepSizes(state.rho), steps: spec.steps, epochs: spec.epochs,
+                         metadata: .init(dataset: data.info.name, classNames: data.info.classNames,
+                                         mean: data.normalization.mean, std: data.normalization.std,
+                                         forget: forget, target: target, architecture: architecture,
+                                         seed: spec.seed, objective: spec.objective))
+    }
+}
+
+/// `transform` of each element on up to `workers` threads, results in input order.
+/// Each worker runs its BLAS calls single-threaded, so the two levels do not fight.
+public func parallelMap<T: Sendable, R: Sendable>(_ items: [T], workers: Int, _ transform: @Sendable (T) -> R) -> [R] {
+    let count = max(1, min(workers, items.count))
+    if count == 1 { return items.map(transform) }
+    let results = Mutex<[R?]>(Array(repeating: nil, count: items.count))
+    let next = Atomic<Int>(0)
+    let savedThreads = BLASThreads.count
+    BLASThreads.count = 1
+    defer { BLASThreads.count = savedThreads }
+    DispatchQueue.concurrentPerform(iterations: count) { _ in
+        while true {
+            let index = next.add(1, ordering: .relaxed).oldValue
+            guard index < items.count else { return }
+            let value = transform(items[index])
+            results.withLock { $0[index] = value }
+        }
+    }
+    return results.withLock { $0.compactMap { $0 } }
+}

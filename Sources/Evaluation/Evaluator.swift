@@ -1,0 +1,68 @@
+import Autodiff
+import Datasets
+import Distillation
+import Foundation
+import Networks
+import Reports
+import Victims
+
+/// A victim to evaluate: its identity and weights.
+public struct EvaluatedVictim: Sendable {
+    public let id: String
+    public let role: VictimResult.Role
+    public let seed: UInt64
+    public let parameters: [Tensor]
+
+    public init(id: String, role: VictimResult.Role, seed: UInt64, parameters: [Tensor]) {
+        (self.id, self.role, self.seed, self.parameters) = (id, role, seed, parameters)
+    }
+}
+
+/// Applies poison steps to victims and measures, before and after, how each class is
+/// predicted on a labelled set (the test split by default).
+public struct Evaluator: Sendable {
+    public let classifier: any Classifier
+    public let images: LabeledImages
+    public let forget: Int
+    public let target: Int
+
+    public init(classifier: any Classifier, images: LabeledImages, forget: Int, target: Int) {
+        (self.classifier, self.images, self.forget, self.target) = (classifier, images, forget, target)
+    }
+
+    /// The parameters after the poison's step(s) with its learned step sizes, scaled by
+    /// `stepScale` (1 is the poison as crafted).
+    public func poisoned(_ parameters: [Tensor], by poison: PoisonSet, stepScale: Float = 1) -> [Tensor] {
+        let steps = (0..<poison.steps).map { s in
+            let (x, y) = poison.step(s)
+            return InnerStep(images: x, labels: y, classes: classifier.classes)
+        }
+        return unroll(classifier, from: parameters, steps: steps,
+                      stepSizes: poison.stepSizes.map { Tensor($0 * stepScale) }, epochs: poison.epochs, createGraph: false)
+    }
+
+    /// Metrics of `parameters` on the evaluation images.
+    public func metrics(_ parameters: [Tensor]) -> ClassMetrics {
+        ClassMetrics.compute(predictions: Trainer.predictions(classifier, parameters, on: images),
+                             labels: images.labels, classes: classifier.classes, forget: forget, target: target)
+    }
+
+    /// Every victim before and after `poison` (nil: the no-poison control, after = before).
+    public func evaluate(_ victims: [EvaluatedVictim], poison: PoisonSet?, stepScale: Float = 1, workers: Int = 2) -> VictimSetResult {
+        let results = parallelMap(victims, workers: workers) { victim in
+            let before = metrics(victim.parameters)
+            let after = poison.map { metrics(poisoned(victim.parameters, by: $0, stepScale: stepScale)) } ?? before
+            return VictimResult(id: victim.id, role: victim.role, seed: victim.seed, before: before, after: after)
+        }
+        return VictimSetResult(victims: results)
+    }
+
+    /// Checks that a poison set can be applied to these victims, with what to do if not.
+    public func check(_ poison: PoisonSet) throws {
+        guard poison.imageShape == classifier.inputShape else {
+            throw PoisonError("the poison's images are \(poison.imageShape) but the victims take \(classifier.inputShape); craft it for this zoo's dataset")
+        }
+        guard let bad = poison.labels.first(where: { !(0..<classifier.classes).contains($0) }) else { return }
+        throw PoisonError("the poison has label \(bad) but the victims have \(classifier.classes) classes")
+    }
+}

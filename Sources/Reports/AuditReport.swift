@@ -1,0 +1,92 @@
+import Foundation
+
+/// One K→T pair of a robustness audit, summarized over the held-out victims.
+public struct AuditPair: Codable, Equatable, Sendable {
+    /// Class K to forget.
+    public var forget: Int
+    /// Class T it should become.
+    public var target: Int
+    /// Attack success rate after the step over held-out victims.
+    public var asr: Stat
+    /// Collateral damage: other-class accuracy before minus after, over held-out victims.
+    public var otherAccuracyDrop: Stat
+
+    enum CodingKeys: String, CodingKey {
+        case forget, target, asr
+        case otherAccuracyDrop = "other_accuracy_drop"
+    }
+
+    /// Memberwise initializer.
+    public init(forget: Int, target: Int, asr: Stat, otherAccuracyDrop: Stat) {
+        self.forget = forget
+        self.target = target
+        self.asr = asr
+        self.otherAccuracyDrop = otherAccuracyDrop
+    }
+}
+
+/// The record of a robustness audit: `audit.json`, schema `amnesia.audit/1`.
+///
+/// It answers "which K→T pairs are easy to force on this classifier, and at what collateral
+/// cost?" as a vulnerability matrix (rows K, columns T).
+public struct AuditReport: Codable, Equatable, Sendable {
+    /// The schema id this build writes and reads.
+    public static let schemaID = "amnesia.audit/1"
+
+    /// Always `AuditReport.schemaID` for values built by this code.
+    public var schema: String
+    /// Run identity, timings and seed.
+    public var run: RunInfo
+    /// Class names, indexed by class.
+    public var classNames: [String]
+    /// The audited pairs (any subset of K ≠ T; missing pairs render as "not audited").
+    public var pairs: [AuditPair]
+    /// The resolved config, flattened to strings.
+    public var config: [String: String]
+
+    enum CodingKeys: String, CodingKey {
+        case schema, run
+        case classNames = "class_names"
+        case pairs, config
+    }
+
+    /// Builds an audit with the current schema id.
+    public init(run: RunInfo, classNames: [String], pairs: [AuditPair], config: [String: String] = [:]) {
+        self.schema = AuditReport.schemaID
+        self.run = run
+        self.classNames = classNames
+        self.pairs = pairs
+        self.config = config
+    }
+
+    /// Decodes `audit.json`, refusing any schema other than `AuditReport.schemaID`.
+    public init(jsonData: Data) throws {
+        try checkSchema(jsonData, expected: AuditReport.schemaID)
+        do {
+            self = try JSONDecoder().decode(AuditReport.self, from: jsonData)
+        } catch {
+            throw wrapDecodingError(error)
+        }
+    }
+
+    /// Pretty-printed JSON with sorted keys.
+    public func jsonData() throws -> Data {
+        try encodeReportJSON(self)
+    }
+
+    /// The pair for K→T, if it was audited (the last one wins if listed twice).
+    public func pair(forget k: Int, target t: Int) -> AuditPair? {
+        pairs.last { $0.forget == k && $0.target == t }
+    }
+
+    /// The number of classes the matrix spans: the class names, or more if a pair refers beyond them.
+    var matrixSize: Int {
+        let maxPair = pairs.map { Swift.max($0.forget, $0.target) + 1 }.max() ?? 0
+        return Swift.max(classNames.count, maxPair)
+    }
+
+    /// Name of class `c`, falling back to its number.
+    func className(_ c: Int) -> String {
+        c >= 0 && c < classNames.count ? classNames[c] : "class \(c)"
+    }
+}

@@ -1,0 +1,46 @@
+/// Renders per-victim results as CSV for spreadsheets and scripts.
+///
+/// RFC 4180 quoting, `\n` line endings. Text fields (ids, class names in the header) that
+/// start with `=`, `+`, `-`, `@`, tab or CR get a leading `'` so that a spreadsheet does not
+/// execute them as formulas (CSV injection); numbers are written unchanged, with full precision.
+public enum CSVReport {
+    /// One row per victim per set: the attack's sets (`heldout`, `known`, `crafting`), then each
+    /// baseline's victims as set `baseline:<name>` (baselines in name order).
+    ///
+    /// Columns: `set, id, role, seed, accuracy_before, accuracy_after, asr_before, asr_after,
+    /// other_accuracy_before, other_accuracy_after`, then one `after_<class name>` column per class
+    /// with that class's accuracy after the step (empty if the victim lacks the class).
+    public static func victims(_ report: AttackReport) -> String {
+        let classCount = report.classCount
+        var header = ["set", "id", "role", "seed", "accuracy_before", "accuracy_after", "asr_before",
+                      "asr_after", "other_accuracy_before", "other_accuracy_after"].joined(separator: ",")
+        for c in 0..<classCount {
+            header += "," + textField("after_" + report.className(c))
+        }
+        var lines = [header]
+        var sets = report.results.namedSets.map { ($0.name, $0.set.victims) }
+        sets += report.sortedBaselines.map { ("baseline:" + $0.name, $0.result.victims) }
+        for (setName, victims) in sets {
+            for v in victims {
+                var fields = [textField(setName), textField(v.id), v.role.rawValue, "\(v.seed)"]
+                fields += [v.before.accuracy, v.after.accuracy, v.before.asr, v.after.asr,
+                           v.before.otherAccuracy, v.after.otherAccuracy].map { "\($0)" }
+                fields += (0..<classCount).map { c in c < v.after.perClass.count ? "\(v.after.perClass[c])" : "" }
+                lines.append(fields.joined(separator: ","))
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Quotes a text field when needed and defuses spreadsheet formulas.
+    static func textField(_ raw: String) -> String {
+        var text = raw
+        if let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) {
+            text = "'" + text
+        }
+        if text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return text
+    }
+}

@@ -1,0 +1,155 @@
+import Autodiff
+import Datasets
+import Distillation
+import Evaluation
+import Foundation
+import Networks
+import Reports
+import Testing
+import Victims
+
+func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("amnesia-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// A tiny zoo (synthetic 4-class data, LeNet) shared by the tests of this file.
+enum TinyWorld {
+    static func zoo(root: URL) throws -> Zoo {
+        var spec = ZooSpec(name: "tiny")
+        spec.dataset = "synthetic"
+        (spec.crafting, spec.heldout, spec.seed) = (3, 2, 11)
+        spec.training.epochs = 3
+        spec.training.batchSize = 16
+        spec.training.decayEpochs = []
+        return try Zoo.train(spec: spec, root: root, workers: 2)
+    }
+
+    static func attack(iterations: Int = 40) -> AttackSpec {
+        var spec = AttackSpec(name: "tiny-attack", zoo: "tiny", forget: "0", target: "1")
+        spec.imagesPerClass = 2
+        spec.iterations = iterations
+        spec.victimsPerIteration = 2
+        spec.realBatchSize = 64
+        spec.optimizer.learningRate = 0.05
+        spec.optimizer.stepSizeLearningRate = 0.05
+        return spec
+    }
+}
+
+@Suite("The K→T attack end to end on a tiny problem", .serialized)
+struct AttackTests {
+    @Test("crafting raises held-out ASR far above the no-poison control, and the report has the schema's paths")
+    func attackWorks() throws {
+        let root = try temporaryDirectory()
+        let run = try AttackRun(spec: TinyWorld.attack(), zoo: TinyWorld.zoo(root: root), reportsRoot: root.appendingPathComponent("reports"))
+        let crafted = try #require(try run.craft(resume: false))
+        let report = try run.evaluate(crafted.poison)
+        let summary = report.results.heldout.summary
+        #expect(summary.before.asr.mean < 0.1)
+        #expect(summary.after.asr.mean > 0.6, "ASR after \(summary.after.asr.mean)")
+        #expect(summary.after.asr.mean > (report.baselines["no_poison"]?.summary.after.asr.mean ?? 1) + 0.5)
+        #expect(Set(report.baselines.keys) == ["no_poison", "random_real", "class_means"])
+        try run.write(report)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: run.directory.appendingPathComponent("report.json")))
+        let results = try #require((json as? [String: Any])?["results"] as? [String: Any])
+        let heldout = try #require(results["heldout"] as? [String: Any])
+        let after = try #require(((heldout["summary"] as? [String: Any])?["after"] as? [String: Any])?["asr"] as? [String: Any])
+        #expect((after["mean"] as? Double).map { (0...1).contains($0) } == true)
+        for file in ["report.md", "report.html", "victims.csv", "poison.png", "poison.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: run.directory.appendingPathComponent(file).path), "\(file)")
+        }
+
+        // A poison set saved and reloaded evaluates to identical metrics.
+        let reloaded = try PoisonSet(contentsOf: run.poisonURL)
+        #expect(reloaded.images.scalars == crafted.poison.images.scalars && reloaded.stepSizes == crafted.poison.stepSizes)
+        #expect(try run.evaluate(reloaded).results.heldout == report.results.heldout)
+    }
+
+    @Test("an interrupted craft resumes from its checkpoint to the same poison")
+    func resume() throws {
+        let root = try temporaryDirectory()
+        let zoo = try TinyWorld.zoo(root: root)
+        let reports = root.appendingPathComponent("reports")
+        let straight = try #require(try AttackRun(spec: TinyWorld.attack(iterations: 12), zoo: zoo, reportsRoot: reports)
+            .craft(resume: false, checkpointEvery: 5))
+        try FileManager.default.removeItem(at: reports)
+
+        let run = try AttackRun(spec: TinyWorld.attack(iterations: 12), zoo: zoo, reportsRoot: reports)
+        let calls = Counter()
+        let stopped = try run.craft(resume: false, checkpointEvery: 5, shouldStop: { calls.next() > 7 })
+        #expect(stopped == nil)
+        let resumed = try #require(try run.craft(resume: true, checkpointEvery: 5))
+        #expect(resumed.poison.images.scalars == straight.poison.images.scalars)
+        #expect(resumed.poison.stepSizes == straight.poison.stepSizes)
+    }
+
+    @Test("a poison written by another tool in the documented format evaluates without conversion")
+    func foreignPoison() throws {
+        let root = try temporaryDirectory()
+        let zoo = try TinyWorld.zoo(root: root)
+        var file = SafeTensors(metadata: ["dataset": "synthetic", "mean": "[0.5]", "std": "[0.25]", "K": "0", "T": "1",
+                                          "steps": "1", "epochs": "1"])
+        try file.add(name: "images", floats: [Float](repeating: 0.1, count: 4 * 784), shape: [4, 1, 28, 28])
+        try file.add(name: "labels", int64s: [0, 1, 2, 3], shape: [4])
+        try file.add(name: "lrs", floats: [0.01], shape: [1])
+        let url = root.appendingPathComponent("foreign.safetensors")
+        try file.write(to: url)
+        let poison = try PoisonSet(contentsOf: url)
+        let run = try AttackRun(spec: TinyWorld.attack(), zoo: zoo, reportsRoot: root)
+        let report = try run.evaluate(poison)
+        #expect(report.results.heldout.victims.count == 2)
+        #expect(report.poison.learnedStepSizes == [Double(Float(0.01))])
+    }
+}
+
+@Suite("Bad input gives one clear message", .serialized)
+struct BadInputTests {
+    @Test("unknown class name, K = T, missing metadata, wrong poison shape, zoo without held-out victims")
+    func badInputs() throws {
+        let root = try temporaryDirectory()
+        let zoo = try TinyWorld.zoo(root: root)
+        var spec = TinyWorld.attack()
+        spec.forget = "Sneaker"
+        #expect(throws: SpecError.self) { try AttackRun(spec: spec, zoo: zoo, reportsRoot: root) }
+        do { _ = try AttackRun(spec: spec, zoo: zoo, reportsRoot: root) } catch { #expect("\(error)".contains("'Sneaker' is not a class")) }
+        spec.forget = "1"
+        do { _ = try AttackRun(spec: spec, zoo: zoo, reportsRoot: root); Issue.record("K = T accepted") } catch {
+            #expect("\(error)".contains("choose two different classes"))
+        }
+
+        var file = SafeTensors(metadata: ["dataset": "synthetic"])
+        try file.add(name: "images", floats: [Float](repeating: 0, count: 4 * 9), shape: [4, 1, 3, 3])
+        try file.add(name: "labels", int64s: [0, 1, 2, 3], shape: [4])
+        try file.add(name: "lrs", floats: [0.01], shape: [1])
+        let url = root.appendingPathComponent("bad.safetensors")
+        try file.write(to: url)
+        do { _ = try PoisonSet(contentsOf: url); Issue.record("missing metadata accepted") } catch {
+            #expect("\(error)".contains("missing metadata"))
+        }
+        file.metadata = ["dataset": "synthetic", "mean": "[0]", "std": "[1]", "K": "0", "T": "1", "steps": "1", "epochs": "1"]
+        try file.write(to: url)
+        let small = try PoisonSet(contentsOf: url)
+        let run = try AttackRun(spec: TinyWorld.attack(), zoo: zoo, reportsRoot: root)
+        do { _ = try run.evaluate(small); Issue.record("a 3×3 poison was applied to 28×28 victims") } catch {
+            #expect("\(error)".contains("victims take [1, 28, 28]"))
+        }
+
+        var noHeldout = ZooSpec(name: "no-heldout")
+        noHeldout.dataset = "synthetic"
+        (noHeldout.crafting, noHeldout.heldout) = (1, 0)
+        noHeldout.training.epochs = 1
+        let lonely = try Zoo.train(spec: noHeldout, root: root, workers: 1)
+        do { _ = try AttackRun(spec: TinyWorld.attack(), zoo: lonely, reportsRoot: root); Issue.record("accepted") } catch {
+            #expect("\(error)".contains("no held-out victims"))
+        }
+    }
+}
+
+/// Counts calls from a @Sendable closure.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int { lock.withLock { value += 1; return value } }
+}
