@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build -c release --product amnesia
-exec .build/release/amnesia demo "$@"
+exec .build/release/amnesia run attacks/fashion-tshirt-to-trouser.yaml "$@"

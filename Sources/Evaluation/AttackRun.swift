@@ -126,7 +126,8 @@ public struct AttackRun: Sendable {
         let heldout = try load(zoo.heldout, as: .heldout)
         let crafting = try load(zoo.crafting, as: .crafting)
         progress("evaluating the poison on \(heldout.count) held-out victims")
-        let heldoutResult = evaluator.evaluate(heldout, poison: poison, workers: workers)
+        let before = evaluator.baseline(heldout, workers: workers)
+        let heldoutResult = evaluator.evaluate(heldout, poison: poison, before: before, workers: workers)
         let known = spec.knowledge == .fixed
             ? evaluator.evaluate(try load(attackerVictims(), as: .known), poison: poison, workers: workers) : nil
         let craftingResult = crafting.isEmpty ? nil : evaluator.evaluate(crafting, poison: poison, workers: workers)
@@ -137,7 +138,7 @@ public struct AttackRun: Sendable {
         let selectionVictims = Array((crafting.isEmpty ? heldout : crafting).prefix(4))
         var baselines: [String: BaselineResult] = [
             "no_poison": BaselineResult(description: "No poison: the victims as trained (no update).", stepSize: 0,
-                                        victims: evaluator.evaluate(heldout, poison: nil).victims),
+                                        victims: evaluator.evaluate(heldout, poison: nil, before: before).victims),
         ]
         let candidates = [
             ("random_real", "\(spec.imagesPerClass) random real training images per class, class \(forget) relabelled \(target).",
@@ -151,16 +152,16 @@ public struct AttackRun: Sendable {
             let size = Baselines.chooseStepSize(set, evaluator: selection, victims: selectionVictims)
             chosen.stepSizes = chosen.stepSizes.map { _ in size }
             baselines[name] = BaselineResult(description: description, stepSize: Double(size),
-                                             victims: evaluator.evaluate(heldout, poison: chosen, workers: workers).victims)
+                                             victims: evaluator.evaluate(heldout, poison: chosen, before: before, workers: workers).victims)
         }
 
         progress("probing robustness (step size ×0.5 and ×2, 8-bit PNG round trip)")
         var quantized = poison
         quantized.images = try eightBit(poison)
         let robustness: [String: Stat] = [
-            "asr_step_x0.5": evaluator.evaluate(heldout, poison: poison, stepScale: 0.5, workers: workers).summary.after.asr,
-            "asr_step_x2": evaluator.evaluate(heldout, poison: poison, stepScale: 2, workers: workers).summary.after.asr,
-            "asr_png_8bit": evaluator.evaluate(heldout, poison: quantized, workers: workers).summary.after.asr,
+            "asr_step_x0.5": evaluator.evaluate(heldout, poison: poison, stepScale: 0.5, before: before, workers: workers).summary.after.asr,
+            "asr_step_x2": evaluator.evaluate(heldout, poison: poison, stepScale: 2, before: before, workers: workers).summary.after.asr,
+            "asr_png_8bit": evaluator.evaluate(heldout, poison: quantized, before: before, workers: workers).summary.after.asr,
         ]
 
         var allTimings = timings

@@ -45,10 +45,11 @@ public enum Baselines {
     /// ASR without wrecking the other classes) on crafting victims.
     public static func chooseStepSize(_ poison: PoisonSet, evaluator: Evaluator, victims: [EvaluatedVictim]) -> Float {
         var best: (size: Float, score: Double) = (candidateStepSizes[0], -1)
+        let before = evaluator.baseline(victims)
         for size in candidateStepSizes {
             var trial = poison
             trial.stepSizes = trial.stepSizes.map { _ in size }
-            let score = evaluator.evaluate(victims, poison: trial).summary.after.targetAccuracy.mean
+            let score = evaluator.evaluate(victims, poison: trial, before: before).summary.after.targetAccuracy.mean
             if score > best.score { best = (size, score) }
         }
         return best.size

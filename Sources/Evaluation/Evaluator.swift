@@ -47,14 +47,22 @@ public struct Evaluator: Sendable {
                              labels: images.labels, classes: classifier.classes, forget: forget, target: target)
     }
 
+    /// Every victim's metrics as it is, before any poison.
+    public func baseline(_ victims: [EvaluatedVictim], workers: Int = 2) -> [ClassMetrics] {
+        parallelMap(victims, workers: workers) { metrics($0.parameters) }
+    }
+
     /// Every victim before and after `poison` (nil: the no-poison control, after = before).
-    public func evaluate(_ victims: [EvaluatedVictim], poison: PoisonSet?, stepScale: Float = 1, workers: Int = 2) -> VictimSetResult {
-        let results = parallelMap(victims, workers: workers) { victim in
-            let before = metrics(victim.parameters)
-            let after = poison.map { metrics(poisoned(victim.parameters, by: $0, stepScale: stepScale)) } ?? before
-            return VictimResult(id: victim.id, role: victim.role, seed: victim.seed, before: before, after: after)
-        }
-        return VictimSetResult(victims: results)
+    /// `before`, from `baseline(_:)`, saves measuring the unpoisoned victims again.
+    public func evaluate(_ victims: [EvaluatedVictim], poison: PoisonSet?, stepScale: Float = 1,
+                         before: [ClassMetrics]? = nil, workers: Int = 2) -> VictimSetResult {
+        let before = before ?? baseline(victims, workers: workers)
+        let after = poison.map { poison in
+            parallelMap(victims, workers: workers) { metrics(poisoned($0.parameters, by: poison, stepScale: stepScale)) }
+        } ?? before
+        return VictimSetResult(victims: victims.indices.map { i in
+            VictimResult(id: victims[i].id, role: victims[i].role, seed: victims[i].seed, before: before[i], after: after[i])
+        })
     }
 
     /// Checks that a poison set can be applied to these victims, with what to do if not.

@@ -49,9 +49,11 @@ public enum Trainer {
         return parameters
     }
 
-    /// Predicted classes for every image of `data`, in batches, without a graph.
+    /// Predicted classes for every image of `data`, in batches, without a graph. Batches
+    /// stay small enough that im2col buffers are reused from the heap rather than mapped
+    /// afresh (page faults dominated evaluation with batches of 1000).
     public static func predictions(_ classifier: any Classifier, _ parameters: [Tensor], on data: LabeledImages,
-                                   batchSize: Int = 1000) -> [Int] {
+                                   batchSize: Int = 256) -> [Int] {
         stride(from: 0, to: data.count, by: batchSize).flatMap { start in
             classifier.predictions(data.batch(start..<min(data.count, start + batchSize)), parameters)
         }

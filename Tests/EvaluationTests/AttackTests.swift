@@ -32,8 +32,9 @@ enum TinyWorld {
         spec.iterations = iterations
         spec.victimsPerIteration = 2
         spec.realBatchSize = 64
-        spec.optimizer.learningRate = 0.05
-        spec.optimizer.stepSizeLearningRate = 0.05
+        spec.initialStepSize = 0.1
+        spec.optimizer.learningRate = 0.1
+        spec.optimizer.stepSizeLearningRate = 0.1
         return spec
     }
 }
