@@ -35,10 +35,11 @@ public struct AttackRun: Sendable {
     public var poisonURL: URL { directory.appendingPathComponent("poison.safetensors") }
 
     /// Resolves everything the attack needs, checking the spec against the zoo and data.
-    public init(spec: AttackSpec, zoo: Zoo, reportsRoot: URL) throws {
+    /// `data`, if given, must be the zoo's dataset in its normalization (saves reloading).
+    public init(spec: AttackSpec, zoo: Zoo, reportsRoot: URL, data: PreparedData? = nil) throws {
         if let problem = spec.problem { throw SpecError(file: spec.name, problem) }
-        let data = try PreparedData.load(dataset: zoo.manifest.spec.dataset, directory: zoo.manifest.spec.dataDir,
-                                         normalization: zoo.manifest.normalization)
+        let data = try data ?? PreparedData.load(dataset: zoo.manifest.spec.dataset, directory: zoo.manifest.spec.dataDir,
+                                                 normalization: zoo.manifest.normalization)
         let (k, t) = try spec.classes(data.info.classNames)
         if zoo.heldout.isEmpty {
             throw ZooError("zoo '\(zoo.name)' has no held-out victims to evaluate on; set heldout > 0 in its spec and train again")

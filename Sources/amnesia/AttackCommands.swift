@@ -173,3 +173,53 @@ func printSummary(_ report: AttackReport, directory: URL, totalSeconds: Double) 
     }
     print("finished in \(formatDuration(totalSeconds)); report: \(directory.appendingPathComponent(ReportWriter.htmlName).path)")
 }
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Run a cheaper attack for every K→T pair and write the vulnerability matrix.",
+        discussion: """
+            Each pair is crafted on the zoo's crafting victims and scored on its held-out victims \
+            (ASR and the other classes' accuracy drop). Finished pairs are saved as they complete: \
+            re-running the same command resumes. The matrix is written as audit.json, audit.md and \
+            audit.html (a heatmap) in reports/audit-<zoo>-<hash>/.
+            Example: amnesia audit --zoo fashion-lenet --pairs 0:1,0:6 --iterations 200
+            """)
+    @Option(help: "The zoo's name under --victims-dir, or its path.") var zoo: String
+    @Option(help: "Comma-separated K:T pairs (class indices); all 90 ordered pairs when absent.")
+    var pairs: String?
+    @Option(help: "Attack spec whose settings every pair uses (its forget/target are ignored).")
+    var spec = "attacks/fashion-tshirt-to-trouser.yaml"
+    @Option(help: "Outer iterations per pair (cheaper than a full attack).") var iterations = 150
+    @Option(name: .customLong("victims-dir"), help: "Folder holding the zoos.") var victimsDir = "victims"
+    @Option(name: .customLong("reports-dir"), help: "Folder where the audit folder is written.") var reportsDir = "reports"
+    @Option(help: "Threads (victims side by side, one core each).") var workers = ProcessInfo.processInfo.activeProcessorCount
+
+    func run() throws {
+        var template = try AttackSpec.load(URL(fileURLWithPath: spec))
+        template.iterations = iterations
+        template.zoo = zoo
+        template.optimizer.decayEvery = max(1, iterations * 2 / 5)
+        let zoo = try openZoo(zoo, root: URL(fileURLWithPath: victimsDir))
+        let parsed = try pairs.map { text in
+            try text.split(separator: ",").map { item -> (forget: Int, target: Int) in
+                let parts = item.split(separator: ":").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+                guard parts.count == 2 else { throw ValidationError("--pairs takes K:T items like 0:1,0:6; got '\(item)'") }
+                return (parts[0], parts[1])
+            }
+        }
+        let audit = try Audit(zoo: zoo, template: template, pairs: parsed, reportsRoot: URL(fileURLWithPath: reportsDir))
+        Console.shared.say("auditing \(audit.pairs.count) pairs of zoo '\(zoo.name)' with \(iterations) iterations each into \(audit.directory.path)")
+        let signals = catchInterrupts()
+        defer { signals.cancel() }
+        guard let report = try audit.run(workers: workers, shouldStop: { interrupted.load(ordering: .relaxed) },
+                                         progress: { Console.shared.say("  " + $0) }) else {
+            Console.shared.say("stopped; finished pairs are kept. Run the same command again to resume.")
+            throw ExitCode(130)
+        }
+        try ReportWriter.write(audit: report, to: audit.directory)
+        let asrs = report.pairs.map(\.asr.mean).sorted()
+        print("median held-out ASR over \(asrs.count) pairs: \(String(format: "%.3f", asrs[asrs.count / 2]))")
+        print("report: \(audit.directory.appendingPathComponent(ReportWriter.auditHTMLName).path)")
+    }
+}

@@ -154,3 +154,32 @@ final class Counter: @unchecked Sendable {
     private var value = 0
     func next() -> Int { lock.withLock { value += 1; return value } }
 }
+
+@Suite("The audit's vulnerability matrix", .serialized)
+struct AuditTests {
+    @Test("scores the chosen pairs on held-out victims, saves each pair, and resumes without redoing them")
+    func auditPairs() throws {
+        let root = try temporaryDirectory()
+        let zoo = try TinyWorld.zoo(root: root)
+        let audit = try Audit(zoo: zoo, template: TinyWorld.attack(iterations: 40), pairs: [(0, 1), (2, 3)],
+                              reportsRoot: root)
+        let report = try #require(try audit.run())
+        #expect(report.pairs.map { [$0.forget, $0.target] } == [[0, 1], [2, 3]])
+        #expect(report.pairs.allSatisfy { $0.asr.count == 2 && $0.asr.mean > 0.3 }, "\(report.pairs.map(\.asr.mean))")
+
+        let messages = Messages()
+        let again = try #require(try audit.run(progress: { messages.add($0) }))
+        #expect(messages.all.isEmpty, "saved pairs are not crafted again")
+        #expect(again.pairs == report.pairs)
+        #expect(throws: SpecError.self) {
+            try Audit(zoo: zoo, template: TinyWorld.attack(), pairs: [(1, 1)], reportsRoot: root)
+        }
+    }
+}
+
+final class Messages: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func add(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
+}

@@ -1,0 +1,76 @@
+import Autodiff
+import Datasets
+import Distillation
+import Foundation
+import Reports
+import Victims
+
+/// The vulnerability matrix of a zoo: a cheaper attack for every K→T pair (or a chosen
+/// list), each scored on the held-out victims. Every finished pair is saved at once in
+/// the audit folder, so an interrupted audit resumes where it stopped.
+public struct Audit: Sendable {
+    public let zoo: Zoo
+    /// The attack every pair runs, with its own forget and target.
+    public let template: AttackSpec
+    public let pairs: [(forget: Int, target: Int)]
+    public let directory: URL
+
+    /// - Parameters:
+    ///   - pairs: the K→T pairs; all ordered pairs of distinct classes when nil.
+    public init(zoo: Zoo, template: AttackSpec, pairs: [(forget: Int, target: Int)]?, reportsRoot: URL) throws {
+        let classes = zoo.manifest.classNames.count
+        let all = pairs ?? (0..<classes).flatMap { k in (0..<classes).filter { $0 != k }.map { (k, $0) } }
+        for (k, t) in all where k == t || !(0..<classes).contains(k) || !(0..<classes).contains(t) {
+            throw SpecError(file: "audit", "pair \(k)→\(t) is not two different classes among 0…\(classes - 1)")
+        }
+        self.zoo = zoo
+        self.template = template
+        self.pairs = all
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let hash = SHA256.hex(try encoder.encode(template) + Data(zoo.manifest.victims.map(\.sha256).joined().utf8)).prefix(8)
+        directory = reportsRoot.appendingPathComponent("audit-\(zoo.name)-\(hash)")
+    }
+
+    func pairURL(_ k: Int, _ t: Int) -> URL { directory.appendingPathComponent("pairs/\(k)-\(t).json") }
+
+    /// Runs the pairs not yet saved; returns nil when `shouldStop` interrupted it.
+    public func run(workers: Int = 2, shouldStop: @Sendable () -> Bool = { false },
+                    progress: (String) -> Void = { _ in }) throws -> AuditReport? {
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("pairs"), withIntermediateDirectories: true)
+        let start = Date()
+        let data = try PreparedData.load(dataset: zoo.manifest.spec.dataset, directory: zoo.manifest.spec.dataDir,
+                                         normalization: zoo.manifest.normalization)
+        let heldout = try zoo.heldout.map {
+            EvaluatedVictim(id: $0.id, role: .heldout, seed: $0.seed, parameters: try zoo.parameters(of: $0))
+        }
+        var results: [AuditPair] = []
+        for (index, (k, t)) in pairs.enumerated() {
+            if let saved = try? JSONDecoder().decode(AuditPair.self, from: Data(contentsOf: pairURL(k, t))) {
+                results.append(saved)
+                continue
+            }
+            if shouldStop() { return nil }
+            var spec = template
+            (spec.name, spec.forget, spec.target) = ("\(template.name)-\(k)-\(t)", String(k), String(t))
+            let attack = try AttackRun(spec: spec, zoo: zoo, reportsRoot: directory.appendingPathComponent("runs"), data: data)
+            guard let crafted = try attack.craft(resume: true, workers: workers, shouldStop: shouldStop) else { return nil }
+            let evaluator = Evaluator(classifier: attack.classifier, images: attack.data.test, forget: k, target: t)
+            let summary = evaluator.evaluate(heldout, poison: crafted.poison, workers: workers).summary
+            let pair = AuditPair(forget: k, target: t, asr: summary.after.asr, otherAccuracyDrop: summary.otherAccuracyDrop)
+            let encoder = JSONEncoder()
+            try AtomicFile.write(encoder.encode(pair), to: pairURL(k, t))
+            results.append(pair)
+            let elapsed = Date().timeIntervalSince(start)
+            progress("pair \(index + 1)/\(pairs.count) \(k)→\(t): held-out ASR \(String(format: "%.3f", pair.asr.mean)), other-class drop \(String(format: "%.3f", pair.otherAccuracyDrop.mean)) (\(Int(elapsed))s)")
+        }
+        var config = ["zoo": zoo.name, "pairs": String(pairs.count)]
+        if let json = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(template)) as? [String: Any] {
+            for (key, value) in json where !["name", "forget", "target"].contains(key) { config["attack.\(key)"] = "\(value)" }
+        }
+        return AuditReport(run: RunInfo(name: directory.lastPathComponent, created: RunInfo.timestamp(Date()),
+                                        amnesiaVersion: AttackRun.amnesiaVersion, seed: template.seed,
+                                        timingsSeconds: ["audit": Date().timeIntervalSince(start)]),
+                           classNames: zoo.manifest.classNames, pairs: results, config: config)
+    }
+}
