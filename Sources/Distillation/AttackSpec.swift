@@ -13,6 +13,8 @@ public enum Knowledge: String, Codable, Sendable, CaseIterable {
 public struct OuterOptimizer: Codable, Sendable, Equatable, StrictlyDecodable {
     public var learningRate: Float = 0.01
     public var stepSizeLearningRate: Float = 0.01
+    /// For learned labels (`learn_labels`): the Adam rate of their logits.
+    public var labelLearningRate: Float = 0.01
     public var beta1: Float = 0.5
     public var beta2: Float = 0.999
     /// Multiply the learning rates by `decay` every `decayEvery` iterations.
@@ -20,7 +22,8 @@ public struct OuterOptimizer: Codable, Sendable, Equatable, StrictlyDecodable {
     public var decay: Float = 0.5
 
     public enum Keys: String, CodingKey, CaseIterable {
-        case learningRate = "learning_rate", stepSizeLearningRate = "step_size_learning_rate", beta1, beta2
+        case learningRate = "learning_rate", stepSizeLearningRate = "step_size_learning_rate"
+        case labelLearningRate = "label_learning_rate", beta1, beta2
         case decayEvery = "decay_every", decay
     }
 
@@ -32,6 +35,7 @@ public struct OuterOptimizer: Codable, Sendable, Equatable, StrictlyDecodable {
         var o = OuterOptimizer()
         o.learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? o.learningRate
         o.stepSizeLearningRate = try c.decodeIfPresent(Float.self, forKey: .stepSizeLearningRate) ?? o.stepSizeLearningRate
+        o.labelLearningRate = try c.decodeIfPresent(Float.self, forKey: .labelLearningRate) ?? o.labelLearningRate
         o.beta1 = try c.decodeIfPresent(Float.self, forKey: .beta1) ?? o.beta1
         o.beta2 = try c.decodeIfPresent(Float.self, forKey: .beta2) ?? o.beta2
         o.decayEvery = try c.decodeIfPresent(Int.self, forKey: .decayEvery) ?? o.decayEvery
@@ -43,6 +47,7 @@ public struct OuterOptimizer: Codable, Sendable, Equatable, StrictlyDecodable {
         var c = encoder.container(keyedBy: Keys.self)
         try c.encode(learningRate, forKey: .learningRate)
         try c.encode(stepSizeLearningRate, forKey: .stepSizeLearningRate)
+        try c.encode(labelLearningRate, forKey: .labelLearningRate)
         try c.encode(beta1, forKey: .beta1)
         try c.encode(beta2, forKey: .beta2)
         try c.encode(decayEvery, forKey: .decayEvery)
@@ -78,13 +83,20 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     public var optimizer = OuterOptimizer()
     /// `forget` (K→T, the attack) or `standard` (plain distillation, labels unchanged).
     public var objective: String = "forget"
+    /// Share of each real batch drawn from class K (nil: uniform sampling, as published,
+    /// where K is about a tenth). A larger share strengthens the forgetting signal; the
+    /// rest of the batch, from the other classes, keeps them from being wrecked.
+    public var forgetShare: Double?
+    /// Learn soft labels for the synthetic images (softmax of learned logits, starting at
+    /// 0.9 on the block's class) instead of keeping them one-hot.
+    public var learnLabels: Bool = false
     public var seed: UInt64 = 0
 
     public enum Keys: String, CodingKey, CaseIterable {
         case name, zoo, zooSpec = "zoo_spec", forget, target, knowledge, fixedVictim = "fixed_victim"
         case imagesPerClass = "images_per_class", steps, epochs, initialStepSize = "initial_step_size"
         case iterations, victimsPerIteration = "victims_per_iteration", realBatchSize = "real_batch_size"
-        case optimizer, objective, seed
+        case optimizer, objective, forgetShare = "forget_share", learnLabels = "learn_labels", seed
     }
 
     public init(name: String, zoo: String, forget: String, target: String) {
@@ -110,6 +122,8 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         realBatchSize = try c.decodeIfPresent(Int.self, forKey: .realBatchSize) ?? realBatchSize
         optimizer = try c.decodeIfPresent(OuterOptimizer.self, forKey: .optimizer) ?? optimizer
         objective = try c.decodeIfPresent(String.self, forKey: .objective) ?? objective
+        forgetShare = try c.decodeIfPresent(Double.self, forKey: .forgetShare)
+        learnLabels = try c.decodeIfPresent(Bool.self, forKey: .learnLabels) ?? learnLabels
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
     }
 
@@ -137,6 +151,8 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         try c.encode(realBatchSize, forKey: .realBatchSize)
         try c.encode(optimizer, forKey: .optimizer)
         try c.encode(objective, forKey: .objective)
+        try c.encodeIfPresent(forgetShare, forKey: .forgetShare)
+        if learnLabels { try c.encode(learnLabels, forKey: .learnLabels) }
         try c.encode(seed, forKey: .seed)
     }
 
@@ -156,6 +172,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         if victimsPerIteration < 1 { return "victims_per_iteration must be at least 1 (got \(victimsPerIteration))" }
         if realBatchSize < 1 { return "real_batch_size must be at least 1 (got \(realBatchSize))" }
         if !["forget", "standard"].contains(objective) { return "objective must be forget or standard (got '\(objective)')" }
+        if let share = forgetShare, !(share > 0 && share < 1) { return "forget_share must be between 0 and 1 exclusive (got \(share))" }
         if optimizer.decayEvery < 1 { return "optimizer.decay_every must be at least 1 (got \(optimizer.decayEvery))" }
         return nil
     }

@@ -18,6 +18,8 @@ public struct Crafter: Sendable {
     public let victims: [[Tensor]]
     public let forget: Int
     public let target: Int
+    /// Training images of class K, and of every other class (for `forgetShare`).
+    let forgetIndices: [Int], otherIndices: [Int]
 
     /// Where the optimization is: everything a checkpoint must hold.
     public struct State: Sendable {
@@ -25,8 +27,12 @@ public struct Crafter: Sendable {
         public var images: [Tensor]
         /// Pre-softplus step sizes, one per step per epoch.
         public var rho: [Float]
+        /// Logits of the learned soft labels, one [M, classes] tensor per step (empty when
+        /// the labels are fixed).
+        public var labelLogits: [Tensor]
         public var imageOptimizer: Adam
         public var stepSizeOptimizer: Adam
+        public var labelOptimizer: Adam
         /// Iterations completed.
         public var iteration: Int
         /// Outer loss of each completed iteration.
@@ -37,6 +43,9 @@ public struct Crafter: Sendable {
                 forget: Int, target: Int) {
         (self.spec, self.classifier, self.data, self.victims) = (spec, classifier, data, victims)
         (self.forget, self.target) = (forget, target)
+        let all = Array(0..<data.train.count)
+        forgetIndices = all.filter { data.train.labels[$0] == forget }
+        otherIndices = all.filter { data.train.labels[$0] != forget }
     }
 
     var classes: Int { data.info.numClasses }
@@ -50,9 +59,14 @@ public struct Crafter: Sendable {
         var rng = SeededGenerator(seed: spec.seed)
         let images = (0..<spec.steps).map { _ in Tensor.randomNormal([imagesPerStep] + data.inputShape, using: &rng) }
         let rho = Foundation.log(Foundation.expm1(spec.initialStepSize))
-        return State(images: images, rho: [Float](repeating: rho, count: spec.steps * spec.epochs),
-                     imageOptimizer: Adam(learningRate: spec.optimizer.learningRate, beta1: spec.optimizer.beta1, beta2: spec.optimizer.beta2),
-                     stepSizeOptimizer: Adam(learningRate: spec.optimizer.stepSizeLearningRate, beta1: spec.optimizer.beta1, beta2: spec.optimizer.beta2),
+        // Logits that put 0.9 on the block's class: log(0.9 / (0.1 / (classes − 1))).
+        let confident = Foundation.log(0.9 * Float(classes - 1) / 0.1)
+        let logits = spec.learnLabels ? (0..<spec.steps).map { _ in Tensor.oneHot(stepLabels, classes: classes) * confident } : []
+        let o = spec.optimizer
+        return State(images: images, rho: [Float](repeating: rho, count: spec.steps * spec.epochs), labelLogits: logits,
+                     imageOptimizer: Adam(learningRate: o.learningRate, beta1: o.beta1, beta2: o.beta2),
+                     stepSizeOptimizer: Adam(learningRate: o.stepSizeLearningRate, beta1: o.beta1, beta2: o.beta2),
+                     labelOptimizer: Adam(learningRate: o.labelLearningRate, beta1: o.beta1, beta2: o.beta2),
                      iteration: 0, losses: [])
     }
 
@@ -64,7 +78,7 @@ public struct Crafter: Sendable {
     /// generator seeded by (seed, iteration), so a resumed run repeats exactly.
     public func iterate(_ state: inout State, workers: Int = 2) {
         var rng = SeededGenerator(seed: spec.seed &* 0x9E37_79B9 &+ UInt64(state.iteration) &+ 1)
-        let batch = (0..<spec.realBatchSize).map { _ in Int.random(in: 0..<data.train.count, using: &rng) }
+        let batch = realBatch(using: &rng)
         let real = data.train.batch(batch)
         let wanted = batch.map { objectiveLabel(data.train.labels[$0]) }
         let chosen = spec.knowledge == .fixed || victims.count <= spec.victimsPerIteration
@@ -73,14 +87,17 @@ public struct Crafter: Sendable {
 
         let imageLeaves = state.images.map { $0.requiringGradient() }
         let rhoLeaves = state.rho.map { Tensor($0).requiringGradient() }
-        let labels = stepLabels
+        let labelLeaves = state.labelLogits.map { $0.requiringGradient() }
+        let fixedTargets = Tensor.oneHot(stepLabels, classes: classes)
         let perVictim = parallelMap(chosen, workers: workers) { victim -> (Float, [Tensor]) in
             let etas = rhoLeaves.map { softplus($0) }
-            let steps = imageLeaves.map { InnerStep(images: $0, labels: labels, classes: classes) }
+            let steps = imageLeaves.indices.map { s in
+                InnerStep(images: imageLeaves[s], targets: labelLeaves.isEmpty ? fixedTargets : exp(logSoftmax(labelLeaves[s])))
+            }
             let theta = unroll(classifier, from: victims[victim], steps: steps, stepSizes: etas,
                                epochs: spec.epochs, createGraph: true)
             let loss = crossEntropy(classifier.logits(real, theta), labels: wanted)
-            return (loss.item, gradients(of: loss, wrt: imageLeaves + rhoLeaves))
+            return (loss.item, gradients(of: loss, wrt: imageLeaves + rhoLeaves + labelLeaves))
         }
         let scale = 1 / Float(perVictim.count)
         let summed = GradientMode.withoutRecording {
@@ -91,11 +108,28 @@ public struct Crafter: Sendable {
         let factor = Foundation.pow(spec.optimizer.decay, decays)
         state.imageOptimizer.learningRate = spec.optimizer.learningRate * factor
         state.stepSizeOptimizer.learningRate = spec.optimizer.stepSizeLearningRate * factor
-        state.images = state.imageOptimizer.step(state.images, Array(summed.prefix(state.images.count)))
-        let rhoTensors = state.stepSizeOptimizer.step(state.rho.map { Tensor($0) }, Array(summed.suffix(state.rho.count)))
+        state.labelOptimizer.learningRate = spec.optimizer.labelLearningRate * factor
+        let (imageCount, rhoCount) = (state.images.count, state.rho.count)
+        state.images = state.imageOptimizer.step(state.images, Array(summed[0..<imageCount]))
+        let rhoTensors = state.stepSizeOptimizer.step(state.rho.map { Tensor($0) }, Array(summed[imageCount..<(imageCount + rhoCount)]))
         state.rho = rhoTensors.map(\.item)
+        if !state.labelLogits.isEmpty {
+            state.labelLogits = state.labelOptimizer.step(state.labelLogits, Array(summed[(imageCount + rhoCount)...]))
+        }
         state.losses.append(perVictim.map(\.0).reduce(0, +) * scale)
         state.iteration += 1
+    }
+
+    /// Indices of one real batch: uniform over the training split, or with `forgetShare`
+    /// of it drawn from class K and the rest from the other classes.
+    public func realBatch(using rng: inout SeededGenerator) -> [Int] {
+        guard let share = spec.forgetShare else {
+            return (0..<spec.realBatchSize).map { _ in Int.random(in: 0..<data.train.count, using: &rng) }
+        }
+        let forgetCount = Int((Double(spec.realBatchSize) * share).rounded())
+        let fromK = (0..<forgetCount).map { _ in forgetIndices[Int.random(in: 0..<forgetIndices.count, using: &rng)] }
+        let others = (forgetCount..<spec.realBatchSize).map { _ in otherIndices[Int.random(in: 0..<otherIndices.count, using: &rng)] }
+        return fromK + others
     }
 
     /// The learned step sizes η̃ = softplus(ρ).
@@ -112,8 +146,12 @@ public struct Crafter: Sendable {
                 offset += image.count
             }
         }
+        let soft = state.labelLogits.isEmpty ? nil : GradientMode.withoutRecording {
+            Tensor(shape: [spec.steps * imagesPerStep, classes],
+                   scalars: state.labelLogits.flatMap { exp(logSoftmax($0)).scalars })
+        }
         return PoisonSet(images: all, labels: Array((0..<spec.steps).map { _ in stepLabels }.joined()),
-                         stepSizes: Self.stepSizes(state.rho), steps: spec.steps, epochs: spec.epochs,
+                         softLabels: soft, stepSizes: Self.stepSizes(state.rho), steps: spec.steps, epochs: spec.epochs,
                          metadata: .init(dataset: data.info.name, classNames: data.info.classNames,
                                          mean: data.normalization.mean, std: data.normalization.std,
                                          forget: forget, target: target, architecture: architecture,

@@ -13,8 +13,11 @@ public struct PoisonSet: Sendable {
 
     /// [steps·M, C, H, W]; step s uses rows s·M ..< (s+1)·M.
     public var images: Tensor
-    /// One label per image.
+    /// One label per image: the class of its block.
     public var labels: [Int]
+    /// Learned soft labels [steps·M, classes] (rows sum to one), used instead of `labels`
+    /// by the inner steps when present.
+    public var softLabels: Tensor?
     /// Step size of step s in epoch e at index e·steps + s.
     public var stepSizes: [Float]
     public var steps: Int
@@ -40,9 +43,10 @@ public struct PoisonSet: Sendable {
         }
     }
 
-    public init(images: Tensor, labels: [Int], stepSizes: [Float], steps: Int, epochs: Int, metadata: Metadata) {
-        (self.images, self.labels, self.stepSizes, self.steps, self.epochs, self.metadata) =
-            (images.detached(), labels, stepSizes, steps, epochs, metadata)
+    public init(images: Tensor, labels: [Int], softLabels: Tensor? = nil, stepSizes: [Float], steps: Int, epochs: Int,
+                metadata: Metadata) {
+        (self.images, self.labels, self.softLabels, self.stepSizes, self.steps, self.epochs, self.metadata) =
+            (images.detached(), labels, softLabels?.detached(), stepSizes, steps, epochs, metadata)
     }
 
     /// Images per step.
@@ -50,13 +54,20 @@ public struct PoisonSet: Sendable {
     /// [C, H, W] of one image.
     public var imageShape: [Int] { Array(images.shape.dropFirst()) }
 
-    /// The images and labels of step `s`.
-    public func step(_ s: Int) -> (images: Tensor, labels: [Int]) {
-        let m = imagesPerStep, size = imageShape.reduce(1, *)
-        let rows = Tensor(shape: [m] + imageShape) { out in
-            out.baseAddress!.update(from: images.buffer.baseAddress! + s * m * size, count: m * size)
+    /// The images of step `s` and their targets (soft labels, or one-hot of `labels`).
+    public func step(_ s: Int, classes: Int) -> (images: Tensor, targets: Tensor) {
+        let m = imagesPerStep
+        let targets = softLabels.map { rows($0, from: s * m, count: m) }
+            ?? Tensor.oneHot(Array(labels[(s * m)..<((s + 1) * m)]), classes: classes)
+        return (rows(images, from: s * m, count: m), targets)
+    }
+
+    /// `count` leading-axis rows of `tensor` starting at `start`.
+    private func rows(_ tensor: Tensor, from start: Int, count: Int) -> Tensor {
+        let size = tensor.shape.dropFirst().reduce(1, *)
+        return Tensor(shape: [count] + tensor.shape.dropFirst()) { out in
+            out.baseAddress!.update(from: tensor.buffer.baseAddress! + start * size, count: count * size)
         }
-        return (rows, Array(labels[(s * m)..<((s + 1) * m)]))
     }
 
     // MARK: Files
@@ -75,6 +86,7 @@ public struct PoisonSet: Sendable {
         try file.add(name: "images", floats: images.scalars, shape: images.shape)
         try file.add(name: "labels", int64s: labels.map { Int64($0) }, shape: [labels.count])
         try file.add(name: "lrs", floats: stepSizes, shape: [stepSizes.count])
+        if let softLabels { try file.add(name: "soft_labels", floats: softLabels.scalars, shape: softLabels.shape) }
         return file
     }
 
@@ -116,6 +128,15 @@ public struct PoisonSet: Sendable {
         }
         let classNames = (try? decoded("class_names", as: [String].self)) ?? []
         let forget = try integer("K"), target = try integer("T")
+        if file.names.contains("soft_labels") {
+            let softShape = try file.shape(of: "soft_labels")
+            guard softShape.count == 2, softShape[0] == shape[0] else {
+                throw fail("'soft_labels' must be [\(shape[0]), classes], got \(softShape)")
+            }
+            softLabels = Tensor(shape: softShape, scalars: try file.floats("soft_labels"))
+        } else {
+            softLabels = nil
+        }
         images = Tensor(shape: shape, scalars: try file.floats("images"))
         self.labels = labels
         stepSizes = lrs

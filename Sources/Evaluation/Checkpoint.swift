@@ -12,18 +12,31 @@ enum Checkpoint {
             "format": "amnesia.checkpoint", "config_hash": configHash, "iteration": String(state.iteration),
             "image_adam_steps": String(state.imageOptimizer.state.steps),
             "step_adam_steps": String(state.stepSizeOptimizer.state.steps),
+            "label_adam_steps": String(state.labelOptimizer.state.steps),
         ])
-        let image = state.imageOptimizer.state, step = state.stepSizeOptimizer.state
-        for (s, tensor) in state.images.enumerated() {
-            try file.add(name: "images.\(s)", floats: tensor.scalars, shape: tensor.shape)
-            try file.add(name: "images.\(s).adam_m", floats: image.first.isEmpty ? [Float](repeating: 0, count: tensor.count) : image.first[s], shape: tensor.shape)
-            try file.add(name: "images.\(s).adam_v", floats: image.second.isEmpty ? [Float](repeating: 0, count: tensor.count) : image.second[s], shape: tensor.shape)
-        }
-        try file.add(name: "rho", floats: state.rho, shape: [state.rho.count])
-        try file.add(name: "rho.adam_m", floats: step.first.isEmpty ? state.rho.map { _ in 0 } : step.first.flatMap { $0 }, shape: [state.rho.count])
-        try file.add(name: "rho.adam_v", floats: step.second.isEmpty ? state.rho.map { _ in 0 } : step.second.flatMap { $0 }, shape: [state.rho.count])
+        try add(state.images, state.imageOptimizer.state, prefix: "images", to: &file)
+        try add(state.labelLogits, state.labelOptimizer.state, prefix: "label_logits", to: &file)
+        try add(state.rho.map { Tensor($0) }, state.stepSizeOptimizer.state, prefix: "rho", to: &file)
         try file.add(name: "losses", floats: state.losses, shape: [state.losses.count])
         try file.write(to: url)
+    }
+
+    /// Adds tensors named `prefix.i` with their Adam moments (zeros before the first step).
+    private static func add(_ tensors: [Tensor], _ adam: Adam.State, prefix: String, to file: inout SafeTensors) throws {
+        for (i, tensor) in tensors.enumerated() {
+            let zeros = [Float](repeating: 0, count: tensor.count)
+            try file.add(name: "\(prefix).\(i)", floats: tensor.scalars, shape: tensor.shape)
+            try file.add(name: "\(prefix).\(i).adam_m", floats: adam.first.isEmpty ? zeros : adam.first[i], shape: tensor.shape)
+            try file.add(name: "\(prefix).\(i).adam_v", floats: adam.second.isEmpty ? zeros : adam.second[i], shape: tensor.shape)
+        }
+    }
+
+    /// Reads what `add` wrote back into `tensors` (shapes from the fresh state) and `adam`.
+    private static func restore(_ tensors: inout [Tensor], _ adam: inout Adam, prefix: String, steps: Int, from file: SafeTensors) throws {
+        tensors = try tensors.indices.map { Tensor(shape: tensors[$0].shape, scalars: try file.floats("\(prefix).\($0)")) }
+        guard steps > 0 else { return }
+        adam.state = Adam.State(first: try tensors.indices.map { try file.floats("\(prefix).\($0).adam_m") },
+                                second: try tensors.indices.map { try file.floats("\(prefix).\($0).adam_v") }, steps: steps)
     }
 
     /// Restores `fresh` (the state a new run would start from) from the file at `url`,
@@ -38,24 +51,15 @@ enum Checkpoint {
             return value
         }
         var state = fresh
-        state.images = try fresh.images.indices.map { s in
-            Tensor(shape: fresh.images[s].shape, scalars: try file.floats("images.\(s)"))
-        }
-        state.rho = try file.floats("rho")
+        try restore(&state.images, &state.imageOptimizer, prefix: "images", steps: count("image_adam_steps"), from: file)
+        try restore(&state.labelLogits, &state.labelOptimizer, prefix: "label_logits", steps: count("label_adam_steps"), from: file)
+        var rho = fresh.rho.map { Tensor($0) }
+        try restore(&rho, &state.stepSizeOptimizer, prefix: "rho", steps: count("step_adam_steps"), from: file)
+        state.rho = rho.map(\.item)
         state.losses = try file.floats("losses")
         state.iteration = try count("iteration")
-        let imageSteps = try count("image_adam_steps"), stepSteps = try count("step_adam_steps")
-        if imageSteps > 0 {
-            state.imageOptimizer.state = Adam.State(
-                first: try fresh.images.indices.map { try file.floats("images.\($0).adam_m") },
-                second: try fresh.images.indices.map { try file.floats("images.\($0).adam_v") }, steps: imageSteps)
-        }
-        if stepSteps > 0 {
-            state.stepSizeOptimizer.state = Adam.State(
-                first: try file.floats("rho.adam_m").map { [$0] }, second: try file.floats("rho.adam_v").map { [$0] }, steps: stepSteps)
-        }
-        guard state.rho.count == fresh.rho.count, state.losses.count == state.iteration else {
-            throw PoisonError("\(url.path) is inconsistent (step sizes or loss history do not match); delete it and start over")
+        guard state.losses.count == state.iteration else {
+            throw PoisonError("\(url.path) is inconsistent (its loss history does not match its iteration); delete it and start over")
         }
         return state
     }

@@ -34,8 +34,8 @@ public struct Evaluator: Sendable {
     /// `stepScale` (1 is the poison as crafted).
     public func poisoned(_ parameters: [Tensor], by poison: PoisonSet, stepScale: Float = 1) -> [Tensor] {
         let steps = (0..<poison.steps).map { s in
-            let (x, y) = poison.step(s)
-            return InnerStep(images: x, labels: y, classes: classifier.classes)
+            let (x, targets) = poison.step(s, classes: classifier.classes)
+            return InnerStep(images: x, targets: targets)
         }
         return unroll(classifier, from: parameters, steps: steps,
                       stepSizes: poison.stepSizes.map { Tensor($0 * stepScale) }, epochs: poison.epochs, createGraph: false)
@@ -69,6 +69,9 @@ public struct Evaluator: Sendable {
     public func check(_ poison: PoisonSet) throws {
         guard poison.imageShape == classifier.inputShape else {
             throw PoisonError("the poison's images are \(poison.imageShape) but the victims take \(classifier.inputShape); craft it for this zoo's dataset")
+        }
+        if let soft = poison.softLabels, soft.shape[1] != classifier.classes {
+            throw PoisonError("the poison's soft labels have \(soft.shape[1]) classes but the victims have \(classifier.classes)")
         }
         guard let bad = poison.labels.first(where: { !(0..<classifier.classes).contains($0) }) else { return }
         throw PoisonError("the poison has label \(bad) but the victims have \(classifier.classes) classes")

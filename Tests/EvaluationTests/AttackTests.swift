@@ -183,3 +183,51 @@ final class Messages: @unchecked Sendable {
     func add(_ line: String) { lock.withLock { lines.append(line) } }
     var all: [String] { lock.withLock { lines } }
 }
+
+@Suite("Attack options on the tiny problem", .serialized)
+struct AttackOptionTests {
+    @Test("learned soft labels: rows sum to one, move away from one-hot, survive the file, resume exactly, and still attack")
+    func learnedLabels() throws {
+        let root = try temporaryDirectory()
+        let zoo = try TinyWorld.zoo(root: root)
+        var spec = TinyWorld.attack(iterations: 40)
+        spec.learnLabels = true
+        spec.optimizer.labelLearningRate = 0.1
+        let run = try AttackRun(spec: spec, zoo: zoo, reportsRoot: root.appendingPathComponent("a"))
+        let crafted = try #require(try run.craft(resume: false, checkpointEvery: 10))
+        let soft = try #require(crafted.poison.softLabels)
+        #expect(soft.shape == [8, 4])
+        for row in 0..<8 {
+            let values = Array(soft.scalars[(row * 4)..<(row * 4 + 4)])
+            #expect(abs(values.reduce(0, +) - 1) < 1e-4)
+        }
+        let oneHotAt09 = Tensor.oneHot(crafted.poison.labels, classes: 4).scalars.map { $0 * 0.8667 + 0.0333 }
+        #expect(zip(soft.scalars, oneHotAt09).contains { abs($0 - $1) > 0.01 }, "the labels were learned")
+        let reloaded = try PoisonSet(contentsOf: run.poisonURL)
+        #expect(reloaded.softLabels?.scalars == soft.scalars)
+        let report = try run.evaluate(reloaded)
+        #expect(report.results.heldout.summary.after.asr.mean > 0.5, "\(report.results.heldout.summary.after.asr.mean)")
+
+        let interrupted = try AttackRun(spec: spec, zoo: zoo, reportsRoot: root.appendingPathComponent("b"))
+        let calls = Counter()
+        #expect(try interrupted.craft(resume: false, checkpointEvery: 10, shouldStop: { calls.next() > 25 }) == nil)
+        let resumed = try #require(try interrupted.craft(resume: true, checkpointEvery: 10))
+        #expect(resumed.poison.softLabels?.scalars == soft.scalars)
+        #expect(resumed.poison.images.scalars == crafted.poison.images.scalars)
+    }
+
+    @Test("forget_share puts that share of class K in every real batch")
+    func forgetShare() throws {
+        let data = try PreparedData.load(dataset: "synthetic")
+        var spec = TinyWorld.attack()
+        spec.forgetShare = 0.5
+        let crafter = Crafter(spec: spec, classifier: try LeNet(inputShape: [1, 28, 28], classes: 4), data: data,
+                              victims: [], forget: 2, target: 1)
+        var rng = SeededGenerator(seed: 3)
+        let batch = crafter.realBatch(using: &rng)
+        #expect(batch.count == spec.realBatchSize)
+        #expect(batch.filter { data.train.labels[$0] == 2 }.count == spec.realBatchSize / 2)
+        spec.forgetShare = 1.5
+        #expect(spec.problem?.contains("forget_share") == true)
+    }
+}
