@@ -5,11 +5,13 @@ final class IndexMap: @unchecked Sendable {
     init(_ offsets: [Int32]) { self.offsets = offsets }
 }
 
-/// Max-pooling over `size`×`size` windows (stride defaults to `size`, no padding). The
-/// gradient flows through the saved argmax indices: the forward pass is a gather, its VJP
-/// a scatter-add, and the scatter's VJP the same gather, so all orders are exact.
-public func maxPool2d(_ x: Tensor, size: Int, stride: Int? = nil) -> Tensor {
-    let g = ConvGeometry(input: x.shape, kernelHeight: size, kernelWidth: size, stride: stride ?? size, padding: 0)
+/// Max-pooling over `size`×`size` windows (stride defaults to `size`), with implicit
+/// −∞ padding. The gradient flows through the saved argmax indices: the forward pass is
+/// a gather, its VJP a scatter-add, and the scatter's VJP the same gather, so all orders
+/// are exact.
+public func maxPool2d(_ x: Tensor, size: Int, stride: Int? = nil, padding: Int = 0) -> Tensor {
+    let g = ConvGeometry(input: x.shape, kernelHeight: size, kernelWidth: size, stride: stride ?? size, padding: padding)
+    precondition(padding * 2 <= size, "max-pool padding \(padding) must be at most half the window \(size)")
     let (oh, ow) = (g.outputHeight, g.outputWidth)
     var offsets = [Int32](repeating: 0, count: g.batch * g.channels * oh * ow)
     let source = x.buffer.baseAddress!
@@ -19,13 +21,16 @@ public func maxPool2d(_ x: Tensor, size: Int, stride: Int? = nil) -> Tensor {
         for plane in 0..<(g.batch * g.channels) {
             let base = plane * g.height * g.width
             for i in 0..<oh {
+                let top = i * g.stride - padding
+                let rows = max(top, 0)..<min(top + size, g.height)
                 for j in 0..<ow {
-                    let corner = base + i * g.stride * g.width + j * g.stride
-                    var best = corner, bestValue = source[corner]
-                    for ki in 0..<size {
-                        let row = corner + ki * g.width
-                        for kj in 0..<size where source[row + kj] > bestValue {
-                            best = row + kj
+                    let left = j * g.stride - padding
+                    let columns = max(left, 0)..<min(left + size, g.width)
+                    var best = base + rows.lowerBound * g.width + columns.lowerBound, bestValue = source[best]
+                    for r in rows {
+                        let row = base + r * g.width
+                        for c in columns where source[row + c] > bestValue {
+                            best = row + c
                             bestValue = source[best]
                         }
                     }

@@ -2,7 +2,7 @@ import Autodiff
 
 /// The architectures Amnesia builds by name.
 public enum Architecture: String, CaseIterable, Codable, Sendable {
-    case lenet, mlp, convnet
+    case lenet, mlp, convnet, alexcifarnet
 
     /// The classifier for inputs [channels, height, width] and `classes` outputs.
     public func make(inputShape: [Int], classes: Int) throws(NetworkError) -> any Classifier {
@@ -10,6 +10,7 @@ public enum Architecture: String, CaseIterable, Codable, Sendable {
         case .lenet: try LeNet(inputShape: inputShape, classes: classes)
         case .mlp: MLP(inputShape: inputShape, classes: classes)
         case .convnet: try ConvNet(inputShape: inputShape, classes: classes)
+        case .alexcifarnet: try AlexCifarNet(inputShape: inputShape, classes: classes)
         }
     }
 
@@ -127,4 +128,54 @@ public func instanceNorm(_ x: Tensor, scale: Tensor, shift: Tensor, epsilon: Flo
     let variance = (centered * centered).mean(alongAxes: [2, 3], keepingDims: true)
     let channels = [1, x.shape[1], 1, 1]
     return centered / sqrt(variance + epsilon) * scale.reshaped(channels) + shift.reshaped(channels)
+}
+
+/// Local response normalization across channels, as PyTorch's `LocalResponseNorm`:
+/// x / (k + α · mean of x² over `size` neighbouring channels)^β. The channel window sum
+/// is a product with a banded 0/1 matrix, so it is built from differentiable ops.
+public func localResponseNorm(_ x: Tensor, size: Int, alpha: Float, beta: Float, k: Float) -> Tensor {
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    // Channel c averages channels c − size/2 … c + (size − 1)/2, as PyTorch pads.
+    let band = Tensor(shape: [c, c]) { out in
+        for i in 0..<c {
+            for j in 0..<c { out[i * c + j] = (j >= i - size / 2 && j <= i + (size - 1) / 2) ? 1 : 0 }
+        }
+    }
+    let squares = (x * x).permuted([1, 0, 2, 3]).reshaped([c, n * h * w])
+    let windowSums = matmul(band, squares).reshaped([c, n, h, w]).permuted([1, 0, 2, 3])
+    return x * exp(log(k + windowSums * (alpha / Float(size))) * -beta)
+}
+
+/// AlexCifarNet as in Dataset Distillation, for 32×32 colour images: two blocks of conv
+/// 5×5 (64), ReLU, max-pool 3/2 (padding 1) and local response normalization, then fully
+/// connected 4096 → 384 → 192 → classes. Names follow its `nn.Sequential` layout.
+public struct AlexCifarNet: Classifier {
+    public let name = "alexcifarnet"
+    public let inputShape: [Int]
+    public let classes: Int
+    public let parameterSpecs: [ParameterSpec]
+
+    public init(inputShape: [Int], classes: Int) throws(NetworkError) {
+        guard inputShape.count == 3, inputShape[1] == 32, inputShape[2] == 32 else {
+            throw .unsupportedInput(architecture: "alexcifarnet", shape: inputShape, reason: "expects [C, 32, 32]")
+        }
+        self.inputShape = inputShape
+        self.classes = classes
+        parameterSpecs = [
+            ParameterSpec("features.0.weight", [64, inputShape[0], 5, 5]), ParameterSpec("features.0.bias", [64]),
+            ParameterSpec("features.4.weight", [64, 64, 5, 5]), ParameterSpec("features.4.bias", [64]),
+            ParameterSpec("classifier.0.weight", [384, 4096]), ParameterSpec("classifier.0.bias", [384]),
+            ParameterSpec("classifier.2.weight", [192, 384]), ParameterSpec("classifier.2.bias", [192]),
+            ParameterSpec("classifier.4.weight", [classes, 192]), ParameterSpec("classifier.4.bias", [classes]),
+        ]
+    }
+
+    public func logits(_ x: Tensor, _ p: [Tensor]) -> Tensor {
+        func lrn(_ t: Tensor) -> Tensor { localResponseNorm(t, size: 4, alpha: 0.001 / 9, beta: 0.75, k: 1) }
+        var h = lrn(maxPool2d(relu(conv2d(x, weight: p[0], bias: p[1], padding: 2)), size: 3, stride: 2, padding: 1))
+        h = maxPool2d(lrn(relu(conv2d(h, weight: p[2], bias: p[3], padding: 2))), size: 3, stride: 2, padding: 1)
+        h = relu(linear(h.reshaped([x.shape[0], 4096]), weight: p[4], bias: p[5]))
+        h = relu(linear(h, weight: p[6], bias: p[7]))
+        return linear(h, weight: p[8], bias: p[9])
+    }
 }

@@ -162,7 +162,9 @@ struct Bench: ParsableCommand {
         let chosen = try workloads
         if child, let workload = chosen.first {
             let row = try BenchRunner(options: self).run(workload)
-            print(try String(decoding: JSONEncoder().encode(row), as: UTF8.self))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(row), as: UTF8.self))
             return
         }
 
@@ -178,7 +180,7 @@ struct Bench: ParsableCommand {
         let report = BenchReport(conditions: conditions, rows: rows)
         if json {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted]
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]  // stable key order, as the PyTorch script
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             printTable(report)
@@ -252,8 +254,11 @@ struct BenchRunner {
         case .eval: row = eval(classifier: classifier, data: data)
         }
         row.workload = workload.rawValue
-        row.load1m = load
-        row.peakRssMb = peakResidentMegabytes()
+        row.load1m = rounded(load, 2)
+        row.peakRssMb = rounded(peakResidentMegabytes(), 1)
+        (row.msPerIter, row.imagesPerS) = (row.msPerIter.map { rounded($0, 3) }, row.imagesPerS.map { rounded($0, 1) })
+        let places = row.msPerIter == nil ? 1 : 3
+        (row.min, row.max) = (rounded(row.min, places), rounded(row.max, places))
         return row
     }
 
@@ -329,11 +334,18 @@ private func median(_ values: [Double]) -> Double {
     return sorted.count.isMultiple(of: 2) ? (sorted[mid - 1] + sorted[mid]) / 2 : sorted[mid]
 }
 
-/// 1-, 5- and 15-minute load averages (zeros where the system does not report them).
+/// 1-, 5- and 15-minute load averages to two decimals, as `uptime` shows them (zeros
+/// where the system does not report them).
 private func loadAverages() -> [Double] {
     var loads = [Double](repeating: 0, count: 3)
     let count = getloadavg(&loads, 3)
-    return count == 3 ? loads : [Double](repeating: 0, count: 3)
+    return count == 3 ? loads.map { rounded($0, 2) } : [Double](repeating: 0, count: 3)
+}
+
+/// `value` to `places` decimals: the JSON carries no false precision.
+private func rounded(_ value: Double, _ places: Int) -> Double {
+    let scale = Foundation.pow(10, Double(places))
+    return (value * scale).rounded() / scale
 }
 
 /// This process's peak resident set size in MiB. `ru_maxrss` is KiB on Linux (bytes on

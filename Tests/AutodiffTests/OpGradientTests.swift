@@ -84,6 +84,7 @@ let convolutionCases: [OpCase] = [
     },
     OpCase("max-pool 2", [distinct([2, 2, 4, 4], seed: 62)]) { maxPool2d($0[0], size: 2) },
     OpCase("max-pool 3 stride 2 (overlapping)", [distinct([1, 2, 5, 5], seed: 63)]) { maxPool2d($0[0], size: 3, stride: 2) },
+    OpCase("max-pool 3 stride 2 padding 1", [distinct([1, 2, 5, 4], seed: 68)]) { maxPool2d($0[0], size: 3, stride: 2, padding: 1) },
     OpCase("max-pool squared", [distinct([1, 2, 4, 4], seed: 64)]) {
         let y = maxPool2d($0[0], size: 2)
         return y * y

@@ -32,11 +32,22 @@ struct ArchitectureTests {
         #expect(convnet.logits(x, convnet.initialParameters(using: &rng)).shape == [2, 10])
     }
 
+    @Test("AlexCifarNet takes 32×32 colour images with Dataset Distillation's layout")
+    func alexCifarNet() throws {
+        let net = try AlexCifarNet(inputShape: [3, 32, 32], classes: 10)
+        #expect(net.parameterSpecs.map(\.name).first == "features.0.weight")
+        #expect(net.parameterSpecs[4].shape == [384, 4096])
+        var rng = SeededGenerator(seed: 9)
+        let p = net.initialParameters(using: &rng)
+        #expect(net.logits(.randomNormal([2, 3, 32, 32], using: &rng), p).shape == [2, 10])
+        #expect(throws: NetworkError.self) { try AlexCifarNet(inputShape: [1, 28, 28], classes: 10) }
+    }
+
     @Test("architectures are found by name, and an unknown name lists the choices")
     func byName() throws {
         #expect(try Architecture(named: "LeNet") == .lenet)
         #expect(throws: NetworkError.unknownArchitecture("resnet")) { try Architecture(named: "resnet") }
-        #expect(NetworkError.unknownArchitecture("resnet").description.contains("lenet, mlp, convnet"))
+        #expect(NetworkError.unknownArchitecture("resnet").description.contains("lenet, mlp, convnet, alexcifarnet"))
     }
 
     @Test("parameter validation names the mismatched tensor")
@@ -61,6 +72,22 @@ struct BuildingBlockTests {
                       Tensor.randomNormal([2], using: &rng), Tensor.randomNormal([2], using: &rng)]
         let mismatches = GradientCheck().mismatches(inputs) { instanceNorm($0[0], scale: $0[1], shift: $0[2]) }
         #expect(mismatches.isEmpty, "\(mismatches.prefix(3).map(\.description))")
+    }
+
+    @Test("local response normalization passes first- and second-order gradient checks")
+    func lrnGradients() {
+        var rng = SeededGenerator(seed: 10)
+        let x = Tensor.randomNormal([2, 5, 2, 2], using: &rng)
+        let mismatches = GradientCheck().mismatches([x]) { localResponseNorm($0[0], size: 4, alpha: 0.5, beta: 0.75, k: 1) }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(3).map(\.description))")
+    }
+
+    @Test("local response normalization matches the formula at one element")
+    func lrnValue() {
+        let x = Tensor(shape: [1, 3, 1, 1], scalars: [1, 2, 3])
+        // Channel 1 with size 2 averages channels 0 and 1: (1 + 4) / 2.
+        let y = localResponseNorm(x, size: 2, alpha: 0.4, beta: 0.5, k: 1).scalars[1]
+        #expect(abs(y - 2 / (1 + 0.4 * 2.5).squareRoot()) < 1e-5)
     }
 
     @Test("a whole LeNet's logits pass a first-order check in a few parameters")
