@@ -90,13 +90,18 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// Learn soft labels for the synthetic images (softmax of learned logits, starting at
     /// 0.9 on the block's class) instead of keeping them one-hot.
     public var learnLabels: Bool = false
+    /// Weight each sampled victim's gradient by softmax(loss / temperature) instead of
+    /// equally (nil): a small temperature focuses crafting on the victims the poison
+    /// works worst on, trading mean strength for reliability across victims.
+    public var victimTemperature: Float?
     public var seed: UInt64 = 0
 
     public enum Keys: String, CodingKey, CaseIterable {
         case name, zoo, zooSpec = "zoo_spec", forget, target, knowledge, fixedVictim = "fixed_victim"
         case imagesPerClass = "images_per_class", steps, epochs, initialStepSize = "initial_step_size"
         case iterations, victimsPerIteration = "victims_per_iteration", realBatchSize = "real_batch_size"
-        case optimizer, objective, forgetShare = "forget_share", learnLabels = "learn_labels", seed
+        case optimizer, objective, forgetShare = "forget_share", learnLabels = "learn_labels"
+        case victimTemperature = "victim_temperature", seed
     }
 
     public init(name: String, zoo: String, forget: String, target: String) {
@@ -124,6 +129,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         objective = try c.decodeIfPresent(String.self, forKey: .objective) ?? objective
         forgetShare = try c.decodeIfPresent(Double.self, forKey: .forgetShare)
         learnLabels = try c.decodeIfPresent(Bool.self, forKey: .learnLabels) ?? learnLabels
+        victimTemperature = try c.decodeIfPresent(Float.self, forKey: .victimTemperature)
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
     }
 
@@ -153,6 +159,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         try c.encode(objective, forKey: .objective)
         try c.encodeIfPresent(forgetShare, forKey: .forgetShare)
         if learnLabels { try c.encode(learnLabels, forKey: .learnLabels) }
+        try c.encodeIfPresent(victimTemperature, forKey: .victimTemperature)
         try c.encode(seed, forKey: .seed)
     }
 
@@ -173,6 +180,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         if realBatchSize < 1 { return "real_batch_size must be at least 1 (got \(realBatchSize))" }
         if !["forget", "standard"].contains(objective) { return "objective must be forget or standard (got '\(objective)')" }
         if let share = forgetShare, !(share > 0 && share < 1) { return "forget_share must be between 0 and 1 exclusive (got \(share))" }
+        if let t = victimTemperature, !(t > 0) { return "victim_temperature must be positive (got \(t))" }
         if optimizer.decayEvery < 1 { return "optimizer.decay_every must be at least 1 (got \(optimizer.decayEvery))" }
         return nil
     }

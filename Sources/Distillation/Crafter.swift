@@ -99,10 +99,11 @@ public struct Crafter: Sendable {
             let loss = crossEntropy(classifier.logits(real, theta), labels: wanted)
             return (loss.item, gradients(of: loss, wrt: imageLeaves + rhoLeaves + labelLeaves))
         }
-        let scale = 1 / Float(perVictim.count)
+        let weights = Self.victimWeights(perVictim.map(\.0), temperature: spec.victimTemperature)
         let summed = GradientMode.withoutRecording {
-            perVictim.dropFirst().reduce(perVictim[0].1) { total, next in zip(total, next.1).map { $0 + $1 } }
-                .map { $0 * scale }
+            perVictim.indices.dropFirst().reduce(perVictim[0].1.map { $0 * weights[0] }) { total, v in
+                zip(total, perVictim[v].1).map { $0 + $1 * weights[v] }
+            }
         }
         let decays = Float(state.iteration / spec.optimizer.decayEvery)
         let factor = Foundation.pow(spec.optimizer.decay, decays)
@@ -116,7 +117,7 @@ public struct Crafter: Sendable {
         if !state.labelLogits.isEmpty {
             state.labelLogits = state.labelOptimizer.step(state.labelLogits, Array(summed[(imageCount + rhoCount)...]))
         }
-        state.losses.append(perVictim.map(\.0).reduce(0, +) * scale)
+        state.losses.append(perVictim.map(\.0).reduce(0, +) / Float(perVictim.count))
         state.iteration += 1
     }
 
@@ -130,6 +131,16 @@ public struct Crafter: Sendable {
         let fromK = (0..<forgetCount).map { _ in forgetIndices[Int.random(in: 0..<forgetIndices.count, using: &rng)] }
         let others = (forgetCount..<spec.realBatchSize).map { _ in otherIndices[Int.random(in: 0..<otherIndices.count, using: &rng)] }
         return fromK + others
+    }
+
+    /// How much each victim's gradient counts: equal without a temperature, else
+    /// softmax(loss / temperature), so the victims the poison fails on weigh most.
+    public static func victimWeights(_ losses: [Float], temperature: Float?) -> [Float] {
+        guard let temperature else { return losses.map { _ in 1 / Float(losses.count) } }
+        let peak = losses.max() ?? 0
+        let raw = losses.map { Foundation.exp(($0 - peak) / temperature) }
+        let total = raw.reduce(0, +)
+        return raw.map { $0 / total }
     }
 
     /// The learned step sizes η̃ = softplus(ρ).

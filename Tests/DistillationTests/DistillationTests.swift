@@ -1,0 +1,127 @@
+import Autodiff
+import Datasets
+import Distillation
+import Foundation
+import Networks
+import Testing
+import Victims
+
+@Suite("Attack specs")
+struct AttackSpecTests {
+    let classNames = ["T-shirt/top", "Trouser", "Pullover"]
+
+    @Test("classes by index or name; K = T and unknown names are refused with the choices")
+    func classes() throws {
+        let spec = try SpecFile.decode(AttackSpec.self, yaml: "name: a\nzoo: z\nforget: t-shirt/top\ntarget: 2\n", file: "a.yaml")
+        #expect(try spec.classes(classNames) == (0, 2))
+        #expect(spec.iterations == 1000 && spec.knowledge == .distribution && spec.optimizer.beta1 == 0.5)
+        var same = spec
+        same.target = "T-shirt/top"
+        #expect(throws: SpecError.self) { try same.classes(classNames) }
+        var unknown = spec
+        unknown.forget = "Sneaker"
+        do { _ = try unknown.classes(classNames) } catch { #expect(error.description.contains("0 T-shirt/top, 1 Trouser, 2 Pullover")) }
+    }
+
+    @Test("unknown keys, nested too, are errors naming the key and file")
+    func unknownKeys() {
+        do {
+            _ = try SpecFile.decode(AttackSpec.self, yaml: "name: a\nzoo: z\nforget: 0\ntarget: 1\noptimizer:\n  lr: 0.1\n", file: "a.yaml")
+            Issue.record("accepted an unknown key")
+        } catch {
+            #expect("\(error)".contains("a.yaml") && "\(error)".contains("unknown key 'lr'") && "\(error)".contains("optimizer.lr"))
+        }
+    }
+
+    @Test("the shipped attack specs load")
+    func shipped() throws {
+        let attacks = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("attacks")
+        for name in ["fashion-tshirt-to-trouser", "fashion-tshirt-to-shirt"] {
+            let spec = try AttackSpec.load(attacks.appendingPathComponent("\(name).yaml"))
+            #expect(spec.imagesPerClass == 10 && spec.steps == 1 && spec.knowledge == .distribution)
+        }
+    }
+}
+
+@Suite("Crafting building blocks")
+struct CraftingTests {
+    @Test("unroll without a graph is plain gradient descent on the synthetic data")
+    func unrollIsSGD() throws {
+        let net = MLP(inputShape: [1, 2, 2], classes: 3, hidden: [4])
+        var rng = SeededGenerator(seed: 1)
+        let theta = net.initialParameters(using: &rng)
+        let x = Tensor.randomNormal([5, 1, 2, 2], using: &rng)
+        let labels = [0, 1, 2, 1, 0]
+        let stepped = unroll(net, from: theta, steps: [InnerStep(images: x, labels: labels, classes: 3)],
+                             stepSizes: [Tensor(0.3)], epochs: 1, createGraph: false)
+        let leaves = theta.map { $0.requiringGradient() }
+        let grads = gradients(of: crossEntropy(net.logits(x, leaves), labels: labels), wrt: leaves)
+        for (after, (before, g)) in zip(stepped, zip(theta, grads)) {
+            #expect(!after.requiresGradient)
+            #expect(zip(after.scalars, zip(before.scalars, g.scalars)).allSatisfy { abs($0 - ($1.0 - 0.3 * $1.1)) < 1e-6 })
+        }
+    }
+
+    @Test("victim weights: equal by default, focused on the worst loss with a small temperature")
+    func victimWeights() {
+        #expect(Crafter.victimWeights([1, 2, 3, 4], temperature: nil) == [0.25, 0.25, 0.25, 0.25])
+        let focused = Crafter.victimWeights([0.1, 0.5, 2.0], temperature: 0.1)
+        #expect(abs(focused.reduce(0, +) - 1) < 1e-6)
+        #expect(focused[2] > 0.99)
+        let soft = Crafter.victimWeights([0.1, 0.5, 2.0], temperature: 100)
+        #expect(soft.allSatisfy { abs($0 - 1 / 3) < 0.01 })
+    }
+
+    @Test("the learned step size is softplus of ρ, and the initial ρ gives the initial step size")
+    func stepSizes() throws {
+        var spec = AttackSpec(name: "a", zoo: "z", forget: "0", target: "1")
+        spec.initialStepSize = 0.02
+        let data = try PreparedData.load(dataset: "synthetic")
+        let crafter = Crafter(spec: spec, classifier: try LeNet(inputShape: [1, 28, 28], classes: 4), data: data,
+                              victims: [], forget: 0, target: 1)
+        let state = crafter.initialState()
+        #expect(abs(Crafter.stepSizes(state.rho)[0] - 0.02) < 1e-6)
+        #expect(state.images[0].shape == [40, 1, 28, 28])
+        #expect(crafter.stepLabels == [Int](repeating: 0, count: 10) + [Int](repeating: 1, count: 10)
+                + [Int](repeating: 2, count: 10) + [Int](repeating: 3, count: 10))
+        #expect(crafter.objectiveLabel(0) == 1 && crafter.objectiveLabel(2) == 2)
+    }
+}
+
+@Suite("Poison set files")
+struct PoisonSetTests {
+    func sample() -> PoisonSet {
+        var rng = SeededGenerator(seed: 4)
+        return PoisonSet(images: .randomNormal([4, 1, 2, 2], using: &rng), labels: [0, 1, 0, 1], stepSizes: [0.1, 0.2],
+                         steps: 2, epochs: 1,
+                         metadata: .init(dataset: "synthetic", classNames: ["a", "b"], mean: [0.5], std: [0.2],
+                                         forget: 0, target: 1, architecture: "lenet", seed: 4, objective: "forget"))
+    }
+
+    @Test("writes and reads back every field; steps split the images in order")
+    func roundTrip() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("poison-\(UUID().uuidString).safetensors")
+        try sample().write(to: url)
+        let back = try PoisonSet(contentsOf: url)
+        #expect(back.images.scalars == sample().images.scalars && back.labels == [0, 1, 0, 1])
+        #expect(back.stepSizes == [0.1, 0.2] && back.steps == 2 && back.metadata == sample().metadata)
+        let second = back.step(1, classes: 2)
+        #expect(second.images.scalars == Array(sample().images.scalars[8...]))
+        #expect(second.targets.scalars == [1, 0, 0, 1])
+        #expect(try back.grid().width > 0)
+    }
+
+    @Test("inconsistent files are refused with what is wrong")
+    func refused() throws {
+        var file = try sample().file()
+        file.metadata["steps"] = "3"
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).safetensors")
+        try file.write(to: url)
+        do { _ = try PoisonSet(contentsOf: url); Issue.record("accepted") } catch { #expect("\(error)".contains("divide the 4 images")) }
+        file.metadata["steps"] = "2"
+        file.metadata["mean"] = "[0.1, 0.2]"
+        try file.write(to: url)
+        do { _ = try PoisonSet(contentsOf: url); Issue.record("accepted") } catch { #expect("\(error)".contains("one entry per channel")) }
+    }
+}
