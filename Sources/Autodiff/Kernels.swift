@@ -33,6 +33,7 @@ enum Kernels {
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
         beta: Float = 0
     ) {
+        _ = BLASThreads.configured
         cblas_sgemm(CblasRowMajor,
                     transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), 1,
@@ -145,12 +146,24 @@ enum Kernels {
     }
 }
 
-/// The number of threads OpenBLAS uses inside one GEMM. Work that runs several
-/// independent trainings side by side sets it to 1, so the two levels of threading do
-/// not fight over the cores.
+/// The number of threads OpenBLAS uses inside one GEMM.
+///
+/// Amnesia parallelizes above BLAS (victims, batches side by side, one core each), which
+/// for LeNet-sized matrices is faster than splitting each small GEMM, so BLAS runs one
+/// thread per call from the first GEMM on. Changing the count while GEMMs run on other
+/// threads is unsafe in OpenBLAS: set it, if at all, once before any work starts.
 public enum BLASThreads {
+    /// Set to one thread before the first GEMM (thread-safe lazy initialization).
+    static let configured: Bool = {
+        openblas_set_num_threads(1)
+        return true
+    }()
+
     public static var count: Int {
         get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(newValue)) }
+        set {
+            _ = configured
+            openblas_set_num_threads(Int32(newValue))
+        }
     }
 }

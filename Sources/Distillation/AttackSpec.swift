@@ -21,7 +21,7 @@ public struct OuterOptimizer: Codable, Sendable, Equatable, StrictlyDecodable {
     public var decayEvery: Int = 400
     public var decay: Float = 0.5
 
-    public enum Keys: String, CodingKey, CaseIterable {
+    public enum CodingKeys: String, CodingKey, CaseIterable {
         case learningRate = "learning_rate", stepSizeLearningRate = "step_size_learning_rate"
         case labelLearningRate = "label_learning_rate", beta1, beta2
         case decayEvery = "decay_every", decay
@@ -31,28 +31,18 @@ public struct OuterOptimizer: Codable, Sendable, Equatable, StrictlyDecodable {
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(for: Self.self)
-        let c = try decoder.container(keyedBy: Keys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
         var o = OuterOptimizer()
-        o.learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? o.learningRate
-        o.stepSizeLearningRate = try c.decodeIfPresent(Float.self, forKey: .stepSizeLearningRate) ?? o.stepSizeLearningRate
-        o.labelLearningRate = try c.decodeIfPresent(Float.self, forKey: .labelLearningRate) ?? o.labelLearningRate
-        o.beta1 = try c.decodeIfPresent(Float.self, forKey: .beta1) ?? o.beta1
-        o.beta2 = try c.decodeIfPresent(Float.self, forKey: .beta2) ?? o.beta2
-        o.decayEvery = try c.decodeIfPresent(Int.self, forKey: .decayEvery) ?? o.decayEvery
-        o.decay = try c.decodeIfPresent(Float.self, forKey: .decay) ?? o.decay
+        o.learningRate = try c.value(.learningRate, or: o.learningRate)
+        o.stepSizeLearningRate = try c.value(.stepSizeLearningRate, or: o.stepSizeLearningRate)
+        o.labelLearningRate = try c.value(.labelLearningRate, or: o.labelLearningRate)
+        o.beta1 = try c.value(.beta1, or: o.beta1)
+        o.beta2 = try c.value(.beta2, or: o.beta2)
+        o.decayEvery = try c.value(.decayEvery, or: o.decayEvery)
+        o.decay = try c.value(.decay, or: o.decay)
         self = o
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(learningRate, forKey: .learningRate)
-        try c.encode(stepSizeLearningRate, forKey: .stepSizeLearningRate)
-        try c.encode(labelLearningRate, forKey: .labelLearningRate)
-        try c.encode(beta1, forKey: .beta1)
-        try c.encode(beta2, forKey: .beta2)
-        try c.encode(decayEvery, forKey: .decayEvery)
-        try c.encode(decay, forKey: .decay)
-    }
 }
 
 /// An attack: forget class K (predict it as T) after a gradient step on crafted data.
@@ -96,7 +86,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     public var victimTemperature: Float?
     public var seed: UInt64 = 0
 
-    public enum Keys: String, CodingKey, CaseIterable {
+    public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, zoo, zooSpec = "zoo_spec", forget, target, knowledge, fixedVictim = "fixed_victim"
         case imagesPerClass = "images_per_class", steps, epochs, initialStepSize = "initial_step_size"
         case iterations, victimsPerIteration = "victims_per_iteration", realBatchSize = "real_batch_size"
@@ -110,57 +100,33 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(for: Self.self)
-        let c = try decoder.container(keyedBy: Keys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decode(String.self, forKey: .name)
         zoo = try c.decode(String.self, forKey: .zoo)
         zooSpec = try c.decodeIfPresent(String.self, forKey: .zooSpec)
         forget = try Self.classField(c, .forget)
         target = try Self.classField(c, .target)
-        knowledge = try c.decodeIfPresent(Knowledge.self, forKey: .knowledge) ?? knowledge
+        knowledge = try c.value(.knowledge, or: knowledge)
         fixedVictim = try c.decodeIfPresent(String.self, forKey: .fixedVictim)
-        imagesPerClass = try c.decodeIfPresent(Int.self, forKey: .imagesPerClass) ?? imagesPerClass
-        steps = try c.decodeIfPresent(Int.self, forKey: .steps) ?? steps
-        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? epochs
-        initialStepSize = try c.decodeIfPresent(Float.self, forKey: .initialStepSize) ?? initialStepSize
-        iterations = try c.decodeIfPresent(Int.self, forKey: .iterations) ?? iterations
-        victimsPerIteration = try c.decodeIfPresent(Int.self, forKey: .victimsPerIteration) ?? victimsPerIteration
-        realBatchSize = try c.decodeIfPresent(Int.self, forKey: .realBatchSize) ?? realBatchSize
-        optimizer = try c.decodeIfPresent(OuterOptimizer.self, forKey: .optimizer) ?? optimizer
-        objective = try c.decodeIfPresent(String.self, forKey: .objective) ?? objective
+        imagesPerClass = try c.value(.imagesPerClass, or: imagesPerClass)
+        steps = try c.value(.steps, or: steps)
+        epochs = try c.value(.epochs, or: epochs)
+        initialStepSize = try c.value(.initialStepSize, or: initialStepSize)
+        iterations = try c.value(.iterations, or: iterations)
+        victimsPerIteration = try c.value(.victimsPerIteration, or: victimsPerIteration)
+        realBatchSize = try c.value(.realBatchSize, or: realBatchSize)
+        optimizer = try c.value(.optimizer, or: optimizer)
+        objective = try c.value(.objective, or: objective)
         forgetShare = try c.decodeIfPresent(Double.self, forKey: .forgetShare)
-        learnLabels = try c.decodeIfPresent(Bool.self, forKey: .learnLabels) ?? learnLabels
+        learnLabels = try c.value(.learnLabels, or: learnLabels)
         victimTemperature = try c.decodeIfPresent(Float.self, forKey: .victimTemperature)
-        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
+        seed = try c.value(.seed, or: seed)
     }
 
     /// A class may be written as a number or a name.
-    private static func classField(_ c: KeyedDecodingContainer<Keys>, _ key: Keys) throws -> String {
+    private static func classField(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> String {
         if let index = try? c.decode(Int.self, forKey: key) { return String(index) }
         return try c.decode(String.self, forKey: key)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(name, forKey: .name)
-        try c.encode(zoo, forKey: .zoo)
-        try c.encodeIfPresent(zooSpec, forKey: .zooSpec)
-        try c.encode(forget, forKey: .forget)
-        try c.encode(target, forKey: .target)
-        try c.encode(knowledge, forKey: .knowledge)
-        try c.encodeIfPresent(fixedVictim, forKey: .fixedVictim)
-        try c.encode(imagesPerClass, forKey: .imagesPerClass)
-        try c.encode(steps, forKey: .steps)
-        try c.encode(epochs, forKey: .epochs)
-        try c.encode(initialStepSize, forKey: .initialStepSize)
-        try c.encode(iterations, forKey: .iterations)
-        try c.encode(victimsPerIteration, forKey: .victimsPerIteration)
-        try c.encode(realBatchSize, forKey: .realBatchSize)
-        try c.encode(optimizer, forKey: .optimizer)
-        try c.encode(objective, forKey: .objective)
-        try c.encodeIfPresent(forgetShare, forKey: .forgetShare)
-        if learnLabels { try c.encode(learnLabels, forKey: .learnLabels) }
-        try c.encodeIfPresent(victimTemperature, forKey: .victimTemperature)
-        try c.encode(seed, forKey: .seed)
     }
 
     /// Loads an attack spec and checks the values that do not need the dataset.

@@ -17,7 +17,14 @@ public struct SpecError: Error, CustomStringConvertible, Equatable {
 /// A spec section that refuses keys it does not know, so a typo such as `epoch:` for
 /// `epochs:` is an error rather than a silently ignored setting.
 public protocol StrictlyDecodable: Decodable {
-    associatedtype Keys: CodingKey & CaseIterable
+    associatedtype CodingKeys: CodingKey & CaseIterable
+}
+
+extension KeyedDecodingContainer {
+    /// The value at `key`, or `fallback` when the spec leaves it out.
+    public func value<T: Decodable>(_ key: Key, or fallback: T) throws -> T {
+        try decodeIfPresent(T.self, forKey: key) ?? fallback
+    }
 }
 
 /// A coding key for reading whatever keys a mapping has.
@@ -32,12 +39,12 @@ extension Decoder {
     /// Throws a `DecodingError` naming the first key of this mapping that `T` does not
     /// declare, with the keys it does.
     public func rejectUnknownKeys<T: StrictlyDecodable>(for type: T.Type) throws {
-        let known = Set(T.Keys.allCases.map(\.stringValue))
+        let known = Set(T.CodingKeys.allCases.map(\.stringValue))
         let container = try container(keyedBy: AnyKey.self)
         for key in container.allKeys where !known.contains(key.stringValue) {
             throw DecodingError.dataCorrupted(.init(
                 codingPath: codingPath + [key],
-                debugDescription: "unknown key '\(key.stringValue)'; allowed keys: \(T.Keys.allCases.map(\.stringValue).sorted().joined(separator: ", "))"))
+                debugDescription: "unknown key '\(key.stringValue)'; allowed keys: \(T.CodingKeys.allCases.map(\.stringValue).sorted().joined(separator: ", "))"))
         }
     }
 }

@@ -53,11 +53,8 @@ extension Zoo {
         let failure = Mutex<(any Error)?>(nil)
         let next = Atomic<Int>(0)
         let workerCount = max(1, min(workers, pending.count))
-        // One BLAS thread per victim: faster than splitting small GEMMs across cores, and
-        // the weights come out bit-identical whatever the number of workers.
-        let savedThreads = BLASThreads.count
-        BLASThreads.count = 1
-        defer { BLASThreads.count = savedThreads }
+        // BLAS runs one thread per call (see `BLASThreads`), so victims side by side use
+        // one core each and the weights are bit-identical whatever the number of workers.
         DispatchQueue.concurrentPerform(iterations: workerCount) { _ in
             while failure.withLock({ $0 == nil }) {
                 let index = next.add(1, ordering: .relaxed).oldValue

@@ -15,7 +15,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable, StrictlyDecodable {
     /// `pytorch` (the framework's defaults) or `xavier` (Dataset Distillation's).
     public var initialization: String = "pytorch"
 
-    public enum Keys: String, CodingKey, CaseIterable {
+    public enum CodingKeys: String, CodingKey, CaseIterable {
         case epochs, batchSize = "batch_size", optimizer, learningRate = "learning_rate", momentum
         case weightDecay = "weight_decay", decayEpochs = "decay_epochs", decay, initialization
     }
@@ -24,31 +24,18 @@ public struct TrainingRecipe: Codable, Sendable, Equatable, StrictlyDecodable {
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(for: Self.self)
-        let c = try decoder.container(keyedBy: Keys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
         var r = TrainingRecipe()
-        r.epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? r.epochs
-        r.batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? r.batchSize
-        r.optimizer = try c.decodeIfPresent(String.self, forKey: .optimizer) ?? r.optimizer
-        r.learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? r.learningRate
-        r.momentum = try c.decodeIfPresent(Float.self, forKey: .momentum) ?? r.momentum
-        r.weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? r.weightDecay
-        r.decayEpochs = try c.decodeIfPresent([Int].self, forKey: .decayEpochs) ?? r.decayEpochs
-        r.decay = try c.decodeIfPresent(Float.self, forKey: .decay) ?? r.decay
-        r.initialization = try c.decodeIfPresent(String.self, forKey: .initialization) ?? r.initialization
+        r.epochs = try c.value(.epochs, or: r.epochs)
+        r.batchSize = try c.value(.batchSize, or: r.batchSize)
+        r.optimizer = try c.value(.optimizer, or: r.optimizer)
+        r.learningRate = try c.value(.learningRate, or: r.learningRate)
+        r.momentum = try c.value(.momentum, or: r.momentum)
+        r.weightDecay = try c.value(.weightDecay, or: r.weightDecay)
+        r.decayEpochs = try c.value(.decayEpochs, or: r.decayEpochs)
+        r.decay = try c.value(.decay, or: r.decay)
+        r.initialization = try c.value(.initialization, or: r.initialization)
         self = r
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(epochs, forKey: .epochs)
-        try c.encode(batchSize, forKey: .batchSize)
-        try c.encode(optimizer, forKey: .optimizer)
-        try c.encode(learningRate, forKey: .learningRate)
-        try c.encode(momentum, forKey: .momentum)
-        try c.encode(weightDecay, forKey: .weightDecay)
-        try c.encode(decayEpochs, forKey: .decayEpochs)
-        try c.encode(decay, forKey: .decay)
-        try c.encode(initialization, forKey: .initialization)
     }
 
     /// Checks the values a person can get wrong, naming the key.
@@ -82,7 +69,7 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     public var seed: UInt64 = 1
     public var training = TrainingRecipe()
 
-    public enum Keys: String, CodingKey, CaseIterable {
+    public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, dataset, dataDir = "data_dir", architecture, crafting, heldout, seed, training
     }
 
@@ -90,27 +77,15 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(for: Self.self)
-        let c = try decoder.container(keyedBy: Keys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decode(String.self, forKey: .name)
-        dataset = try c.decodeIfPresent(String.self, forKey: .dataset) ?? dataset
+        dataset = try c.value(.dataset, or: dataset)
         dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir)
-        architecture = try c.decodeIfPresent(String.self, forKey: .architecture) ?? architecture
-        crafting = try c.decodeIfPresent(Int.self, forKey: .crafting) ?? crafting
-        heldout = try c.decodeIfPresent(Int.self, forKey: .heldout) ?? heldout
-        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
-        training = try c.decodeIfPresent(TrainingRecipe.self, forKey: .training) ?? training
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(name, forKey: .name)
-        try c.encode(dataset, forKey: .dataset)
-        try c.encodeIfPresent(dataDir, forKey: .dataDir)
-        try c.encode(architecture, forKey: .architecture)
-        try c.encode(crafting, forKey: .crafting)
-        try c.encode(heldout, forKey: .heldout)
-        try c.encode(seed, forKey: .seed)
-        try c.encode(training, forKey: .training)
+        architecture = try c.value(.architecture, or: architecture)
+        crafting = try c.value(.crafting, or: crafting)
+        heldout = try c.value(.heldout, or: heldout)
+        seed = try c.value(.seed, or: seed)
+        training = try c.value(.training, or: training)
     }
 
     /// Offset between the crafting and held-out seed ranges.

@@ -37,9 +37,10 @@ struct AttackSpecTests {
     func shipped() throws {
         let attacks = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("attacks")
-        for name in ["fashion-tshirt-to-trouser", "fashion-tshirt-to-shirt"] {
+        for name in ["fashion-tshirt-to-trouser", "fashion-tshirt-to-shirt", "fashion-tshirt-to-trouser-reliable"] {
             let spec = try AttackSpec.load(attacks.appendingPathComponent("\(name).yaml"))
             #expect(spec.imagesPerClass == 10 && spec.steps == 1 && spec.knowledge == .distribution)
+            #expect(spec.learnLabels == name.hasSuffix("reliable"), "only the reliable variant departs from the published algorithm")
         }
     }
 }
