@@ -122,7 +122,13 @@ enum Kernels {
                             guard ih >= 0 && ih < g.height else { continue }
                             let src = source + row + (n * oh + i) * ow
                             let origin = image + ih * g.width - g.padding + kj
-                            for j in valid { x[origin + j * s] += src[j] }
+                            if s == 1 {
+                                // Unit stride: a contiguous add the compiler vectorizes.
+                                let dst = x + (origin + valid.lowerBound), from = src + valid.lowerBound
+                                for j in 0..<valid.count { dst[j] += from[j] }
+                            } else {
+                                for j in valid { x[origin + j * s] += src[j] }
+                            }
                         }
                     }
                 }
@@ -160,7 +166,10 @@ public enum BLASThreads {
     }()
 
     public static var count: Int {
-        get { Int(openblas_get_num_threads()) }
+        get {
+            _ = configured
+            return Int(openblas_get_num_threads())
+        }
         set {
             _ = configured
             openblas_set_num_threads(Int32(newValue))

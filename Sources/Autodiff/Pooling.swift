@@ -17,6 +17,9 @@ public func maxPool2d(_ x: Tensor, size: Int, stride: Int? = nil, padding: Int =
     let source = x.buffer.baseAddress!
     precondition(x.count < Int(Int32.max), "max-pool input too large for 32-bit indices")
     offsets.withUnsafeMutableBufferPointer { out in
+        if size == 2 && g.stride == 2 && padding == 0 {
+            return argmax2x2(source, g, into: out.baseAddress!)
+        }
         var o = 0
         for plane in 0..<(g.batch * g.channels) {
             let base = plane * g.height * g.width
@@ -41,6 +44,27 @@ public func maxPool2d(_ x: Tensor, size: Int, stride: Int? = nil, padding: Int =
         }
     }
     return gather(x, IndexMap(offsets), shape: [g.batch, g.channels, oh, ow])
+}
+
+/// The common 2×2, stride-2 window (LeNet's pools) without loop bookkeeping.
+private func argmax2x2(_ source: UnsafePointer<Float>, _ g: ConvGeometry, into out: UnsafeMutablePointer<Int32>) {
+    let (oh, ow, w) = (g.outputHeight, g.outputWidth, g.width)
+    var o = 0
+    for plane in 0..<(g.batch * g.channels) {
+        let base = plane * g.height * w
+        for i in 0..<oh {
+            let top = base + 2 * i * w
+            for j in 0..<ow {
+                let a = top + 2 * j, c = a + w
+                var best = a
+                if source[a + 1] > source[best] { best = a + 1 }
+                if source[c] > source[best] { best = c }
+                if source[c + 1] > source[best] { best = c + 1 }
+                out[o] = Int32(best)
+                o += 1
+            }
+        }
+    }
 }
 
 /// y[i] = x[offsets[i]].

@@ -16,9 +16,14 @@ public struct TrainingProgress: Sendable {
 public enum Trainer {
     /// Trains fresh parameters for `classifier` on normalized `data` following `recipe`.
     /// Everything random (initialization, shuffles) is drawn from `seed`.
+    ///
+    /// - Parameter workers: threads that each take a share of every batch (data
+    ///   parallelism inside one training run). Zoos instead train several victims side by
+    ///   side with one worker each; results depend on the worker count only through the
+    ///   order in which the shares' gradients are added.
     public static func train(
         _ classifier: any Classifier, on data: LabeledImages, recipe: TrainingRecipe, seed: UInt64,
-        progress: (TrainingProgress) -> Void = { _ in }
+        workers: Int = 1, progress: (TrainingProgress) -> Void = { _ in }
     ) -> [Tensor] {
         var rng = SeededGenerator(seed: seed)
         let scheme = Initialization(rawValue: recipe.initialization) ?? .pytorchDefault
@@ -34,10 +39,9 @@ public enum Trainer {
             var totalLoss: Float = 0
             for b in 0..<batches {
                 let indices = order[(b * recipe.batchSize)..<min(data.count, (b + 1) * recipe.batchSize)]
-                let leaves = parameters.map { $0.requiringGradient() }
-                let loss = crossEntropy(classifier.logits(data.batch(indices), leaves), labels: indices.map { data.labels[$0] })
-                parameters = optimizer.step(parameters, gradients(of: loss, wrt: leaves))
-                totalLoss += loss.item
+                let (loss, grads) = batchGradients(classifier, parameters, data, Array(indices), workers: workers)
+                parameters = optimizer.step(parameters, grads)
+                totalLoss += loss
                 if b % 50 == 49 || b == batches - 1 {
                     let seen = Double(min(data.count, (b + 1) * recipe.batchSize))
                     progress(TrainingProgress(epoch: epoch + 1, epochs: recipe.epochs, batch: b + 1, batches: batches,
@@ -49,14 +53,38 @@ public enum Trainer {
         return parameters
     }
 
+    /// The mean loss of a batch and its gradient, the batch split into `workers` shares
+    /// computed side by side and recombined weighted by share size.
+    static func batchGradients(_ classifier: any Classifier, _ parameters: [Tensor], _ data: LabeledImages,
+                               _ indices: [Int], workers: Int) -> (Float, [Tensor]) {
+        let shareSize = (indices.count + workers - 1) / max(workers, 1)
+        let shares = stride(from: 0, to: indices.count, by: shareSize).map { Array(indices[$0..<min(indices.count, $0 + shareSize)]) }
+        let parts = parallelMap(shares, workers: workers) { share -> (Float, [Tensor]) in
+            let leaves = parameters.map { $0.requiringGradient() }
+            let loss = crossEntropy(classifier.logits(data.batch(share), leaves), labels: share.map { data.labels[$0] })
+            return (loss.item, gradients(of: loss, wrt: leaves))
+        }
+        guard parts.count > 1 else { return parts[0] }
+        return GradientMode.withoutRecording {
+            let weights = shares.map { Float($0.count) / Float(indices.count) }
+            let loss = zip(parts, weights).map { $0.0 * $1 }.reduce(0, +)
+            let grads = parts[0].1.indices.map { p in
+                zip(parts, weights).map { $0.1[p] * $1 }.dropFirst().reduce(parts[0].1[p] * weights[0], +)
+            }
+            return (loss, grads)
+        }
+    }
+
     /// Predicted classes for every image of `data`, in batches, without a graph. Batches
     /// stay small enough that im2col buffers are reused from the heap rather than mapped
     /// afresh (page faults dominated evaluation with batches of 1000).
+    /// `workers` threads take batches side by side.
     public static func predictions(_ classifier: any Classifier, _ parameters: [Tensor], on data: LabeledImages,
-                                   batchSize: Int = 256) -> [Int] {
-        stride(from: 0, to: data.count, by: batchSize).flatMap { start in
+                                   batchSize: Int = 256, workers: Int = 1) -> [Int] {
+        let starts = Array(stride(from: 0, to: data.count, by: batchSize))
+        return parallelMap(starts, workers: workers) { start in
             classifier.predictions(data.batch(start..<min(data.count, start + batchSize)), parameters)
-        }
+        }.flatMap { $0 }
     }
 
     /// Overall and per-class accuracy of `predictions` against `labels`.

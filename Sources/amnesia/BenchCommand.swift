@@ -289,23 +289,25 @@ struct BenchRunner {
     }
 
     /// One epoch of the zoo's training loop (`Trainer.train`), batch 64, SGD with momentum
-    /// 0.9 and the zoo recipe's learning rate and weight decay. A single sample: an epoch
-    /// is ~940 steps, long enough that warm-up is negligible.
+    /// 0.9 and the zoo recipe's learning rate and weight decay, each batch split over
+    /// `--workers` cores. A single sample: an epoch is ~940 steps, long enough that
+    /// warm-up is negligible.
     private func train(classifier: LeNet, data: PreparedData) -> BenchRow {
         var recipe = TrainingRecipe()
         (recipe.epochs, recipe.batchSize, recipe.optimizer, recipe.momentum, recipe.decayEpochs) = (1, 64, "sgd", 0.9, [])
-        let elapsed = seconds { _ = Trainer.train(classifier, on: data.train, recipe: recipe, seed: 1) }
+        let elapsed = seconds { _ = Trainer.train(classifier, on: data.train, recipe: recipe, seed: 1, workers: options.workers) }
         let rate = Double(data.train.count) / elapsed
         return BenchRow(workload: "", msPerIter: nil, imagesPerS: rate, min: rate, max: rate, repeats: 1, peakRssMb: 0, load1m: 0)
     }
 
-    /// Batched inference over the test split (`Trainer.predictions`, as evaluation runs it).
+    /// Batched inference over the test split (`Trainer.predictions`), batches spread over
+    /// `--workers` cores.
     private func eval(classifier: LeNet, data: PreparedData) -> BenchRow {
         var rng = SeededGenerator(seed: Self.victimSeeds[0])
         let parameters = classifier.initialParameters(.pytorchDefault, using: &rng)
-        _ = Trainer.predictions(classifier, parameters, on: data.test)
+        _ = Trainer.predictions(classifier, parameters, on: data.test, workers: options.workers)
         let rates = (0..<Self.evalRepeats).map { _ in
-            Double(data.test.count) / seconds { _ = Trainer.predictions(classifier, parameters, on: data.test) }
+            Double(data.test.count) / seconds { _ = Trainer.predictions(classifier, parameters, on: data.test, workers: options.workers) }
         }
         return BenchRow(workload: "", msPerIter: nil, imagesPerS: median(rates), min: rates.min() ?? 0,
                         max: rates.max() ?? 0, repeats: rates.count, peakRssMb: 0, load1m: 0)
