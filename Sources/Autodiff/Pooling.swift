@@ -55,12 +55,12 @@ private func argmax2x2(_ source: UnsafePointer<Float>, _ g: ConvGeometry, into o
         for i in 0..<oh {
             let top = base + 2 * i * w
             for j in 0..<ow {
+                // Branch-free (selects, not jumps: the comparisons are unpredictable), with
+                // the same ties as a scan in reading order: the first maximum wins.
                 let a = top + 2 * j, c = a + w
-                var best = a
-                if source[a + 1] > source[best] { best = a + 1 }
-                if source[c] > source[best] { best = c }
-                if source[c + 1] > source[best] { best = c + 1 }
-                out[o] = Int32(best)
+                let (v0, v1, v2, v3) = (source[a], source[a + 1], source[c], source[c + 1])
+                let upper = v1 > v0 ? a + 1 : a, lower = v3 > v2 ? c + 1 : c
+                out[o] = Int32(max(v2, v3) > max(v0, v1) ? lower : upper)
                 o += 1
             }
         }
