@@ -57,7 +57,8 @@ public enum Trainer {
     /// computed side by side and recombined weighted by share size.
     static func batchGradients(_ classifier: any Classifier, _ parameters: [Tensor], _ data: LabeledImages,
                                _ indices: [Int], workers: Int) -> (Float, [Tensor]) {
-        let shareSize = (indices.count + workers - 1) / max(workers, 1)
+        let workers = max(workers, 1)
+        let shareSize = (indices.count + workers - 1) / workers
         let shares = stride(from: 0, to: indices.count, by: shareSize).map { Array(indices[$0..<min(indices.count, $0 + shareSize)]) }
         let parts = parallelMap(shares, workers: workers) { share -> (Float, [Tensor]) in
             let leaves = parameters.map { $0.requiringGradient() }
@@ -68,10 +69,8 @@ public enum Trainer {
         return GradientMode.withoutRecording {
             let weights = shares.map { Float($0.count) / Float(indices.count) }
             let loss = zip(parts, weights).map { $0.0 * $1 }.reduce(0, +)
-            let grads = parts[0].1.indices.map { p in
-                zip(parts, weights).map { $0.1[p] * $1 }.dropFirst().reduce(parts[0].1[p] * weights[0], +)
-            }
-            return (loss, grads)
+            let weighted = zip(parts, weights).map { part, weight in part.1.map { $0 * weight } }
+            return (loss, weighted.dropFirst().reduce(weighted[0]) { zip($0, $1).map(+) })
         }
     }
 

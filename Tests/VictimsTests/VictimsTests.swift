@@ -127,3 +127,19 @@ final class EventLog: @unchecked Sendable {
     var kept: [String] { lock.withLock { events.compactMap { if case let .kept(id) = $0 { id } else { nil } } } }
     var started: [String] { lock.withLock { events.compactMap { if case let .started(id, _, _) = $0 { id } else { nil } } } }
 }
+
+@Suite("Training")
+struct TrainingTests {
+    @Test("splitting each batch over two workers trains the same network up to float summation order")
+    func dataParallel() throws {
+        let data = try PreparedData.load(dataset: "synthetic")
+        let net = try LeNet(inputShape: [1, 28, 28], classes: 4)
+        var recipe = TrainingRecipe()
+        (recipe.epochs, recipe.batchSize, recipe.decayEpochs) = (1, 16, [])
+        let one = Trainer.train(net, on: data.train, recipe: recipe, seed: 3, workers: 1)
+        let two = Trainer.train(net, on: data.train, recipe: recipe, seed: 3, workers: 2)
+        let gap = zip(one, two).map { a, b in zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? 0 }.max() ?? 0
+        #expect(gap < 1e-3, "largest parameter difference \(gap)")
+        #expect(Trainer.predictions(net, one, on: data.test, workers: 2) == Trainer.predictions(net, one, on: data.test))
+    }
+}
