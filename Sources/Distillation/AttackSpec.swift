@@ -84,6 +84,10 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// equally (nil): a small temperature focuses crafting on the victims the poison
     /// works worst on, trading mean strength for reliability across victims.
     public var victimTemperature: Float?
+    /// Gaussian noise added to each sampled victim's weights every iteration, as a
+    /// fraction of each tensor's standard deviation (nil: none): widens the crafting
+    /// distribution around the zoo's victims.
+    public var victimNoise: Float?
     public var seed: UInt64 = 0
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
@@ -91,7 +95,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         case imagesPerClass = "images_per_class", steps, epochs, initialStepSize = "initial_step_size"
         case iterations, victimsPerIteration = "victims_per_iteration", realBatchSize = "real_batch_size"
         case optimizer, objective, forgetShare = "forget_share", learnLabels = "learn_labels"
-        case victimTemperature = "victim_temperature", seed
+        case victimTemperature = "victim_temperature", victimNoise = "victim_noise", seed
     }
 
     public init(name: String, zoo: String, forget: String, target: String) {
@@ -120,6 +124,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         forgetShare = try c.decodeIfPresent(Double.self, forKey: .forgetShare)
         learnLabels = try c.value(.learnLabels, or: learnLabels)
         victimTemperature = try c.decodeIfPresent(Float.self, forKey: .victimTemperature)
+        victimNoise = try c.decodeIfPresent(Float.self, forKey: .victimNoise)
         seed = try c.value(.seed, or: seed)
     }
 
@@ -146,6 +151,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         if realBatchSize < 1 { return "real_batch_size must be at least 1 (got \(realBatchSize))" }
         if !["forget", "standard"].contains(objective) { return "objective must be forget or standard (got '\(objective)')" }
         if let share = forgetShare, !(share > 0 && share < 1) { return "forget_share must be between 0 and 1 exclusive (got \(share))" }
+        if let noise = victimNoise, !(noise >= 0) { return "victim_noise must be zero or positive (got \(noise))" }
         if let t = victimTemperature, !(t > 0) { return "victim_temperature must be positive (got \(t))" }
         if optimizer.decayEvery < 1 { return "optimizer.decay_every must be at least 1 (got \(optimizer.decayEvery))" }
         return nil

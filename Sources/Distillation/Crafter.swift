@@ -85,16 +85,18 @@ public struct Crafter: Sendable {
             ? Array(victims.indices.prefix(spec.victimsPerIteration))
             : Array(victims.indices.shuffled(using: &rng).prefix(spec.victimsPerIteration))
 
+        let noiseSeeds = chosen.map { _ in rng.next() }
         let imageLeaves = state.images.map { $0.requiringGradient() }
         let rhoLeaves = state.rho.map { Tensor($0).requiringGradient() }
         let labelLeaves = state.labelLogits.map { $0.requiringGradient() }
         let fixedTargets = Tensor.oneHot(stepLabels, classes: classes)
-        let perVictim = parallelMap(chosen, workers: workers) { victim -> (Float, [Tensor]) in
+        let perVictim = parallelMap(Array(zip(chosen, noiseSeeds)), workers: workers) { victim, noiseSeed -> (Float, [Tensor]) in
             let etas = rhoLeaves.map { softplus($0) }
             let steps = imageLeaves.indices.map { s in
                 InnerStep(images: imageLeaves[s], targets: labelLeaves.isEmpty ? fixedTargets : exp(logSoftmax(labelLeaves[s])))
             }
-            let theta = unroll(classifier, from: victims[victim], steps: steps, stepSizes: etas,
+            let start = spec.victimNoise.map { Self.perturbed(victims[victim], by: $0, seed: noiseSeed) } ?? victims[victim]
+            let theta = unroll(classifier, from: start, steps: steps, stepSizes: etas,
                                epochs: spec.epochs, createGraph: true)
             let loss = crossEntropy(classifier.logits(real, theta), labels: wanted)
             return (loss.item, gradients(of: loss, wrt: imageLeaves + rhoLeaves + labelLeaves))
@@ -131,6 +133,17 @@ public struct Crafter: Sendable {
         let fromK = (0..<forgetCount).map { _ in forgetIndices[Int.random(in: 0..<forgetIndices.count, using: &rng)] }
         let others = (forgetCount..<spec.realBatchSize).map { _ in otherIndices[Int.random(in: 0..<otherIndices.count, using: &rng)] }
         return fromK + others
+    }
+
+    /// `parameters` plus Gaussian noise of `scale` times each tensor's standard deviation.
+    public static func perturbed(_ parameters: [Tensor], by scale: Float, seed: UInt64) -> [Tensor] {
+        var rng = SeededGenerator(seed: seed)
+        return parameters.map { p in
+            let values = p.scalars
+            let mean = values.reduce(0, +) / Float(max(values.count, 1))
+            let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(max(values.count, 1))).squareRoot()
+            return Tensor(shape: p.shape, scalars: values.map { $0 + scale * std * rng.nextNormal() })
+        }
     }
 
     /// How much each victim's gradient counts: equal without a temperature, else

@@ -74,6 +74,23 @@ struct CraftingTests {
         #expect(soft.allSatisfy { abs($0 - 1 / 3) < 0.01 })
     }
 
+    @Test("victim_noise perturbs each tensor by that fraction of its spread, reproducibly; bad values are refused")
+    func victimNoise() {
+        var rng = SeededGenerator(seed: 5)
+        let weights = [Tensor.randomNormal([1000], std: 2, using: &rng), Tensor.randomNormal([500], std: 0.1, using: &rng)]
+        let noisy = Crafter.perturbed(weights, by: 0.1, seed: 9)
+        for (w, n) in zip(weights, noisy) {
+            let diffs = zip(w.scalars, n.scalars).map { $1 - $0 }
+            let spread = (diffs.map { $0 * $0 }.reduce(0, +) / Float(diffs.count)).squareRoot()
+            let std = (w.scalars.map { $0 * $0 }.reduce(0, +) / Float(w.count)).squareRoot()
+            #expect(abs(spread / std - 0.1) < 0.015, "noise \(spread) for a tensor of spread \(std)")
+        }
+        #expect(Crafter.perturbed(weights, by: 0.1, seed: 9)[0].scalars == noisy[0].scalars)
+        var spec = AttackSpec(name: "a", zoo: "z", forget: "0", target: "1")
+        spec.victimNoise = -1
+        #expect(spec.problem?.contains("victim_noise") == true)
+    }
+
     @Test("the learned step size is softplus of ρ, and the initial ρ gives the initial step size")
     func stepSizes() throws {
         var spec = AttackSpec(name: "a", zoo: "z", forget: "0", target: "1")
