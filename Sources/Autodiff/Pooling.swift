@@ -59,8 +59,10 @@ private func argmax2x2(_ source: UnsafePointer<Float>, _ g: ConvGeometry, into o
                 // the same ties as a scan in reading order: the first maximum wins.
                 let a = top + 2 * j, c = a + w
                 let (v0, v1, v2, v3) = (source[a], source[a + 1], source[c], source[c + 1])
-                let upper = v1 > v0 ? a + 1 : a, lower = v3 > v2 ? c + 1 : c
-                out[o] = Int32(max(v2, v3) > max(v0, v1) ? lower : upper)
+                let right0 = v1 > v0, right1 = v3 > v2
+                let upper = a &+ (right0 ? 1 : 0), lower = c &+ (right1 ? 1 : 0)
+                let below = (right1 ? v3 : v2) > (right0 ? v1 : v0)
+                out[o] = Int32(truncatingIfNeeded: below ? lower : upper)
                 o += 1
             }
         }
