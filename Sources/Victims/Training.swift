@@ -21,9 +21,11 @@ public enum Trainer {
     ///   parallelism inside one training run). Zoos instead train several victims side by
     ///   side with one worker each; results depend on the worker count only through the
     ///   order in which the shares' gradients are added.
+    /// - Parameter epochEnded: called with the 1-based epoch and the parameters after it.
     public static func train(
         _ classifier: any Classifier, on data: LabeledImages, recipe: TrainingRecipe, seed: UInt64,
-        workers: Int = 1, progress: (TrainingProgress) -> Void = { _ in }
+        workers: Int = 1, progress: (TrainingProgress) -> Void = { _ in },
+        epochEnded: (_ epoch: Int, _ parameters: [Tensor]) -> Void = { _, _ in }
     ) -> [Tensor] {
         var rng = SeededGenerator(seed: seed)
         let scheme = Initialization(rawValue: recipe.initialization) ?? .pytorchDefault
@@ -49,6 +51,7 @@ public enum Trainer {
                                               imagesPerSecond: seen / max(Date().timeIntervalSince(start), 1e-9)))
                 }
             }
+            epochEnded(epoch + 1, parameters)
         }
         return parameters
     }

@@ -26,10 +26,13 @@ public struct VictimRecord: Codable, Sendable, Equatable {
     /// The weights file, relative to the zoo folder.
     public var file: String
     public var sha256: String
+    /// For a snapshot (see `ZooSpec.snapshotEpochs`), the epoch it was taken after;
+    /// nil for a fully trained victim.
+    public var epoch: Int?
 
     enum CodingKeys: String, CodingKey {
         case id, role, seed, source, recipe, testAccuracy = "test_accuracy"
-        case perClassAccuracy = "per_class_accuracy", file, sha256
+        case perClassAccuracy = "per_class_accuracy", file, sha256, epoch
     }
 }
 

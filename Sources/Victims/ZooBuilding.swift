@@ -40,12 +40,15 @@ extension Zoo {
 
         let planned = (0..<spec.crafting).map { (String(format: "crafting-%03d", $0), VictimRole.crafting, spec.seed + UInt64($0)) }
             + (0..<spec.heldout).map { (String(format: "heldout-%03d", $0), VictimRole.heldout, spec.seed + ZooSpec.heldoutSeedOffset + UInt64($0)) }
-        let pending = planned.filter { id, _, _ in
-            guard let record = zoo.manifest.victims.first(where: { $0.id == id }),
-                  let bytes = try? Data(contentsOf: directory.appendingPathComponent(record.file)),
-                  SHA256.hex(bytes) == record.sha256 else { return true }
-            events(.kept(id: id))
-            return false
+        let pending = planned.filter { id, role, _ in
+            let ids = [id] + (role == .crafting ? spec.snapshotEpochs.map { snapshotID(id, epoch: $0) } : [])
+            let complete = ids.allSatisfy { id in
+                guard let record = zoo.manifest.victims.first(where: { $0.id == id }),
+                      let bytes = try? Data(contentsOf: directory.appendingPathComponent(record.file)) else { return false }
+                return SHA256.hex(bytes) == record.sha256
+            }
+            if complete { events(.kept(id: id)) }
+            return !complete
         }
         guard !pending.isEmpty else { return zoo }
 
@@ -63,10 +66,10 @@ extension Zoo {
                 events(.started(id: id, index: index + 1, total: pending.count))
                 let start = Date()
                 do {
-                    let record = try trainVictim(id: id, role: role, seed: seed, spec: spec, classifier: classifier,
-                                                 data: data, directory: directory) { events(.progress(id: id, $0)) }
-                    try shared.withLock { try $0.record(record) }
-                    events(.finished(record, seconds: Date().timeIntervalSince(start)))
+                    let records = try trainVictim(id: id, role: role, seed: seed, spec: spec, classifier: classifier,
+                                                  data: data, directory: directory) { events(.progress(id: id, $0)) }
+                    try shared.withLock { zoo in try records.forEach { try zoo.record($0) } }
+                    events(.finished(records[0], seconds: Date().timeIntervalSince(start)))
                 } catch {
                     failure.withLock { $0 = $0 ?? error }
                 }
@@ -76,22 +79,34 @@ extension Zoo {
         return shared.withLock { $0 }
     }
 
+    /// The id of a crafting victim's snapshot after `epoch`.
+    static func snapshotID(_ id: String, epoch: Int) -> String { "\(id)-e\(epoch)" }
+
+    /// Trains one victim and writes its weights, plus (crafting victims) the snapshots the
+    /// spec asks for; returns their records, the fully trained victim first.
     private static func trainVictim(
         id: String, role: VictimRole, seed: UInt64, spec: ZooSpec, classifier: any Classifier,
         data: PreparedData, directory: URL, progress: (TrainingProgress) -> Void
-    ) throws -> VictimRecord {
-        let parameters = Trainer.train(classifier, on: data.train, recipe: spec.training, seed: seed, progress: progress)
-        let predictions = Trainer.predictions(classifier, parameters, on: data.test)
-        let accuracy = Trainer.accuracy(predictions, data.test.labels, classes: data.info.numClasses)
-        let file = try weightsFile(parameters, classifier: classifier, metadata: [
-            "format": "pt", "amnesia.zoo": spec.name, "amnesia.victim": id, "amnesia.role": role.rawValue,
-            "amnesia.seed": String(seed), "amnesia.architecture": spec.architecture, "amnesia.dataset": spec.dataset,
-        ])
-        let bytes = file.data()
-        try AtomicFile.write(bytes, to: directory.appendingPathComponent("\(id).safetensors"))
-        return VictimRecord(id: id, role: role, seed: seed, source: "trained", recipe: spec.training,
-                            testAccuracy: accuracy.overall, perClassAccuracy: accuracy.perClass,
-                            file: "\(id).safetensors", sha256: SHA256.hex(bytes))
+    ) throws -> [VictimRecord] {
+        var snapshots: [(epoch: Int, parameters: [Tensor])] = []
+        let parameters = Trainer.train(classifier, on: data.train, recipe: spec.training, seed: seed, progress: progress) { epoch, p in
+            if role == .crafting && spec.snapshotEpochs.contains(epoch) { snapshots.append((epoch, p)) }
+        }
+        func save(_ id: String, _ parameters: [Tensor], epoch: Int?) throws -> VictimRecord {
+            let predictions = Trainer.predictions(classifier, parameters, on: data.test)
+            let accuracy = Trainer.accuracy(predictions, data.test.labels, classes: data.info.numClasses)
+            var metadata = [
+                "format": "pt", "amnesia.zoo": spec.name, "amnesia.victim": id, "amnesia.role": role.rawValue,
+                "amnesia.seed": String(seed), "amnesia.architecture": spec.architecture, "amnesia.dataset": spec.dataset,
+            ]
+            if let epoch { metadata["amnesia.epoch"] = String(epoch) }
+            let bytes = try weightsFile(parameters, classifier: classifier, metadata: metadata).data()
+            try AtomicFile.write(bytes, to: directory.appendingPathComponent("\(id).safetensors"))
+            return VictimRecord(id: id, role: role, seed: seed, source: "trained", recipe: spec.training,
+                                testAccuracy: accuracy.overall, perClassAccuracy: accuracy.perClass,
+                                file: "\(id).safetensors", sha256: SHA256.hex(bytes), epoch: epoch)
+        }
+        return try [save(id, parameters, epoch: nil)] + snapshots.map { try save(snapshotID(id, epoch: $0.epoch), $0.parameters, epoch: $0.epoch) }
     }
 
     /// Adds classifiers trained elsewhere (PyTorch `state_dict`s saved as safetensors)
@@ -112,7 +127,7 @@ extension Zoo {
             try AtomicFile.write(bytes, to: directory.appendingPathComponent("\(id).safetensors"))
             let record = VictimRecord(id: id, role: role, seed: 0, source: "imported", recipe: nil,
                                       testAccuracy: accuracy.overall, perClassAccuracy: accuracy.perClass,
-                                      file: "\(id).safetensors", sha256: SHA256.hex(bytes))
+                                      file: "\(id).safetensors", sha256: SHA256.hex(bytes), epoch: nil)
             try self.record(record)
             return record
         }

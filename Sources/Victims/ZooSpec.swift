@@ -68,9 +68,14 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// `seed + 1_000_000 + j`, so the two sets never share a seed.
     public var seed: UInt64 = 1
     public var training = TrainingRecipe()
+    /// Epochs after which each crafting victim's weights are also kept as an extra
+    /// crafting victim (`crafting-003-e2`): a staggered ensemble, more diverse crafting
+    /// weights at no extra training cost. Held-out victims are always fully trained.
+    public var snapshotEpochs: [Int] = []
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, dataset, dataDir = "data_dir", architecture, crafting, heldout, seed, training
+        case snapshotEpochs = "snapshot_epochs"
     }
 
     public init(name: String) { self.name = name }
@@ -86,6 +91,7 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         heldout = try c.value(.heldout, or: heldout)
         seed = try c.value(.seed, or: seed)
         training = try c.value(.training, or: training)
+        snapshotEpochs = try c.value(.snapshotEpochs, or: snapshotEpochs)
     }
 
     /// Offset between the crafting and held-out seed ranges.
@@ -113,5 +119,8 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
             throw SpecError(file: "", "crafting must be below \(Self.heldoutSeedOffset) so seeds stay disjoint")
         }
         try training.validate()
+        if let bad = snapshotEpochs.first(where: { !(1..<training.epochs).contains($0) }) {
+            throw SpecError(file: "", "snapshot_epochs entry \(bad) must be an epoch before the last (1…\(training.epochs - 1))")
+        }
     }
 }

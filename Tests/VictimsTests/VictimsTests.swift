@@ -81,6 +81,28 @@ struct ZooTests {
         #expect(throws: ZooError.self) { try Zoo.train(spec: other, root: root) }
     }
 
+    @Test("snapshot epochs add staggered crafting victims, never held-out ones, and count for resume")
+    func snapshots() throws {
+        let root = try temporaryDirectory()
+        var spec = Self.tinySpec("staggered")
+        spec.snapshotEpochs = [1]
+        let zoo = try Zoo.train(spec: spec, root: root, workers: 2)
+        #expect(zoo.crafting.map(\.id) == ["crafting-000", "crafting-000-e1", "crafting-001", "crafting-001-e1"])
+        #expect(zoo.crafting.map(\.epoch) == [nil, 1, nil, 1])
+        #expect(zoo.heldout.map(\.id) == ["heldout-000"])
+        let first = try zoo.parameters(of: zoo.crafting[0]), snapshot = try zoo.parameters(of: zoo.crafting[1])
+        #expect(first[0].scalars != snapshot[0].scalars, "the snapshot is the earlier weights")
+
+        try FileManager.default.removeItem(at: zoo.directory.appendingPathComponent("crafting-001-e1.safetensors"))
+        let events = EventLog()
+        _ = try Zoo.train(spec: spec, root: root, workers: 1) { events.append($0) }
+        #expect(events.started == ["crafting-001"], "a missing snapshot retrains its victim")
+
+        let url = root.appendingPathComponent("bad.yaml")
+        try "name: z\nsnapshot_epochs: [4]\n".write(to: url, atomically: true, encoding: .utf8)
+        #expect(throws: SpecError.self) { try ZooSpec.load(url) }
+    }
+
     @Test("an exported victim re-imports to identical predictions; bad files are refused")
     func importRoundTrip() throws {
         let root = try temporaryDirectory()
