@@ -88,6 +88,10 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// fraction of each tensor's standard deviation (nil: none): widens the crafting
     /// distribution around the zoo's victims.
     public var victimNoise: Float?
+    /// Weight of the real examples whose class is not K in the outer loss (1: the plain
+    /// mean): an explicit term that keeps the other classes' loss where it was, so
+    /// strength does not come from wrecking the model.
+    public var retainWeight: Float = 1
     public var seed: UInt64 = 0
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
@@ -95,7 +99,8 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         case imagesPerClass = "images_per_class", steps, epochs, initialStepSize = "initial_step_size"
         case iterations, victimsPerIteration = "victims_per_iteration", realBatchSize = "real_batch_size"
         case optimizer, objective, forgetShare = "forget_share", learnLabels = "learn_labels"
-        case victimTemperature = "victim_temperature", victimNoise = "victim_noise", seed
+        case victimTemperature = "victim_temperature", victimNoise = "victim_noise"
+        case retainWeight = "retain_weight", seed
     }
 
     public init(name: String, zoo: String, forget: String, target: String) {
@@ -125,6 +130,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         learnLabels = try c.value(.learnLabels, or: learnLabels)
         victimTemperature = try c.decodeIfPresent(Float.self, forKey: .victimTemperature)
         victimNoise = try c.decodeIfPresent(Float.self, forKey: .victimNoise)
+        retainWeight = try c.value(.retainWeight, or: retainWeight)
         seed = try c.value(.seed, or: seed)
     }
 
@@ -151,6 +157,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         if realBatchSize < 1 { return "real_batch_size must be at least 1 (got \(realBatchSize))" }
         if !["forget", "standard"].contains(objective) { return "objective must be forget or standard (got '\(objective)')" }
         if let share = forgetShare, !(share > 0 && share < 1) { return "forget_share must be between 0 and 1 exclusive (got \(share))" }
+        if !(retainWeight >= 0) { return "retain_weight must be zero or positive (got \(retainWeight))" }
         if let noise = victimNoise, !(noise >= 0) { return "victim_noise must be zero or positive (got \(noise))" }
         if let t = victimTemperature, !(t > 0) { return "victim_temperature must be positive (got \(t))" }
         if optimizer.decayEvery < 1 { return "optimizer.decay_every must be at least 1 (got \(optimizer.decayEvery))" }

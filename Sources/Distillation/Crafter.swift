@@ -80,7 +80,7 @@ public struct Crafter: Sendable {
         var rng = SeededGenerator(seed: spec.seed &* 0x9E37_79B9 &+ UInt64(state.iteration) &+ 1)
         let batch = realBatch(using: &rng)
         let real = data.train.batch(batch)
-        let wanted = batch.map { objectiveLabel(data.train.labels[$0]) }
+        let wanted = outerTargets(batch)
         let chosen = spec.knowledge == .fixed || victims.count <= spec.victimsPerIteration
             ? Array(victims.indices.prefix(spec.victimsPerIteration))
             : Array(victims.indices.shuffled(using: &rng).prefix(spec.victimsPerIteration))
@@ -98,7 +98,7 @@ public struct Crafter: Sendable {
             let start = spec.victimNoise.map { Self.perturbed(victims[victim], by: $0, seed: noiseSeed) } ?? victims[victim]
             let theta = unroll(classifier, from: start, steps: steps, stepSizes: etas,
                                epochs: spec.epochs, createGraph: true)
-            let loss = crossEntropy(classifier.logits(real, theta), labels: wanted)
+            let loss = crossEntropy(classifier.logits(real, theta), targets: wanted)
             return (loss.item, gradients(of: loss, wrt: imageLeaves + rhoLeaves + labelLeaves))
         }
         let weights = Self.victimWeights(perVictim.map(\.0), temperature: spec.victimTemperature)
@@ -121,6 +121,16 @@ public struct Crafter: Sendable {
         }
         state.losses.append(perVictim.map(\.0).reduce(0, +) / Float(perVictim.count))
         state.iteration += 1
+    }
+
+    /// The outer loss's targets for a real batch: one-hot of the objective's labels, with
+    /// the rows of examples outside class K scaled by `retainWeight`.
+    public func outerTargets(_ batch: [Int]) -> Tensor {
+        let rows = batch.map { data.train.labels[$0] }
+        let oneHot = Tensor.oneHot(rows.map(objectiveLabel), classes: classes)
+        guard spec.retainWeight != 1 else { return oneHot }
+        let weights = Tensor(shape: [rows.count, 1], scalars: rows.map { $0 == forget ? 1 : spec.retainWeight })
+        return GradientMode.withoutRecording { oneHot * weights }
     }
 
     /// Indices of one real batch: uniform over the training split, or with `forgetShare`

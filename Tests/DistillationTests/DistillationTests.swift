@@ -91,6 +91,23 @@ struct CraftingTests {
         #expect(spec.problem?.contains("victim_noise") == true)
     }
 
+    @Test("retain_weight scales the outer targets of every example outside class K; 1 leaves them one-hot")
+    func retainWeight() throws {
+        let data = try PreparedData.load(dataset: "synthetic")
+        var spec = AttackSpec(name: "a", zoo: "z", forget: "0", target: "1")
+        spec.retainWeight = 3
+        let net = try LeNet(inputShape: [1, 28, 28], classes: 4)
+        let batch = [0, 60, 120]  // classes 0, 1, 2 (48 training images per class)
+        #expect(batch.map { data.train.labels[$0] } == [0, 1, 2])
+        let weighted = Crafter(spec: spec, classifier: net, data: data, victims: [], forget: 0, target: 1).outerTargets(batch)
+        #expect(weighted.scalars == [0, 1, 0, 0, /**/ 0, 3, 0, 0, /**/ 0, 0, 3, 0])
+        spec.retainWeight = 1
+        let plain = Crafter(spec: spec, classifier: net, data: data, victims: [], forget: 0, target: 1).outerTargets(batch)
+        #expect(plain.scalars == Tensor.oneHot([1, 1, 2], classes: 4).scalars)
+        spec.retainWeight = -1
+        #expect(spec.problem?.contains("retain_weight") == true)
+    }
+
     @Test("the learned step size is softplus of ρ, and the initial ρ gives the initial step size")
     func stepSizes() throws {
         var spec = AttackSpec(name: "a", zoo: "z", forget: "0", target: "1")
