@@ -7,28 +7,46 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
     precondition(weight.rank == 4, "conv2d weight must be [out, in, kh, kw], got \(weight.shape)")
     precondition(x.rank == 4 && x.shape[1] == weight.shape[1],
                  "conv2d input \(x.shape) does not have the \(weight.shape[1]) channels the weight \(weight.shape) expects")
+    if let bias {
+        precondition(bias.shape == [weight.shape[0]], "conv2d bias must be [\(weight.shape[0])], got \(bias.shape)")
+    }
     let geometry = ConvGeometry(input: x.shape, kernelHeight: weight.shape[2], kernelWidth: weight.shape[3],
                                 stride: stride, padding: padding)
-    let y = convolve(x, weight, geometry)
-    guard let bias else { return y }
-    precondition(bias.shape == [weight.shape[0]], "conv2d bias must be [\(weight.shape[0])], got \(bias.shape)")
-    return y + bias.reshaped([1, weight.shape[0], 1, 1])
+    return convolve(x, weight, geometry, bias: bias)
 }
 
-/// y = x ⋆ w, via im2col and one GEMM over every output position of the batch.
-func convolve(_ x: Tensor, _ w: Tensor, _ g: ConvGeometry) -> Tensor {
-    let outChannels = w.shape[0]
-    let cols = Kernels.im2col(x.buffer, g)
-    let product = TensorStorage(uninitializedCount: outChannels * g.positions)
-    Kernels.gemm(transposeA: false, transposeB: false, m: outChannels, n: g.positions, k: g.patchSize,
-                 w.buffer.baseAddress!, UnsafePointer(cols.buffer.baseAddress!), product.buffer.baseAddress!)
-    let spatial = g.outputHeight * g.outputWidth
-    let storage = Kernels.swapLeadingAxes(UnsafeBufferPointer(product.buffer), outChannels, g.batch, spatial)
+/// Scratch space for one image's im2col columns, alive for one kernel call.
+private func withColumns<R>(_ g: ConvGeometry, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+    let columns = UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * g.spatial)
+    defer { columns.deallocate() }
+    return body(columns)
+}
+
+/// y = x ⋆ w (+ bias per channel): per image, im2col into cache-sized columns and one
+/// GEMM that writes that image's [O, Ho·Wo] output block in place. The bias is the
+/// GEMM's starting value, so it costs no extra pass.
+func convolve(_ x: Tensor, _ w: Tensor, _ g: ConvGeometry, bias: Tensor? = nil) -> Tensor {
+    let (outChannels, spatial) = (w.shape[0], g.spatial)
+    let block = outChannels * spatial
+    let storage = TensorStorage(uninitializedCount: g.batch * block)
+    let (input, weights, out) = (x.buffer.baseAddress!, w.buffer.baseAddress!, storage.buffer.baseAddress!)
+    let biases = bias?.scalars
+    withColumns(g) { columns in
+        for n in 0..<g.batch {
+            let y = out + n * block
+            if let biases {
+                for o in 0..<outChannels { (y + o * spatial).update(repeating: biases[o], count: spatial) }
+            }
+            Kernels.im2col(image: input + n * g.imageSize, g, into: columns)
+            Kernels.gemm(transposeA: false, transposeB: false, m: outChannels, n: spatial, k: g.patchSize,
+                         weights, UnsafePointer(columns), y, beta: biases == nil ? 0 : 1)
+        }
+    }
     let shape = [g.batch, outChannels, g.outputHeight, g.outputWidth]
-    // The columns are kept for the weight gradient, which needs exactly them again.
-    return .result(storage, shape: shape, inputs: [x, w]) { c in
+    return .result(storage, shape: shape, inputs: [x, w] + (bias.map { [$0] } ?? [])) { c in
         [c.needs[0] ? convolveInputGradient(c.upstream, w, g) : nil,
-         c.needs[1] ? convolveWeightGradient(x, c.upstream, g, columns: cols) : nil]
+         c.needs[1] ? convolveWeightGradient(x, c.upstream, g) : nil]
+            + (bias == nil ? [] : [c.needs[2] ? c.upstream.sum(alongAxes: [0, 2, 3]) : nil])
     }
 }
 
@@ -36,12 +54,16 @@ func convolve(_ x: Tensor, _ w: Tensor, _ g: ConvGeometry) -> Tensor {
 /// output gradient `gy` [N, O, Ho, Wo] with `w`, shaped like the input of `g`.
 func convolveInputGradient(_ gy: Tensor, _ w: Tensor, _ g: ConvGeometry) -> Tensor {
     let outChannels = w.shape[0]
-    let spatial = g.outputHeight * g.outputWidth
-    let gradient = Kernels.swapLeadingAxes(gy.buffer, g.batch, outChannels, spatial)
-    let cols = TensorStorage(uninitializedCount: g.patchSize * g.positions)
-    Kernels.gemm(transposeA: true, transposeB: false, m: g.patchSize, n: g.positions, k: outChannels,
-                 w.buffer.baseAddress!, UnsafePointer(gradient.buffer.baseAddress!), cols.buffer.baseAddress!)
-    let storage = Kernels.col2im(UnsafeBufferPointer(cols.buffer), g)
+    let block = outChannels * g.spatial
+    let storage = TensorStorage(repeating: 0, count: g.batch * g.imageSize)
+    let (upstream, weights, out) = (gy.buffer.baseAddress!, w.buffer.baseAddress!, storage.buffer.baseAddress!)
+    withColumns(g) { columns in
+        for n in 0..<g.batch {
+            Kernels.gemm(transposeA: true, transposeB: false, m: g.patchSize, n: g.spatial, k: outChannels,
+                         weights, upstream + n * block, columns)
+            Kernels.col2im(columns, g, addingInto: out + n * g.imageSize)
+        }
+    }
     return .result(storage, shape: g.inputShape, inputs: [gy, w]) { c in
         [c.needs[0] ? convolve(c.upstream, w, g) : nil,
          c.needs[1] ? convolveWeightGradient(c.upstream, gy, g) : nil]
@@ -49,16 +71,20 @@ func convolveInputGradient(_ gy: Tensor, _ w: Tensor, _ g: ConvGeometry) -> Tens
 }
 
 /// The gradient of ⟨gy, x ⋆ w⟩ with respect to w: the correlation of the input with
-/// the output gradient, shaped [O, C, kh, kw]. `columns`, if given, is `im2col(x)`.
-func convolveWeightGradient(_ x: Tensor, _ gy: Tensor, _ g: ConvGeometry, columns: TensorStorage? = nil) -> Tensor {
+/// the output gradient, shaped [O, C, kh, kw], accumulated image by image.
+func convolveWeightGradient(_ x: Tensor, _ gy: Tensor, _ g: ConvGeometry) -> Tensor {
     let outChannels = gy.shape[1]
-    let spatial = g.outputHeight * g.outputWidth
-    let gradient = Kernels.swapLeadingAxes(gy.buffer, g.batch, outChannels, spatial)
-    let cols = columns ?? Kernels.im2col(x.buffer, g)
+    let block = outChannels * g.spatial
     let storage = TensorStorage(uninitializedCount: outChannels * g.patchSize)
-    Kernels.gemm(transposeA: false, transposeB: true, m: outChannels, n: g.patchSize, k: g.positions,
-                 UnsafePointer(gradient.buffer.baseAddress!), UnsafePointer(cols.buffer.baseAddress!),
-                 storage.buffer.baseAddress!)
+    let (input, upstream, out) = (x.buffer.baseAddress!, gy.buffer.baseAddress!, storage.buffer.baseAddress!)
+    if g.batch == 0 { storage.buffer.update(repeating: 0) }
+    withColumns(g) { columns in
+        for n in 0..<g.batch {
+            Kernels.im2col(image: input + n * g.imageSize, g, into: columns)
+            Kernels.gemm(transposeA: false, transposeB: true, m: outChannels, n: g.patchSize, k: g.spatial,
+                         upstream + n * block, UnsafePointer(columns), out, beta: n == 0 ? 0 : 1)
+        }
+    }
     let shape = [outChannels, g.channels, g.kernelHeight, g.kernelWidth]
     return .result(storage, shape: shape, inputs: [x, gy]) { c in
         [c.needs[0] ? convolveInputGradient(gy, c.upstream, g) : nil,

@@ -10,8 +10,10 @@ public struct ConvGeometry: Hashable, Sendable {
     public var outputWidth: Int { (width + 2 * padding - kernelWidth) / stride + 1 }
     /// Rows of the im2col matrix: one per (channel, kernel row, kernel column).
     public var patchSize: Int { channels * kernelHeight * kernelWidth }
-    /// Columns of the im2col matrix: one per (image, output row, output column).
-    public var positions: Int { batch * outputHeight * outputWidth }
+    /// Output positions of one image: the columns of its im2col matrix.
+    public var spatial: Int { outputHeight * outputWidth }
+    /// Values in one input image.
+    public var imageSize: Int { channels * height * width }
     public var inputShape: [Int] { [batch, channels, height, width] }
 
     public init(input shape: [Int], kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int) {
@@ -67,88 +69,64 @@ enum Kernels {
         return low..<max(low, high)
     }
 
-    /// Unfolds every receptive field of `x` into a column: the result is
-    /// [patchSize, positions], so a convolution becomes one GEMM.
-    static func im2col(_ x: UnsafeBufferPointer<Float>, _ g: ConvGeometry) -> TensorStorage {
-        let storage = TensorStorage(uninitializedCount: g.patchSize * g.positions)
-        let cols = storage.buffer.baseAddress!, source = x.baseAddress!
+    /// Unfolds every receptive field of one image (`x`, its C×H×W planes) into a column of
+    /// `cols` [patchSize, spatial], so its convolution is one GEMM. One image at a time
+    /// keeps the columns in cache and lets that GEMM write the NCHW output in place.
+    static func im2col(image x: UnsafePointer<Float>, _ g: ConvGeometry, into cols: UnsafeMutablePointer<Float>) {
         let (oh, ow, s) = (g.outputHeight, g.outputWidth, g.stride)
         for c in 0..<g.channels {
+            let plane = x + c * g.height * g.width
             for ki in 0..<g.kernelHeight {
                 for kj in 0..<g.kernelWidth {
-                    let row = ((c * g.kernelHeight + ki) * g.kernelWidth + kj) * g.positions
+                    let row = cols + ((c * g.kernelHeight + ki) * g.kernelWidth + kj) * g.spatial
                     let valid = validColumns(g, kernelColumn: kj)
-                    for n in 0..<g.batch {
-                        let image = (n * g.channels + c) * g.height * g.width
-                        for i in 0..<oh {
-                            let dst = cols + row + (n * oh + i) * ow
-                            let ih = i * s - g.padding + ki
-                            guard ih >= 0 && ih < g.height else {
-                                dst.update(repeating: 0, count: ow)
-                                continue
-                            }
-                            // Input offset of output column j is origin + j·stride.
-                            let origin = image + ih * g.width - g.padding + kj
-                            dst.update(repeating: 0, count: valid.lowerBound)
-                            if s == 1 {
-                                (dst + valid.lowerBound).update(from: source + origin + valid.lowerBound, count: valid.count)
-                            } else {
-                                for j in valid { dst[j] = source[origin + j * s] }
-                            }
-                            (dst + valid.upperBound).update(repeating: 0, count: ow - valid.upperBound)
+                    for i in 0..<oh {
+                        let dst = row + i * ow
+                        let ih = i * s - g.padding + ki
+                        guard ih >= 0 && ih < g.height else {
+                            dst.update(repeating: 0, count: ow)
+                            continue
+                        }
+                        // Input offset of output column j is origin + j·stride.
+                        let origin = plane + ih * g.width - g.padding + kj
+                        dst.update(repeating: 0, count: valid.lowerBound)
+                        if s == 1 {
+                            for j in valid { dst[j] = origin[j] }
+                        } else {
+                            for j in valid { dst[j] = origin[j * s] }
+                        }
+                        (dst + valid.upperBound).update(repeating: 0, count: ow - valid.upperBound)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `im2col(image:)`: adds every entry of `cols` back onto the position
+    /// of the image `x` it was read from.
+    static func col2im(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, addingInto x: UnsafeMutablePointer<Float>) {
+        let (oh, ow, s) = (g.outputHeight, g.outputWidth, g.stride)
+        for c in 0..<g.channels {
+            let plane = x + c * g.height * g.width
+            for ki in 0..<g.kernelHeight {
+                for kj in 0..<g.kernelWidth {
+                    let row = cols + ((c * g.kernelHeight + ki) * g.kernelWidth + kj) * g.spatial
+                    let valid = validColumns(g, kernelColumn: kj)
+                    for i in 0..<oh {
+                        let ih = i * s - g.padding + ki
+                        guard ih >= 0 && ih < g.height else { continue }
+                        let src = row + i * ow
+                        let origin = plane + ih * g.width - g.padding + kj
+                        if s == 1 {
+                            // Unit stride: a contiguous add the compiler vectorizes.
+                            for j in valid { origin[j] += src[j] }
+                        } else {
+                            for j in valid { origin[j * s] += src[j] }
                         }
                     }
                 }
             }
         }
-        return storage
-    }
-
-    /// The adjoint of `im2col`: adds every column entry back onto the input position it
-    /// was read from.
-    static func col2im(_ cols: UnsafeBufferPointer<Float>, _ g: ConvGeometry) -> TensorStorage {
-        let storage = TensorStorage(repeating: 0, count: g.batch * g.channels * g.height * g.width)
-        let x = storage.buffer.baseAddress!, source = cols.baseAddress!
-        let (oh, ow, s) = (g.outputHeight, g.outputWidth, g.stride)
-        for c in 0..<g.channels {
-            for ki in 0..<g.kernelHeight {
-                for kj in 0..<g.kernelWidth {
-                    let row = ((c * g.kernelHeight + ki) * g.kernelWidth + kj) * g.positions
-                    let valid = validColumns(g, kernelColumn: kj)
-                    for n in 0..<g.batch {
-                        let image = (n * g.channels + c) * g.height * g.width
-                        for i in 0..<oh {
-                            let ih = i * s - g.padding + ki
-                            guard ih >= 0 && ih < g.height else { continue }
-                            let src = source + row + (n * oh + i) * ow
-                            let origin = image + ih * g.width - g.padding + kj
-                            if s == 1 {
-                                // Unit stride: a contiguous add the compiler vectorizes.
-                                let dst = x + (origin + valid.lowerBound), from = src + valid.lowerBound
-                                for j in 0..<valid.count { dst[j] += from[j] }
-                            } else {
-                                for j in valid { x[origin + j * s] += src[j] }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return storage
-    }
-
-    /// Swaps the two leading axes of an [a, b, rest] buffer: NCHW ↔ CNHW layouts, as
-    /// GEMM over all positions produces and consumes [channels, batch·spatial].
-    static func swapLeadingAxes(_ source: UnsafeBufferPointer<Float>, _ a: Int, _ b: Int, _ rest: Int) -> TensorStorage {
-        let storage = TensorStorage(uninitializedCount: source.count)
-        let out = storage.buffer
-        for i in 0..<a {
-            for j in 0..<b {
-                let src = (i * b + j) * rest, dst = (j * a + i) * rest
-                for k in 0..<rest { out[dst + k] = source[src + k] }
-            }
-        }
-        return storage
     }
 }
 

@@ -57,7 +57,9 @@ public struct Crafter: Sendable {
     /// Random images (standard normal in normalized space) and the initial step size.
     public func initialState() -> State {
         var rng = SeededGenerator(seed: spec.seed)
-        let images = (0..<spec.steps).map { _ in Tensor.randomNormal([imagesPerStep] + data.inputShape, using: &rng) }
+        let images = (0..<spec.steps).map { _ in
+            pixelProjected(Tensor.randomNormal([imagesPerStep] + data.inputShape, using: &rng))
+        }
         let rho = Foundation.log(Foundation.expm1(spec.initialStepSize))
         // Logits that put 0.9 on the block's class: log(0.9 / (0.1 / (classes − 1))).
         let confident = Foundation.log(0.9 * Float(classes - 1) / 0.1)
@@ -86,12 +88,14 @@ public struct Crafter: Sendable {
             : Array(victims.indices.shuffled(using: &rng).prefix(spec.victimsPerIteration))
 
         let noiseSeeds = chosen.map { _ in rng.next() }
+        let jitters = chosen.map { _ in spec.stepSizeJitter.map { Foundation.pow($0, Float.random(in: -1...1, using: &rng)) } ?? 1 }
         let imageLeaves = state.images.map { $0.requiringGradient() }
         let rhoLeaves = state.rho.map { Tensor($0).requiringGradient() }
         let labelLeaves = state.labelLogits.map { $0.requiringGradient() }
         let fixedTargets = Tensor.oneHot(stepLabels, classes: classes)
-        let perVictim = parallelMap(Array(zip(chosen, noiseSeeds)), workers: workers) { victim, noiseSeed -> (Float, [Tensor]) in
-            let etas = rhoLeaves.map { softplus($0) }
+        let draws = chosen.indices.map { (victim: chosen[$0], noiseSeed: noiseSeeds[$0], jitter: jitters[$0]) }
+        let perVictim = parallelMap(draws, workers: workers) { victim, noiseSeed, jitter -> (Float, [Tensor]) in
+            let etas = rhoLeaves.map { jitter == 1 ? softplus($0) : softplus($0) * jitter }
             let steps = imageLeaves.indices.map { s in
                 InnerStep(images: imageLeaves[s], targets: labelLeaves.isEmpty ? fixedTargets : exp(logSoftmax(labelLeaves[s])))
             }
@@ -113,7 +117,7 @@ public struct Crafter: Sendable {
         state.stepSizeOptimizer.learningRate = spec.optimizer.stepSizeLearningRate * factor
         state.labelOptimizer.learningRate = spec.optimizer.labelLearningRate * factor
         let (imageCount, rhoCount) = (state.images.count, state.rho.count)
-        state.images = state.imageOptimizer.step(state.images, Array(summed[0..<imageCount]))
+        state.images = state.imageOptimizer.step(state.images, Array(summed[0..<imageCount])).map(pixelProjected)
         let rhoTensors = state.stepSizeOptimizer.step(state.rho.map { Tensor($0) }, Array(summed[imageCount..<(imageCount + rhoCount)]))
         state.rho = rhoTensors.map(\.item)
         if !state.labelLogits.isEmpty {
@@ -143,6 +147,22 @@ public struct Crafter: Sendable {
         let fromK = (0..<forgetCount).map { _ in forgetIndices[Int.random(in: 0..<forgetIndices.count, using: &rng)] }
         let others = (forgetCount..<spec.realBatchSize).map { _ in otherIndices[Int.random(in: 0..<otherIndices.count, using: &rng)] }
         return fromK + others
+    }
+
+    /// `images` with every pixel clamped to the normalized image range [(0 − mean)/std,
+    /// (1 − mean)/std] of its channel when `clipPixels` is set; unchanged otherwise.
+    public func pixelProjected(_ images: Tensor) -> Tensor {
+        guard spec.clipPixels else { return images }
+        let (mean, std) = (data.normalization.mean, data.normalization.std)
+        let channels = images.shape[1], plane = images.count / (images.shape[0] * channels)
+        let source = images.scalars
+        return Tensor(shape: images.shape) { out in
+            for start in stride(from: 0, to: source.count, by: plane) {
+                let c = (start / plane) % channels
+                let (low, high) = ((0 - mean[c]) / std[c], (1 - mean[c]) / std[c])
+                for i in start..<(start + plane) { out[i] = min(max(source[i], low), high) }
+            }
+        }
     }
 
     /// `parameters` plus Gaussian noise of `scale` times each tensor's standard deviation.

@@ -159,11 +159,13 @@ public struct AttackRun: Sendable {
         progress("probing robustness (step size ×0.5 and ×2, 8-bit PNG round trip)")
         var quantized = poison
         quantized.images = try eightBit(poison)
-        let robustness: [String: Stat] = [
-            "asr_step_x0.5": evaluator.evaluate(heldout, poison: poison, stepScale: 0.5, before: before, workers: workers).summary.after.asr,
-            "asr_step_x2": evaluator.evaluate(heldout, poison: poison, stepScale: 2, before: before, workers: workers).summary.after.asr,
-            "asr_png_8bit": evaluator.evaluate(heldout, poison: quantized, before: before, workers: workers).summary.after.asr,
-        ]
+        let probes = [("step_x0.5", poison, Float(0.5)), ("step_x2", poison, 2), ("png_8bit", quantized, 1)]
+        var robustness: [String: Stat] = [:]
+        for (probe, variant, scale) in probes {
+            let summary = evaluator.evaluate(heldout, poison: variant, stepScale: scale, before: before, workers: workers).summary
+            robustness["asr_\(probe)"] = summary.after.asr
+            robustness["other_drop_\(probe)"] = summary.otherAccuracyDrop
+        }
 
         var allTimings = timings
         allTimings["evaluate"] = Date().timeIntervalSince(start)

@@ -234,7 +234,9 @@ public struct AttackReport: Codable, Equatable, Sendable {
     public var results: AttackResults
     /// Controls (e.g. "no_poison", "random_real", "class_means"), by name.
     public var baselines: [String: BaselineResult]
-    /// Robustness probes, e.g. "asr_step_x0.5" → ASR over held-out victims at half the step size.
+    /// Robustness probes over the held-out victims: "asr_step_x0.5" is the ASR at half the
+    /// step size, "other_drop_step_x0.5" the other classes' accuracy drop there (also "step_x2",
+    /// "png_8bit").
     public var robustness: [String: Stat]?
     /// The resolved config, flattened to `key.path → value` strings.
     public var config: [String: String]

@@ -160,3 +160,53 @@ struct PoisonSetTests {
         do { _ = try PoisonSet(contentsOf: url); Issue.record("accepted") } catch { #expect("\(error)".contains("one entry per channel")) }
     }
 }
+
+@Suite("Crafting options on a tiny problem")
+struct CraftingOptionTests {
+    /// A crafter on the synthetic 4-class data with two random LeNet victims.
+    func crafter(_ configure: (inout AttackSpec) -> Void) throws -> Crafter {
+        var spec = AttackSpec(name: "a", zoo: "z", forget: "0", target: "1")
+        (spec.imagesPerClass, spec.victimsPerIteration, spec.realBatchSize) = (2, 2, 32)
+        spec.optimizer.learningRate = 0.5
+        configure(&spec)
+        let data = try PreparedData.load(dataset: "synthetic")
+        let net = try LeNet(inputShape: [1, 28, 28], classes: 4)
+        var rng = SeededGenerator(seed: 3)
+        let victims = (0..<2).map { _ in net.initialParameters(using: &rng) }
+        return Crafter(spec: spec, classifier: net, data: data, victims: victims, forget: 0, target: 1)
+    }
+
+    @Test("clip_pixels keeps every synthetic pixel in the image range, from the start and after updates")
+    func clipPixels() throws {
+        let crafter = try crafter { $0.clipPixels = true }
+        let (mean, std) = (crafter.data.normalization.mean[0], crafter.data.normalization.std[0])
+        let (low, high) = (-mean / std, (1 - mean) / std)
+        var state = crafter.initialState()
+        for _ in 0..<3 { crafter.iterate(&state) }
+        let pixels = state.images[0].scalars
+        #expect(pixels.allSatisfy { $0 >= low && $0 <= high })
+        #expect(pixels.contains(low) && pixels.contains(high), "a large learning rate pushes some pixels to both bounds")
+        let unclipped = try self.crafter { _ in }
+        var free = unclipped.initialState()
+        unclipped.iterate(&free)
+        #expect(free.images[0].scalars.contains { $0 < low || $0 > high }, "without the option, pixels leave the range")
+    }
+
+    @Test("step_size_jitter changes the crafting gradient reproducibly; 1 is the same as none; below 1 is refused")
+    func stepSizeJitter() throws {
+        func images(_ jitter: Float?) throws -> [Float] {
+            let crafter = try crafter { $0.stepSizeJitter = jitter }
+            var state = crafter.initialState()
+            for _ in 0..<2 { crafter.iterate(&state) }
+            return state.images[0].scalars
+        }
+        let plain = try images(nil)
+        #expect(try images(1) == plain)
+        let jittered = try images(4)
+        #expect(jittered != plain)
+        #expect(try images(4) == jittered)
+        var spec = AttackSpec(name: "a", zoo: "z", forget: "0", target: "1")
+        spec.stepSizeJitter = 0.5
+        #expect(spec.problem?.contains("step_size_jitter") == true)
+    }
+}
