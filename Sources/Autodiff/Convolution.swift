@@ -15,11 +15,13 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
     return convolve(x, weight, geometry, bias: bias)
 }
 
-/// Scratch space for one image's im2col columns, alive for one kernel call.
-private func withColumns<R>(_ g: ConvGeometry, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
-    let columns = UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * g.spatial)
+/// Scratch space for one image's im2col columns and its zero-padded copy, alive for
+/// one kernel call.
+private func withColumns<R>(_ g: ConvGeometry, _ body: (_ columns: UnsafeMutablePointer<Float>,
+                                                       _ scratch: UnsafeMutablePointer<Float>) -> R) -> R {
+    let columns = UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * g.spatial + g.paddedImageSize)
     defer { columns.deallocate() }
-    return body(columns)
+    return body(columns, columns + g.patchSize * g.spatial)
 }
 
 /// y = x ⋆ w (+ bias per channel): per image, im2col into cache-sized columns and one
@@ -31,13 +33,13 @@ func convolve(_ x: Tensor, _ w: Tensor, _ g: ConvGeometry, bias: Tensor? = nil) 
     let storage = TensorStorage(uninitializedCount: g.batch * block)
     let (input, weights, out) = (x.buffer.baseAddress!, w.buffer.baseAddress!, storage.buffer.baseAddress!)
     let biases = bias?.scalars
-    withColumns(g) { columns in
+    withColumns(g) { columns, scratch in
         for n in 0..<g.batch {
             let y = out + n * block
             if let biases {
                 for o in 0..<outChannels { (y + o * spatial).update(repeating: biases[o], count: spatial) }
             }
-            Kernels.im2col(image: input + n * g.imageSize, g, into: columns)
+            Kernels.im2col(image: input + n * g.imageSize, g, into: columns, scratch: scratch)
             Kernels.gemm(transposeA: false, transposeB: false, m: outChannels, n: spatial, k: g.patchSize,
                          weights, UnsafePointer(columns), y, beta: biases == nil ? 0 : 1)
         }
@@ -57,11 +59,11 @@ func convolveInputGradient(_ gy: Tensor, _ w: Tensor, _ g: ConvGeometry) -> Tens
     let block = outChannels * g.spatial
     let storage = TensorStorage(repeating: 0, count: g.batch * g.imageSize)
     let (upstream, weights, out) = (gy.buffer.baseAddress!, w.buffer.baseAddress!, storage.buffer.baseAddress!)
-    withColumns(g) { columns in
+    withColumns(g) { columns, scratch in
         for n in 0..<g.batch {
             Kernels.gemm(transposeA: true, transposeB: false, m: g.patchSize, n: g.spatial, k: outChannels,
                          weights, upstream + n * block, columns)
-            Kernels.col2im(columns, g, addingInto: out + n * g.imageSize)
+            Kernels.col2im(columns, g, addingInto: out + n * g.imageSize, scratch: scratch)
         }
     }
     return .result(storage, shape: g.inputShape, inputs: [gy, w]) { c in
@@ -78,9 +80,9 @@ func convolveWeightGradient(_ x: Tensor, _ gy: Tensor, _ g: ConvGeometry) -> Ten
     let storage = TensorStorage(uninitializedCount: outChannels * g.patchSize)
     let (input, upstream, out) = (x.buffer.baseAddress!, gy.buffer.baseAddress!, storage.buffer.baseAddress!)
     if g.batch == 0 { storage.buffer.update(repeating: 0) }
-    withColumns(g) { columns in
+    withColumns(g) { columns, scratch in
         for n in 0..<g.batch {
-            Kernels.im2col(image: input + n * g.imageSize, g, into: columns)
+            Kernels.im2col(image: input + n * g.imageSize, g, into: columns, scratch: scratch)
             Kernels.gemm(transposeA: false, transposeB: true, m: outChannels, n: g.patchSize, k: g.spatial,
                          upstream + n * block, UnsafePointer(columns), out, beta: n == 0 ? 0 : 1)
         }

@@ -14,6 +14,10 @@ public struct ConvGeometry: Hashable, Sendable {
     public var spatial: Int { outputHeight * outputWidth }
     /// Values in one input image.
     public var imageSize: Int { channels * height * width }
+    public var paddedHeight: Int { height + 2 * padding }
+    public var paddedWidth: Int { width + 2 * padding }
+    /// Values in one input image with its zero padding.
+    public var paddedImageSize: Int { channels * paddedHeight * paddedWidth }
     public var inputShape: [Int] { [batch, channels, height, width] }
 
     public init(input shape: [Int], kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int) {
@@ -59,43 +63,44 @@ enum Kernels {
         return storage
     }
 
-    /// The output columns j whose input column j·stride − padding + kj lies inside the
-    /// image: lets im2col and col2im copy runs without per-element bounds tests.
-    @inline(__always)
-    private static func validColumns(_ g: ConvGeometry, kernelColumn kj: Int) -> Range<Int> {
-        let shift = g.padding - kj
-        let low = shift > 0 ? (shift + g.stride - 1) / g.stride : 0
-        let high = min(g.outputWidth, (g.width + shift + g.stride - 1) / g.stride)
-        return low..<max(low, high)
+    /// Copies one image into `padded`, its planes surrounded by `g.padding` zeros, and
+    /// returns where to read it: im2col and col2im then index without bounds tests.
+    /// Without padding the image itself is returned.
+    private static func padded(_ x: UnsafePointer<Float>, _ g: ConvGeometry,
+                               into padded: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        guard g.padding > 0 else { return x }
+        let (ph, pw) = (g.paddedHeight, g.paddedWidth)
+        padded.update(repeating: 0, count: g.channels &* ph &* pw)
+        for c in 0..<g.channels {
+            for r in 0..<g.height {
+                (padded + ((c &* ph &+ r &+ g.padding) &* pw &+ g.padding))
+                    .update(from: x + (c &* g.height &+ r) &* g.width, count: g.width)
+            }
+        }
+        return UnsafePointer(padded)
     }
 
     /// Unfolds every receptive field of one image (`x`, its C×H×W planes) into a column of
     /// `cols` [patchSize, spatial], so its convolution is one GEMM. One image at a time
     /// keeps the columns in cache and lets that GEMM write the NCHW output in place.
-    static func im2col(image x: UnsafePointer<Float>, _ g: ConvGeometry, into cols: UnsafeMutablePointer<Float>) {
-        let (oh, ow, s) = (g.outputHeight, g.outputWidth, g.stride)
+    /// `scratch` holds `g.paddedImageSize` values.
+    static func im2col(image x: UnsafePointer<Float>, _ g: ConvGeometry, into cols: UnsafeMutablePointer<Float>,
+                       scratch: UnsafeMutablePointer<Float>) {
+        let source = padded(x, g, into: scratch)
+        let (oh, ow, s, pw) = (g.outputHeight, g.outputWidth, g.stride, g.paddedWidth)
+        var dst = cols
         for c in 0..<g.channels {
-            let plane = x + c * g.height * g.width
             for ki in 0..<g.kernelHeight {
                 for kj in 0..<g.kernelWidth {
-                    let row = cols + ((c * g.kernelHeight + ki) * g.kernelWidth + kj) * g.spatial
-                    let valid = validColumns(g, kernelColumn: kj)
+                    let origin = source + ((c &* g.paddedHeight &+ ki) &* pw &+ kj)
                     for i in 0..<oh {
-                        let dst = row + i * ow
-                        let ih = i * s - g.padding + ki
-                        guard ih >= 0 && ih < g.height else {
-                            dst.update(repeating: 0, count: ow)
-                            continue
-                        }
-                        // Input offset of output column j is origin + j·stride.
-                        let origin = plane + ih * g.width - g.padding + kj
-                        dst.update(repeating: 0, count: valid.lowerBound)
+                        let from = origin + i &* s &* pw
                         if s == 1 {
-                            for j in valid { dst[j] = origin[j] }
+                            for j in 0..<ow { dst[j] = from[j] }
                         } else {
-                            for j in valid { dst[j] = origin[j * s] }
+                            for j in 0..<ow { dst[j] = from[j &* s] }
                         }
-                        (dst + valid.upperBound).update(repeating: 0, count: ow - valid.upperBound)
+                        dst += ow
                     }
                 }
             }
@@ -103,28 +108,35 @@ enum Kernels {
     }
 
     /// The adjoint of `im2col(image:)`: adds every entry of `cols` back onto the position
-    /// of the image `x` it was read from.
-    static func col2im(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, addingInto x: UnsafeMutablePointer<Float>) {
-        let (oh, ow, s) = (g.outputHeight, g.outputWidth, g.stride)
+    /// of the image `x` it was read from. `scratch` holds `g.paddedImageSize` values.
+    static func col2im(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, addingInto x: UnsafeMutablePointer<Float>,
+                       scratch: UnsafeMutablePointer<Float>) {
+        let (oh, ow, s, ph, pw) = (g.outputHeight, g.outputWidth, g.stride, g.paddedHeight, g.paddedWidth)
+        let target = g.padding > 0 ? scratch : x
+        if g.padding > 0 { scratch.update(repeating: 0, count: g.paddedImageSize) }
+        var src = cols
         for c in 0..<g.channels {
-            let plane = x + c * g.height * g.width
             for ki in 0..<g.kernelHeight {
                 for kj in 0..<g.kernelWidth {
-                    let row = cols + ((c * g.kernelHeight + ki) * g.kernelWidth + kj) * g.spatial
-                    let valid = validColumns(g, kernelColumn: kj)
+                    let origin = target + ((c &* ph &+ ki) &* pw &+ kj)
                     for i in 0..<oh {
-                        let ih = i * s - g.padding + ki
-                        guard ih >= 0 && ih < g.height else { continue }
-                        let src = row + i * ow
-                        let origin = plane + ih * g.width - g.padding + kj
+                        let to = origin + i &* s &* pw
                         if s == 1 {
-                            // Unit stride: a contiguous add the compiler vectorizes.
-                            for j in valid { origin[j] += src[j] }
+                            for j in 0..<ow { to[j] += src[j] }
                         } else {
-                            for j in valid { origin[j * s] += src[j] }
+                            for j in 0..<ow { to[j &* s] += src[j] }
                         }
+                        src += ow
                     }
                 }
+            }
+        }
+        guard g.padding > 0 else { return }
+        for c in 0..<g.channels {
+            for r in 0..<g.height {
+                let from = scratch + ((c &* ph &+ r &+ g.padding) &* pw &+ g.padding)
+                let to = x + (c &* g.height &+ r) &* g.width
+                for j in 0..<g.width { to[j] += from[j] }
             }
         }
     }

@@ -46,24 +46,42 @@ public func maxPool2d(_ x: Tensor, size: Int, stride: Int? = nil, padding: Int =
     return gather(x, IndexMap(offsets), shape: [g.batch, g.channels, oh, ow])
 }
 
-/// The common 2×2, stride-2 window (LeNet's pools) without loop bookkeeping.
+/// The common 2×2, stride-2 window (LeNet's pools): eight windows at a time with SIMD
+/// compares and selects (the comparisons are unpredictable, so no branches), with the
+/// same ties as a scan in reading order: the first maximum wins.
 private func argmax2x2(_ source: UnsafePointer<Float>, _ g: ConvGeometry, into out: UnsafeMutablePointer<Int32>) {
     let (oh, ow, w) = (g.outputHeight, g.outputWidth, g.width)
+    let evenColumns = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
+    let (right, down, downRight) = (SIMD8<Int32>(repeating: 1), SIMD8<Int32>(repeating: Int32(w)),
+                                    SIMD8<Int32>(repeating: Int32(w + 1)))
     var o = 0
-    for plane in 0..<(g.batch * g.channels) {
-        let base = plane * g.height * w
+    for plane in 0..<(g.batch &* g.channels) {
+        let base = plane &* g.height &* w
         for i in 0..<oh {
-            let top = base + 2 * i * w
-            for j in 0..<ow {
-                // Branch-free (selects, not jumps: the comparisons are unpredictable), with
-                // the same ties as a scan in reading order: the first maximum wins.
-                let a = top + 2 * j, c = a + w
-                let (v0, v1, v2, v3) = (source[a], source[a + 1], source[c], source[c + 1])
+            let top = base &+ 2 &* i &* w
+            var j = 0
+            while j &+ 8 <= ow {
+                let a = top &+ 2 &* j
+                let upper = UnsafeRawPointer(source + a).loadUnaligned(as: SIMD16<Float>.self)
+                let lower = UnsafeRawPointer(source + (a &+ w)).loadUnaligned(as: SIMD16<Float>.self)
+                let right0 = upper.oddHalf .> upper.evenHalf, right1 = lower.oddHalf .> lower.evenHalf
+                let upperMax = upper.evenHalf.replacing(with: upper.oddHalf, where: right0)
+                let lowerMax = lower.evenHalf.replacing(with: lower.oddHalf, where: right1)
+                let upperOffset = SIMD8<Int32>().replacing(with: right, where: right0)
+                let lowerOffset = down.replacing(with: downRight, where: right1)
+                let offset = upperOffset.replacing(with: lowerOffset, where: lowerMax .> upperMax)
+                let index = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: a)) &+ evenColumns &+ offset
+                UnsafeMutableRawPointer(out + o).storeBytes(of: index, as: SIMD8<Int32>.self)
+                (o, j) = (o &+ 8, j &+ 8)
+            }
+            while j < ow {
+                let a = top &+ 2 &* j, c = a &+ w
+                let (v0, v1, v2, v3) = (source[a], source[a &+ 1], source[c], source[c &+ 1])
                 let right0 = v1 > v0, right1 = v3 > v2
                 let upper = a &+ (right0 ? 1 : 0), lower = c &+ (right1 ? 1 : 0)
                 let below = (right1 ? v3 : v2) > (right0 ? v1 : v0)
                 out[o] = Int32(truncatingIfNeeded: below ? lower : upper)
-                o += 1
+                (o, j) = (o &+ 1, j &+ 1)
             }
         }
     }

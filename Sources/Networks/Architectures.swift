@@ -45,9 +45,11 @@ public struct LeNet: Classifier {
         ]
     }
 
+    /// ReLU after the max-pool, not before as usually written: max is monotone, so the
+    /// values and gradients of every order are the same, on a quarter of the elements.
     public func logits(_ x: Tensor, _ p: [Tensor]) -> Tensor {
-        var h = maxPool2d(relu(conv2d(x, weight: p[0], bias: p[1], padding: padding)), size: 2)
-        h = maxPool2d(relu(conv2d(h, weight: p[2], bias: p[3])), size: 2)
+        var h = relu(maxPool2d(conv2d(x, weight: p[0], bias: p[1], padding: padding), size: 2))
+        h = relu(maxPool2d(conv2d(h, weight: p[2], bias: p[3]), size: 2))
         h = relu(linear(h.reshaped([x.shape[0], 400]), weight: p[4], bias: p[5]))
         h = relu(linear(h, weight: p[6], bias: p[7]))
         return linear(h, weight: p[8], bias: p[9])

@@ -83,6 +83,7 @@ let convolutionCases: [OpCase] = [
         return y * y
     },
     OpCase("max-pool 2", [distinct([2, 2, 4, 4], seed: 62)]) { maxPool2d($0[0], size: 2) },
+    OpCase("max-pool 2, rows of 9 windows (8 at once, then one)", [distinct([1, 2, 4, 18], seed: 69)]) { maxPool2d($0[0], size: 2) },
     OpCase("max-pool 3 stride 2 (overlapping)", [distinct([1, 2, 5, 5], seed: 63)]) { maxPool2d($0[0], size: 3, stride: 2) },
     OpCase("max-pool 3 stride 2 padding 1", [distinct([1, 2, 5, 4], seed: 68)]) { maxPool2d($0[0], size: 3, stride: 2, padding: 1) },
     OpCase("max-pool squared", [distinct([1, 2, 4, 4], seed: 64)]) {

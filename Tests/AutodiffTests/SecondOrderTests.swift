@@ -138,3 +138,31 @@ struct GraphTests {
         #expect(grads[1].scalars == [10, 20])
     }
 }
+
+@Suite("Max-pool windows")
+struct MaxPoolTests {
+    @Test("2×2 pooling picks each window's maximum, the first in reading order on ties, as a plain scan does")
+    func firstMaximumWins() {
+        var rng = SeededGenerator(seed: 21)
+        // Values from a small set, so many windows hold ties; width 22 gives 11 windows a row.
+        let shape = [2, 3, 6, 22]
+        let x = Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in Float(Int.random(in: 0..<3, using: &rng)) })
+            .requiringGradient()
+        let y = maxPool2d(x, size: 2)
+        let gradient = gradients(of: y.sum(), wrt: [x])[0].scalars
+        var expectedValues: [Float] = [], expectedGradient = [Float](repeating: 0, count: x.count)
+        let v = x.scalars
+        for plane in 0..<6 {
+            for i in 0..<3 {
+                for j in 0..<11 {
+                    let window = [0, 1, 22, 23].map { plane * 132 + 2 * i * 22 + 2 * j + $0 }
+                    let best = window.dropFirst().reduce(window[0]) { v[$1] > v[$0] ? $1 : $0 }
+                    expectedValues.append(v[best])
+                    expectedGradient[best] = 1
+                }
+            }
+        }
+        #expect(y.scalars == expectedValues)
+        #expect(gradient == expectedGradient)
+    }
+}

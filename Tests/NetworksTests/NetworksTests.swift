@@ -105,6 +105,33 @@ struct BuildingBlockTests {
         #expect(mismatches.isEmpty, "\(mismatches.prefix(3).map(\.description))")
     }
 
+    @Test("LeNet's ReLU-after-pool equals the usual pool-after-ReLU in values, gradients and second order")
+    func lenetPoolOrder() throws {
+        let net = try LeNet(inputShape: [1, 28, 28], classes: 10)
+        var rng = SeededGenerator(seed: 8)
+        let p = net.initialParameters(using: &rng).map { $0.requiringGradient() }
+        let x = Tensor.randomNormal([3, 1, 28, 28], using: &rng)
+        func usual(_ p: [Tensor]) -> Tensor {
+            var h = maxPool2d(relu(conv2d(x, weight: p[0], bias: p[1], padding: 2)), size: 2)
+            h = maxPool2d(relu(conv2d(h, weight: p[2], bias: p[3])), size: 2)
+            h = relu(linear(h.reshaped([3, 400]), weight: p[4], bias: p[5]))
+            return linear(relu(linear(h, weight: p[6], bias: p[7])), weight: p[8], bias: p[9])
+        }
+        // The squared gradient norm makes its gradient a Hessian-vector product: second order.
+        func secondOrder(_ logits: ([Tensor]) -> Tensor) -> (Tensor, [Tensor]) {
+            let y = logits(p)
+            let g = gradients(of: crossEntropy(y, labels: [1, 4, 9]), wrt: p, createGraph: true)
+            let norm = g.dropFirst().reduce((g[0] * g[0]).sum()) { $0 + ($1 * $1).sum() }
+            return (y, gradients(of: norm, wrt: p))
+        }
+        let (reordered, hvp) = secondOrder { net.logits(x, $0) }
+        let (reference, expected) = secondOrder(usual)
+        #expect(reordered.scalars == reference.scalars)
+        for (a, b) in zip(hvp, expected) {
+            #expect(zip(a.scalars, b.scalars).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
+        }
+    }
+
     @Test("PyTorch-default bounds by layer fan-in, Xavier-normal spread, norm layers at identity")
     func initializers() throws {
         var rng = SeededGenerator(seed: 6)
