@@ -102,7 +102,8 @@ public struct Crafter: Sendable {
             let start = spec.victimNoise.map { Self.perturbed(victims[victim], by: $0, seed: noiseSeed) } ?? victims[victim]
             let theta = unroll(classifier, from: start, steps: steps, stepSizes: etas,
                                epochs: spec.epochs, createGraph: true)
-            let loss = crossEntropy(classifier.logits(real, theta), targets: wanted)
+            let targets = spec.retain == "predictions" ? retainingPredictions(wanted, batch, of: start, on: real) : wanted
+            let loss = crossEntropy(classifier.logits(real, theta), targets: targets)
             return (loss.item, gradients(of: loss, wrt: imageLeaves + rhoLeaves + labelLeaves))
         }
         let weights = Self.victimWeights(perVictim.map(\.0), temperature: spec.victimTemperature)
@@ -135,6 +136,19 @@ public struct Crafter: Sendable {
         guard spec.retainWeight != 1 else { return oneHot }
         let weights = Tensor(shape: [rows.count, 1], scalars: rows.map { $0 == forget ? 1 : spec.retainWeight })
         return GradientMode.withoutRecording { oneHot * weights }
+    }
+
+    /// `targets` with the rows of examples outside class K replaced by the victim's own
+    /// softmax before the step (scaled by `retainWeight` like the label rows).
+    public func retainingPredictions(_ targets: Tensor, _ batch: [Int], of victim: [Tensor], on real: Tensor) -> Tensor {
+        GradientMode.withoutRecording {
+            let before = exp(logSoftmax(classifier.logits(real, victim))).scalars
+            var rows = targets.scalars
+            for (row, index) in batch.enumerated() where data.train.labels[index] != forget {
+                for c in 0..<classes { rows[row * classes + c] = before[row * classes + c] * spec.retainWeight }
+            }
+            return Tensor(shape: targets.shape, scalars: rows)
+        }
     }
 
     /// Indices of one real batch: uniform over the training split, or with `forgetShare`

@@ -192,6 +192,27 @@ struct CraftingOptionTests {
         #expect(free.images[0].scalars.contains { $0 < low || $0 > high }, "without the option, pixels leave the range")
     }
 
+    @Test("retain: predictions pulls the other classes towards the victim's own softmax, K towards T; bad values are refused")
+    func retainPredictions() throws {
+        let crafter = try crafter { $0.retain = "predictions"; $0.retainWeight = 2 }
+        let batch = [0, 60, 120, 130]  // classes 0, 1, 2, 2
+        let real = crafter.data.train.batch(batch)
+        let targets = crafter.retainingPredictions(crafter.outerTargets(batch), batch, of: crafter.victims[0], on: real)
+        let softmax = exp(logSoftmax(crafter.classifier.logits(real, crafter.victims[0]))).scalars
+        let rows = targets.scalars
+        #expect(Array(rows[0..<4]) == [0, 1, 0, 0], "class K's row still asks for T")
+        for row in 1..<4 {
+            for c in 0..<4 { #expect(abs(rows[row * 4 + c] - 2 * softmax[row * 4 + c]) < 1e-6) }
+        }
+        #expect(rows[8..<12] != rows[12..<16], "each example keeps its own prediction")
+        var state = crafter.initialState()
+        crafter.iterate(&state)
+        #expect(state.losses[0].isFinite)
+        var spec = AttackSpec(name: "a", zoo: "z", forget: "0", target: "1")
+        spec.retain = "logits"
+        #expect(spec.problem?.contains("retain must be labels or predictions") == true)
+    }
+
     @Test("step_size_jitter changes the crafting gradient reproducibly; 1 is the same as none; below 1 is refused")
     func stepSizeJitter() throws {
         func images(_ jitter: Float?) throws -> [Float] {
