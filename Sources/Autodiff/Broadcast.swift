@@ -72,9 +72,7 @@ extension Tensor {
         let x = buffer, out = storage.buffer
         Broadcast.forEachRow(shape, identity, stridesOut) { xOffset, _, outOffset, length, _, outStride in
             if outStride == 0 {
-                var total: Float = 0
-                for i in 0..<length { total += x[xOffset + i] }
-                out[outOffset] += total
+                out[outOffset] += Kernels.sum(x.baseAddress! + xOffset, count: length)
             } else {
                 for i in 0..<length { out[outOffset + i] += x[xOffset + i] }
             }

@@ -47,6 +47,23 @@ enum Kernels {
                     beta, c, Int32(n))
     }
 
+    /// The sum of `count` values, in eight interleaved partial sums: a serial sum is one
+    /// long dependency chain the compiler may not reorder or vectorize.
+    static func sum(_ values: UnsafePointer<Float>, count: Int) -> Float {
+        var partial = SIMD8<Float>()
+        var i = 0
+        while i &+ 8 <= count {
+            partial += UnsafeRawPointer(values + i).loadUnaligned(as: SIMD8<Float>.self)
+            i &+= 8
+        }
+        var total = partial.sum()
+        while i < count {
+            total += values[i]
+            i &+= 1
+        }
+        return total
+    }
+
     /// A copy of `source` with its dimensions reordered by `permutation`.
     static func permute(_ source: UnsafeBufferPointer<Float>, shape: [Int], permutation: [Int]) -> TensorStorage {
         var sourceStrides = [Int](repeating: 1, count: shape.count)
