@@ -34,8 +34,8 @@ public struct LabeledImages: Sendable, Equatable {
     public let height: Int
     /// Image width in pixels.
     public let width: Int
-    /// Row-major N,C,H,W pixel values in [0, 1].
-    public let pixels: [Float]
+    /// Row-major N,C,H,W pixel values in [0, 1] (or normalized, after `normalize`).
+    public private(set) var pixels: [Float]
     /// One label per image, each in `0..<info.numClasses`.
     public let labels: [Int]
 
@@ -70,6 +70,14 @@ public struct LabeledImages: Sendable, Equatable {
         self.width = width
         self.pixels = pixels
         self.labels = labels
+    }
+
+    /// Normalizes the pixels in place, so a split is never in memory twice (the
+    /// training split of Fashion-MNIST is 188 MB of floats).
+    public mutating func normalize(_ normalization: Normalization) throws {
+        try normalization.transform(&pixels, channels: channels, planeSize: height * width) { v, c in
+            (v - normalization.mean[c]) / normalization.std[c]
+        }
     }
 
     /// The pixels of image `index` (C,H,W), as a slice that shares storage.
@@ -195,40 +203,37 @@ public struct Normalization: Sendable, Equatable, Codable {
         return Normalization(mean: mean, std: std)
     }
 
-    /// The normalized pixels of `images` (same N,C,H,W layout).
-    ///
-    /// - Throws: `DatasetError(.sizeMismatch)` if the channel counts differ, which
-    ///   usually means statistics saved for another dataset were loaded.
-    public func apply(to images: LabeledImages) throws -> [Float] {
-        try apply(to: images.pixels, channels: images.channels, planeSize: images.height * images.width)
-    }
-
     /// Normalizes a raw N,C,H,W buffer with `channels` channels of `planeSize` pixels each.
     public func apply(to pixels: [Float], channels: Int, planeSize: Int) throws -> [Float] {
-        try transform(pixels, channels: channels, planeSize: planeSize) { v, c in (v - mean[c]) / std[c] }
+        var out = pixels
+        try transform(&out, channels: channels, planeSize: planeSize) { v, c in (v - mean[c]) / std[c] }
+        return out
     }
 
     /// Undoes `apply`, mapping normalized values back to the raw [0, 1] scale
     /// (needed to render or save crafted images).
     public func invert(_ pixels: [Float], channels: Int, planeSize: Int) throws -> [Float] {
-        try transform(pixels, channels: channels, planeSize: planeSize) { v, c in v * std[c] + mean[c] }
+        var out = pixels
+        try transform(&out, channels: channels, planeSize: planeSize) { v, c in v * std[c] + mean[c] }
+        return out
     }
 
-    private func transform(_ pixels: [Float], channels: Int, planeSize: Int,
-                           _ f: (Float, Int) -> Float) throws -> [Float] {
+    /// Applies `f(value, channel)` to every value of an N,C,H,W buffer, in place.
+    func transform(_ pixels: inout [Float], channels: Int, planeSize: Int,
+                   _ f: (Float, Int) -> Float) throws {
         guard channels == mean.count, channels == std.count, planeSize > 0,
               pixels.count % (channels * planeSize) == 0 else {
             throw DatasetError(.sizeMismatch, file: nil,
                                "normalization has \(mean.count) channels but the data has \(channels) channels of \(planeSize) pixels (\(pixels.count) values); fit or load statistics for this dataset")
         }
-        var out = [Float](repeating: 0, count: pixels.count)
-        var i = 0
-        while i < pixels.count {
-            for c in 0..<channels {
-                for j in i..<(i + planeSize) { out[j] = f(pixels[j], c) }
-                i += planeSize
+        pixels.withUnsafeMutableBufferPointer { values in
+            var i = 0
+            while i < values.count {
+                for c in 0..<channels {
+                    for j in i..<(i + planeSize) { values[j] = f(values[j], c) }
+                    i += planeSize
+                }
             }
         }
-        return out
     }
 }

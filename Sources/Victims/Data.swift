@@ -15,16 +15,15 @@ public struct PreparedData: Sendable {
     /// [channels, height, width].
     public var inputShape: [Int] { [train.channels, train.height, train.width] }
 
-    public init(splits: DatasetSplits, normalization: Normalization? = nil) throws {
+    public init(splits: consuming DatasetSplits, normalization: Normalization? = nil) throws {
         let normalization = normalization ?? Normalization.fit(splits.train)
-        func normalized(_ split: LabeledImages) throws -> LabeledImages {
-            try LabeledImages(info: split.info, channels: split.channels, height: split.height, width: split.width,
-                              pixels: normalization.apply(to: split), labels: split.labels)
-        }
-        info = splits.train.info
-        self.normalization = normalization
-        train = try normalized(splits.train)
-        test = try normalized(splits.test)
+        var (train, test) = (splits.train, splits.test)
+        // Dropping the splits leaves each pixel array with one owner, so it is normalized
+        // in place rather than copied.
+        _ = consume splits
+        try train.normalize(normalization)
+        try test.normalize(normalization)
+        (info, self.normalization, self.train, self.test) = (train.info, normalization, train, test)
     }
 
     /// Loads a dataset by name: `fashion-mnist`, `mnist`, `kmnist` (IDX files), `cifar10`

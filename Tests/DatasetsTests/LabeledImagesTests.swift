@@ -29,7 +29,11 @@ import Testing
         let data = try Synthetic.make(classes: 2, perClass: 10, channels: 3, height: 6, width: 5, noise: 0.2, using: &rng)
         let norm = Normalization.fit(data)
         #expect(norm.channels == 3)
-        let z = try norm.apply(to: data)
+        var normalized = data
+        try normalized.normalize(norm)
+        let z = normalized.pixels
+        #expect(try norm.apply(to: data.pixels, channels: 3, planeSize: 30) == z)
+        #expect(data.pixels != z, "normalizing a copy leaves the original as it was")
         let plane = 30
         for c in 0..<3 {
             var values = [Float]()
@@ -46,7 +50,8 @@ import Testing
         #expect(throws: DecodingError.self) {
             try JSONDecoder().decode(Normalization.self, from: Data(#"{"mean":[0.5,0.5],"std":[1]}"#.utf8))
         }
-        let mismatch = #expect(throws: DatasetError.self) { try Normalization(mean: [0], std: [1]).apply(to: data) }
+        var unchanged = data
+        let mismatch = #expect(throws: DatasetError.self) { try unchanged.normalize(Normalization(mean: [0], std: [1])) }
         #expect(mismatch?.kind == .sizeMismatch)
         // A constant channel does not divide by zero.
         #expect(Normalization(mean: [0.5], std: [0]).std == [Normalization.minimumStd])
