@@ -39,7 +39,7 @@ import torch.nn.functional as F
 WORKLOADS = ["attack-ipc1", "attack-ipc10", "train", "eval"]
 VICTIM_SEEDS = [1, 2, 3, 4]
 EVAL_REPEATS = 5
-FORGET, TARGET = 0, 1  # T-shirt/top -> Trouser, as attacks/fashion-tshirt-to-trouser.yaml
+FORGET, TARGET = 0, 1  # T-shirt/top -> Trouser, as attacks/fashion-tshirt-to-trouser-published.yaml
 
 
 # --------------------------------------------------------------------------- data

@@ -92,19 +92,10 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// mean): an explicit term that keeps the other classes' loss where it was, so
     /// strength does not come from wrecking the model.
     public var retainWeight: Float = 1
-    /// What the other classes' real examples are pulled towards after the step: `labels`
-    /// (their true classes, as published) or `predictions` (the victim's own softmax
-    /// before the step, so the outer loss penalizes any change of the model outside K,
-    /// not just a loss of accuracy; costs one more forward pass per victim).
-    public var retain: String = "labels"
     /// Keep every synthetic pixel inside the image range [0, 1] (projected after each
     /// update, in normalized space): the poison is then a set of real images that
     /// survives being saved as 8-bit PNG, instead of unbounded arrays.
     public var clipPixels: Bool = false
-    /// Scale each sampled victim's step size by a random factor in [1/j, j] (log-uniform)
-    /// every iteration (nil: none), so the poison works for victims that respond more or
-    /// less strongly than the crafting ones.
-    public var stepSizeJitter: Float?
     public var seed: UInt64 = 0
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
@@ -113,7 +104,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         case iterations, victimsPerIteration = "victims_per_iteration", realBatchSize = "real_batch_size"
         case optimizer, objective, forgetShare = "forget_share", learnLabels = "learn_labels"
         case victimTemperature = "victim_temperature", victimNoise = "victim_noise"
-        case retainWeight = "retain_weight", retain, clipPixels = "clip_pixels", stepSizeJitter = "step_size_jitter", seed
+        case retainWeight = "retain_weight", clipPixels = "clip_pixels", seed
     }
 
     public init(name: String, zoo: String, forget: String, target: String) {
@@ -144,9 +135,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         victimTemperature = try c.decodeIfPresent(Float.self, forKey: .victimTemperature)
         victimNoise = try c.decodeIfPresent(Float.self, forKey: .victimNoise)
         retainWeight = try c.value(.retainWeight, or: retainWeight)
-        retain = try c.value(.retain, or: retain)
         clipPixels = try c.value(.clipPixels, or: clipPixels)
-        stepSizeJitter = try c.decodeIfPresent(Float.self, forKey: .stepSizeJitter)
         seed = try c.value(.seed, or: seed)
     }
 
@@ -176,8 +165,6 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         if !(retainWeight >= 0) { return "retain_weight must be zero or positive (got \(retainWeight))" }
         if let noise = victimNoise, !(noise >= 0) { return "victim_noise must be zero or positive (got \(noise))" }
         if let t = victimTemperature, !(t > 0) { return "victim_temperature must be positive (got \(t))" }
-        if !["labels", "predictions"].contains(retain) { return "retain must be labels or predictions (got '\(retain)')" }
-        if let j = stepSizeJitter, !(j >= 1) { return "step_size_jitter must be at least 1, a factor (got \(j))" }
         if optimizer.decayEvery < 1 { return "optimizer.decay_every must be at least 1 (got \(optimizer.decayEvery))" }
         return nil
     }

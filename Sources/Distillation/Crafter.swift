@@ -88,22 +88,19 @@ public struct Crafter: Sendable {
             : Array(victims.indices.shuffled(using: &rng).prefix(spec.victimsPerIteration))
 
         let noiseSeeds = chosen.map { _ in rng.next() }
-        let jitters = chosen.map { _ in spec.stepSizeJitter.map { Foundation.pow($0, Float.random(in: -1...1, using: &rng)) } ?? 1 }
         let imageLeaves = state.images.map { $0.requiringGradient() }
         let rhoLeaves = state.rho.map { Tensor($0).requiringGradient() }
         let labelLeaves = state.labelLogits.map { $0.requiringGradient() }
         let fixedTargets = Tensor.oneHot(stepLabels, classes: classes)
-        let draws = chosen.indices.map { (victim: chosen[$0], noiseSeed: noiseSeeds[$0], jitter: jitters[$0]) }
-        let perVictim = parallelMap(draws, workers: workers) { victim, noiseSeed, jitter -> (Float, [Tensor]) in
-            let etas = rhoLeaves.map { jitter == 1 ? softplus($0) : softplus($0) * jitter }
+        let perVictim = parallelMap(Array(zip(chosen, noiseSeeds)), workers: workers) { victim, noiseSeed -> (Float, [Tensor]) in
+            let etas = rhoLeaves.map { softplus($0) }
             let steps = imageLeaves.indices.map { s in
                 InnerStep(images: imageLeaves[s], targets: labelLeaves.isEmpty ? fixedTargets : exp(logSoftmax(labelLeaves[s])))
             }
             let start = spec.victimNoise.map { Self.perturbed(victims[victim], by: $0, seed: noiseSeed) } ?? victims[victim]
             let theta = unroll(classifier, from: start, steps: steps, stepSizes: etas,
                                epochs: spec.epochs, createGraph: true)
-            let targets = spec.retain == "predictions" ? retainingPredictions(wanted, batch, of: start, on: real) : wanted
-            let loss = crossEntropy(classifier.logits(real, theta), targets: targets)
+            let loss = crossEntropy(classifier.logits(real, theta), targets: wanted)
             return (loss.item, gradients(of: loss, wrt: imageLeaves + rhoLeaves + labelLeaves))
         }
         let weights = Self.victimWeights(perVictim.map(\.0), temperature: spec.victimTemperature)
@@ -136,19 +133,6 @@ public struct Crafter: Sendable {
         guard spec.retainWeight != 1 else { return oneHot }
         let weights = Tensor(shape: [rows.count, 1], scalars: rows.map { $0 == forget ? 1 : spec.retainWeight })
         return GradientMode.withoutRecording { oneHot * weights }
-    }
-
-    /// `targets` with the rows of examples outside class K replaced by the victim's own
-    /// softmax before the step (scaled by `retainWeight` like the label rows).
-    public func retainingPredictions(_ targets: Tensor, _ batch: [Int], of victim: [Tensor], on real: Tensor) -> Tensor {
-        GradientMode.withoutRecording {
-            let before = exp(logSoftmax(classifier.logits(real, victim))).scalars
-            var rows = targets.scalars
-            for (row, index) in batch.enumerated() where data.train.labels[index] != forget {
-                for c in 0..<classes { rows[row * classes + c] = before[row * classes + c] * spec.retainWeight }
-            }
-            return Tensor(shape: targets.shape, scalars: rows)
-        }
     }
 
     /// Indices of one real batch: uniform over the training split, or with `forgetShare`
