@@ -37,7 +37,8 @@ struct AttackSpecTests {
     func shipped() throws {
         let attacks = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("attacks")
-        for name in ["fashion-tshirt-to-trouser", "fashion-tshirt-to-shirt", "fashion-tshirt-to-trouser-published"] {
+        for name in ["fashion-tshirt-to-trouser", "fashion-tshirt-to-shirt", "fashion-tshirt-to-trouser-published",
+                     "fashion-tshirt-to-trouser-strong"] {
             let spec = try AttackSpec.load(attacks.appendingPathComponent("\(name).yaml"))
             #expect(spec.imagesPerClass == 10 && spec.steps == 1 && spec.knowledge == .distribution)
             let published = name.hasSuffix("published")

@@ -35,12 +35,15 @@ struct ZooSpecTests {
         do { _ = try ZooSpec.load(url) } catch { #expect("\(error)".contains("training.optimizer")) }
     }
 
-    @Test("the shipped default spec loads")
+    @Test("the shipped zoo specs load, and the wide zoo shares the default's held-out victims")
     func shippedSpec() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("victims/fashion-lenet.yaml")
-        let spec = try ZooSpec.load(url)
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("victims")
+        let spec = try ZooSpec.load(folder.appendingPathComponent("fashion-lenet.yaml"))
         #expect(spec.name == "fashion-lenet" && spec.architecture == "lenet" && spec.heldout > 0)
+        let wide = try ZooSpec.load(folder.appendingPathComponent("fashion-lenet-wide.yaml"))
+        #expect(wide.name == "fashion-lenet-wide" && wide.crafting == 48 && wide.snapshotEpochs == [2, 3])
+        #expect(wide.seed == spec.seed && wide.heldout == spec.heldout && wide.training == spec.training)
     }
 }
 
