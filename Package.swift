@@ -21,7 +21,12 @@ let package = Package(
         .systemLibrary(name: "CMalloc"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
-        .target(name: "Autodiff", dependencies: ["CBLAS", "CMalloc"]),
+        // Hand-written AVX2/FMA kernels for the GEMM shapes OpenBLAS handles poorly,
+        // chosen at run time (the binary still runs on CPUs without AVX2). -O3: the
+        // kernels rely on full unrolling and register allocation of small loops.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+
+        .target(name: "Autodiff", dependencies: ["CBLAS", "CMalloc", "CKernels"]),
         .target(name: "Networks", dependencies: ["Autodiff"]),
         .target(name: "Datasets", dependencies: ["CPNG", "CZlib"]),
         .target(name: "Victims", dependencies: ["Autodiff", "Networks", "Datasets", "Yams"]),

@@ -16,12 +16,13 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
 }
 
 /// Scratch space for one image's im2col columns and its zero-padded copy, alive for
-/// one kernel call.
+/// one kernel call, each with the room `Kernels.copyRoundingUp` may spill into.
 private func withColumns<R>(_ g: ConvGeometry, _ body: (_ columns: UnsafeMutablePointer<Float>,
                                                        _ scratch: UnsafeMutablePointer<Float>) -> R) -> R {
-    let columns = UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * g.spatial + g.paddedImageSize)
+    let columnCount = g.patchSize * g.spatial + Kernels.rowSlack
+    let columns = UnsafeMutablePointer<Float>.allocate(capacity: columnCount + g.paddedImageSize + Kernels.rowSlack)
     defer { columns.deallocate() }
-    return body(columns, columns + g.patchSize * g.spatial)
+    return body(columns, columns + columnCount)
 }
 
 /// y = x ⋆ w (+ bias per channel): per image, im2col into cache-sized columns and one

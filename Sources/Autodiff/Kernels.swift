@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 
 /// Geometry of a 2-D convolution or pooling window over an NCHW batch.
 public struct ConvGeometry: Hashable, Sendable {
@@ -33,12 +34,30 @@ public struct ConvGeometry: Hashable, Sendable {
 /// The numerical kernels behind the ops: tight loops over raw buffers and BLAS calls.
 /// Nothing here knows about the graph.
 enum Kernels {
-    /// C = alpha · op(A) · op(B) + beta · C, row-major, through OpenBLAS.
+    /// Whether the AVX2/FMA kernels of CKernels run on this CPU.
+    static let hasAVX2FMA = amnesia_has_avx2_fma()
+
+    /// C = op(A) · op(B) + beta · C, row-major, through OpenBLAS, except for two shapes
+    /// where OpenBLAS's packing costs more than the arithmetic and a kernel of our own is
+    /// about twice to three times as fast (measured per call on LeNet's shapes):
+    /// A · Bᵀ with a long inner dimension and a small result (convolution weight
+    /// gradients, e.g. conv1's 6×25 from k = 784), and A · B with at most six rows
+    /// (forward passes of convolutions with few output channels, e.g. conv1's 6×784).
     static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
         beta: Float = 0
     ) {
+        if hasAVX2FMA, !transposeA {
+            if transposeB, k >= 8 * (m + n) {
+                amnesia_gemm_nt_dot(Int32(m), Int32(n), Int32(k), a, b, c, beta)
+                return
+            }
+            if !transposeB, m <= 6, n >= 16 {
+                amnesia_gemm_nn_few_rows(Int32(m), Int32(n), Int32(k), a, b, c, beta)
+                return
+            }
+        }
         _ = BLASThreads.configured
         cblas_sgemm(CblasRowMajor,
                     transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
@@ -80,12 +99,50 @@ enum Kernels {
         return storage
     }
 
-    /// Copies one image into `padded`, its planes surrounded by `g.padding` zeros, and
-    /// returns where to read it: im2col and col2im then index without bounds tests.
-    /// Without padding the image itself is returned.
+    /// Values past the end of a row that `copyRoundingUp` may read and write: buffers it
+    /// works on are allocated this much longer.
+    static let rowSlack = 3
+
+    /// Copies `count` values four at a time, rounding `count` up to a multiple of four:
+    /// LeNet's rows (28, 10 values) are too short for the compiler's vectorized loop,
+    /// which leaves them scalar. Up to `rowSlack` values past the end of each row are
+    /// read and written; a caller writing rows in order overwrites that spill with the
+    /// next row.
+    @inline(__always)
+    static func copyRoundingUp(_ from: UnsafePointer<Float>, to: UnsafeMutablePointer<Float>, count: Int) {
+        var j = 0
+        while j < count {
+            UnsafeMutableRawPointer(to + j).storeBytes(
+                of: UnsafeRawPointer(from + j).loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+            j &+= 4
+        }
+    }
+
+    /// to[0..<count] += from[0..<count], four values at a time with a scalar tail.
+    @inline(__always)
+    static func add(_ from: UnsafePointer<Float>, into to: UnsafeMutablePointer<Float>, count: Int) {
+        var j = 0
+        while j &+ 4 <= count {
+            let sum = UnsafeRawPointer(to + j).loadUnaligned(as: SIMD4<Float>.self)
+                + UnsafeRawPointer(from + j).loadUnaligned(as: SIMD4<Float>.self)
+            UnsafeMutableRawPointer(to + j).storeBytes(of: sum, as: SIMD4<Float>.self)
+            j &+= 4
+        }
+        while j < count {
+            to[j] += from[j]
+            j &+= 1
+        }
+    }
+
+    /// Copies one image into `padded`, its planes surrounded by `g.padding` zeros: im2col
+    /// and col2im then index without bounds tests, and im2col may read `rowSlack` values
+    /// past the image (the caller's scratch has room for them).
     private static func padded(_ x: UnsafePointer<Float>, _ g: ConvGeometry,
                                into padded: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
-        guard g.padding > 0 else { return x }
+        guard g.padding > 0 else {
+            padded.update(from: x, count: g.imageSize)
+            return UnsafePointer(padded)
+        }
         let (ph, pw) = (g.paddedHeight, g.paddedWidth)
         padded.update(repeating: 0, count: g.channels &* ph &* pw)
         for c in 0..<g.channels {
@@ -100,7 +157,8 @@ enum Kernels {
     /// Unfolds every receptive field of one image (`x`, its C×H×W planes) into a column of
     /// `cols` [patchSize, spatial], so its convolution is one GEMM. One image at a time
     /// keeps the columns in cache and lets that GEMM write the NCHW output in place.
-    /// `scratch` holds `g.paddedImageSize` values.
+    /// `cols` holds `rowSlack` values more than the matrix, `scratch` holds
+    /// `g.paddedImageSize + rowSlack` values.
     static func im2col(image x: UnsafePointer<Float>, _ g: ConvGeometry, into cols: UnsafeMutablePointer<Float>,
                        scratch: UnsafeMutablePointer<Float>) {
         let source = padded(x, g, into: scratch)
@@ -113,7 +171,7 @@ enum Kernels {
                     for i in 0..<oh {
                         let from = origin + i &* s &* pw
                         if s == 1 {
-                            for j in 0..<ow { dst[j] = from[j] }
+                            copyRoundingUp(from, to: dst, count: ow)
                         } else {
                             for j in 0..<ow { dst[j] = from[j &* s] }
                         }
@@ -139,7 +197,7 @@ enum Kernels {
                     for i in 0..<oh {
                         let to = origin + i &* s &* pw
                         if s == 1 {
-                            for j in 0..<ow { to[j] += src[j] }
+                            add(src, into: to, count: ow)
                         } else {
                             for j in 0..<ow { to[j &* s] += src[j] }
                         }
@@ -152,8 +210,7 @@ enum Kernels {
         for c in 0..<g.channels {
             for r in 0..<g.height {
                 let from = scratch + ((c &* ph &+ r &+ g.padding) &* pw &+ g.padding)
-                let to = x + (c &* g.height &+ r) &* g.width
-                for j in 0..<g.width { to[j] += from[j] }
+                add(from, into: x + (c &* g.height &+ r) &* g.width, count: g.width)
             }
         }
     }

@@ -166,3 +166,66 @@ struct MaxPoolTests {
         #expect(gradient == expectedGradient)
     }
 }
+
+@Suite("Convolution values")
+struct ConvolutionValueTests {
+    /// Calls `body(image, outChannel, inChannel, i, j, ki, kj, inputIndex)` for every term
+    /// of the convolution's definition; `inputIndex` is nil where the window is on padding.
+    func forEachTerm(input: [Int], weight: [Int], stride: Int, padding: Int,
+                     _ body: (Int, Int, Int, Int, Int, Int, Int, Int?) -> Void) {
+        let (n, c, h, wd) = (input[0], input[1], input[2], input[3])
+        let (o, kh, kw) = (weight[0], weight[2], weight[3])
+        let (oh, ow) = ((h + 2 * padding - kh) / stride + 1, (wd + 2 * padding - kw) / stride + 1)
+        for image in 0..<n {
+            for channel in 0..<o {
+                for i in 0..<oh {
+                    for j in 0..<ow {
+                        for ci in 0..<c {
+                            for ki in 0..<kh {
+                                for kj in 0..<kw {
+                                    let (r, col) = (i * stride + ki - padding, j * stride + kj - padding)
+                                    let inside = (0..<h).contains(r) && (0..<wd).contains(col)
+                                    body(image, channel, ci, i, j, ki, kj, inside ? ((image * c + ci) * h + r) * wd + col : nil)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// LeNet's geometries (conv1's weight gradient, 6×25 from 784 positions, takes the
+    /// dot-product kernel; rows of 28 and 10 values are copied four at a time with spill),
+    /// odd widths with tails, stride 2, and one that takes the dot-product kernel with
+    /// partial blocks and an inner dimension that is not a multiple of eight; batches of
+    /// two and three cross image boundaries.
+    @Test("conv2d and its weight gradient equal their direct sums", arguments: [
+        ([3, 1, 28, 28], [6, 1, 5, 5], 1, 2), ([3, 6, 14, 14], [16, 6, 5, 5], 1, 0),
+        ([3, 2, 9, 11], [4, 2, 3, 5], 1, 1), ([3, 2, 9, 8], [3, 2, 3, 3], 2, 1),
+        ([2, 1, 30, 31], [2, 1, 3, 3], 1, 0),
+    ])
+    func matchesDirectSum(input: [Int], weight: [Int], stride: Int, padding: Int) {
+        let x = random(input, seed: 70), w = random(weight, seed: 71).requiringGradient()
+        let b = random([weight[0]], seed: 72)
+        let y = conv2d(x, weight: w, bias: b, stride: stride, padding: padding)
+        let upstream = random(y.shape, seed: 73)
+        let weightGradient = gradients(of: (y * upstream).sum(), wrt: [w])[0].scalars
+
+        let (oh, ow) = (y.shape[2], y.shape[3])
+        let (xs, ws, bs, us) = (x.scalars, w.scalars, b.scalars, upstream.scalars)
+        var expected = [Double](repeating: 0, count: y.count), expectedGradient = [Double](repeating: 0, count: w.count)
+        forEachTerm(input: input, weight: weight, stride: stride, padding: padding) { image, o, c, i, j, ki, kj, index in
+            let out = ((image * weight[0] + o) * oh + i) * ow + j
+            let weightIndex = ((o * weight[1] + c) * weight[2] + ki) * weight[3] + kj
+            if c == 0 && ki == 0 && kj == 0 { expected[out] += Double(bs[o]) }
+            guard let index else { return }
+            expected[out] += Double(xs[index]) * Double(ws[weightIndex])
+            expectedGradient[weightIndex] += Double(xs[index]) * Double(us[out])
+        }
+        let worst = zip(y.scalars, expected).map { abs(Double($0) - $1) }.max() ?? .infinity
+        let worstGradient = zip(weightGradient, expectedGradient).map { abs(Double($0) - $1) }.max() ?? .infinity
+        #expect(y.count == expected.count && worst < 1e-4, "largest difference \(worst)")
+        #expect(worstGradient < 1e-3, "largest weight-gradient difference \(worstGradient)")
+    }
+}

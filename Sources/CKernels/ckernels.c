@@ -1,0 +1,147 @@
+#include "ckernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+bool amnesia_has_avx2_fma(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+__attribute__((target("avx2,fma")))
+static inline float sum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/// One 3×4 block of dot products, written out so that its twelve accumulators stay in
+/// registers at any optimization level. Rows past the matrix's edge repeat its last
+/// row (computed, not stored), so the inner loop has no branches.
+__attribute__((target("avx2,fma")))
+static void block3x4(int rows, int cols, int k, const float *a, const float *b, float *c, int ldc, float beta) {
+    const float *a0 = a, *a1 = a + (rows > 1 ? 1 : 0) * k, *a2 = a + (rows > 2 ? 2 : rows - 1) * k;
+    const float *b0 = b, *b1 = b + (cols > 1 ? 1 : 0) * k;
+    const float *b2 = b + (cols > 2 ? 2 : cols - 1) * k, *b3 = b + (cols > 3 ? 3 : cols - 1) * k;
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c03 = c00;
+    __m256 c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+    __m256 c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+    int l = 0;
+    for (; l + 8 <= k; l += 8) {
+        __m256 x0 = _mm256_loadu_ps(a0 + l), x1 = _mm256_loadu_ps(a1 + l), x2 = _mm256_loadu_ps(a2 + l);
+        __m256 y = _mm256_loadu_ps(b0 + l);
+        c00 = _mm256_fmadd_ps(x0, y, c00); c10 = _mm256_fmadd_ps(x1, y, c10); c20 = _mm256_fmadd_ps(x2, y, c20);
+        y = _mm256_loadu_ps(b1 + l);
+        c01 = _mm256_fmadd_ps(x0, y, c01); c11 = _mm256_fmadd_ps(x1, y, c11); c21 = _mm256_fmadd_ps(x2, y, c21);
+        y = _mm256_loadu_ps(b2 + l);
+        c02 = _mm256_fmadd_ps(x0, y, c02); c12 = _mm256_fmadd_ps(x1, y, c12); c22 = _mm256_fmadd_ps(x2, y, c22);
+        y = _mm256_loadu_ps(b3 + l);
+        c03 = _mm256_fmadd_ps(x0, y, c03); c13 = _mm256_fmadd_ps(x1, y, c13); c23 = _mm256_fmadd_ps(x2, y, c23);
+    }
+    const __m256 acc[3][4] = {{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}};
+    const float *ar[3] = {a0, a1, a2}, *br[4] = {b0, b1, b2, b3};
+    for (int i = 0; i < rows; i++) {
+        for (int j = 0; j < cols; j++) {
+            float total = sum8(acc[i][j]);
+            for (int t = l; t < k; t++) total += ar[i][t] * br[j][t];
+            float *out = c + i * ldc + j;
+            *out = beta == 0 ? total : beta * *out + total;
+        }
+    }
+}
+
+__attribute__((target("avx2,fma")))
+void amnesia_gemm_nt_dot(int m, int n, int k, const float *a, const float *b, float *c, float beta) {
+    for (int i = 0; i < m; i += 3) {
+        int rows = m - i < 3 ? m - i : 3;
+        for (int j = 0; j < n; j += 4) {
+            int cols = n - j < 4 ? n - j : 4;
+            block3x4(rows, cols, k, a + i * k, b + j * k, c + i * n + j, n, beta);
+        }
+    }
+}
+
+/// Loads or stores the first `count` (0…8) lanes.
+__attribute__((target("avx2,fma")))
+static inline __m256i lanes(int count) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/// Up to six rows × sixteen columns of C = A · B + beta · C, accumulated in twelve
+/// registers over the whole inner dimension: each step loads two vectors of a row of B
+/// and broadcasts one value of each row of A. Rows past the edge repeat the last row
+/// (computed, not stored); columns past the edge are masked.
+__attribute__((target("avx2,fma")))
+static void block6x16(int rows, int cols, int k, const float *a, int lda, const float *b, int ldb,
+                      float *c, int ldc, float beta) {
+    const float *ar[6];
+    for (int i = 0; i < 6; i++) ar[i] = a + (i < rows ? i : rows - 1) * lda;
+    const __m256i mask0 = lanes(cols), mask1 = lanes(cols - 8);
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (int l = 0; l < k; l++) {
+        const float *row = b + l * ldb;
+        __m256 y0 = cols >= 16 ? _mm256_loadu_ps(row) : _mm256_maskload_ps(row, mask0);
+        __m256 y1 = cols >= 16 ? _mm256_loadu_ps(row + 8) : _mm256_maskload_ps(row + 8, mask1);
+        __m256 x = _mm256_broadcast_ss(ar[0] + l);
+        c00 = _mm256_fmadd_ps(x, y0, c00); c01 = _mm256_fmadd_ps(x, y1, c01);
+        x = _mm256_broadcast_ss(ar[1] + l);
+        c10 = _mm256_fmadd_ps(x, y0, c10); c11 = _mm256_fmadd_ps(x, y1, c11);
+        x = _mm256_broadcast_ss(ar[2] + l);
+        c20 = _mm256_fmadd_ps(x, y0, c20); c21 = _mm256_fmadd_ps(x, y1, c21);
+        x = _mm256_broadcast_ss(ar[3] + l);
+        c30 = _mm256_fmadd_ps(x, y0, c30); c31 = _mm256_fmadd_ps(x, y1, c31);
+        x = _mm256_broadcast_ss(ar[4] + l);
+        c40 = _mm256_fmadd_ps(x, y0, c40); c41 = _mm256_fmadd_ps(x, y1, c41);
+        x = _mm256_broadcast_ss(ar[5] + l);
+        c50 = _mm256_fmadd_ps(x, y0, c50); c51 = _mm256_fmadd_ps(x, y1, c51);
+    }
+    const __m256 acc[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    const __m256 scale = _mm256_set1_ps(beta);
+    for (int i = 0; i < rows; i++) {
+        float *out = c + i * ldc;
+        for (int half = 0; half < 2; half++) {
+            const __m256i mask = half == 0 ? mask0 : mask1;
+            float *at = out + 8 * half;
+            __m256 value = acc[i][half];
+            if (beta != 0) value = _mm256_fmadd_ps(scale, _mm256_maskload_ps(at, mask), value);
+            _mm256_maskstore_ps(at, mask, value);
+        }
+    }
+}
+
+__attribute__((target("avx2,fma")))
+void amnesia_gemm_nn_few_rows(int m, int n, int k, const float *a, const float *b, float *c, float beta) {
+    for (int i = 0; i < m; i += 6) {
+        int rows = m - i < 6 ? m - i : 6;
+        for (int j = 0; j < n; j += 16) {
+            int cols = n - j < 16 ? n - j : 16;
+            block6x16(rows, cols, k, a + i * k, k, b + j, n, c + i * n + j, n, beta);
+        }
+    }
+}
+
+#else
+
+bool amnesia_has_avx2_fma(void) { return false; }
+
+void amnesia_gemm_nt_dot(int m, int n, int k, const float *a, const float *b, float *c, float beta) {
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            float total = 0;
+            for (int t = 0; t < k; t++) total += a[i * k + t] * b[j * k + t];
+            c[i * n + j] = beta == 0 ? total : beta * c[i * n + j] + total;
+        }
+}
+
+void amnesia_gemm_nn_few_rows(int m, int n, int k, const float *a, const float *b, float *c, float beta) {
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            float total = 0;
+            for (int t = 0; t < k; t++) total += a[i * k + t] * b[t * n + j];
+            c[i * n + j] = beta == 0 ? total : beta * c[i * n + j] + total;
+        }
+}
+
+#endif
