@@ -16,7 +16,7 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
 }
 
 /// Scratch space for one image's im2col columns and its zero-padded copy, alive for
-/// one kernel call, each with the room `Kernels.copyRoundingUp` may spill into.
+/// one kernel call, each with the room `Kernels.im2col` may spill into.
 private func withColumns<R>(_ g: ConvGeometry, _ body: (_ columns: UnsafeMutablePointer<Float>,
                                                        _ scratch: UnsafeMutablePointer<Float>) -> R) -> R {
     let columnCount = g.patchSize * g.spatial + Kernels.rowSlack

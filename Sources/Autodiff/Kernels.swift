@@ -99,120 +99,35 @@ enum Kernels {
         return storage
     }
 
-    /// Values past the end of a row that `copyRoundingUp` may read and write: buffers it
-    /// works on are allocated this much longer.
-    static let rowSlack = 3
-
-    /// Copies `count` values four at a time, rounding `count` up to a multiple of four:
-    /// LeNet's rows (28, 10 values) are too short for the compiler's vectorized loop,
-    /// which leaves them scalar. Up to `rowSlack` values past the end of each row are
-    /// read and written; a caller writing rows in order overwrites that spill with the
-    /// next row.
-    @inline(__always)
-    static func copyRoundingUp(_ from: UnsafePointer<Float>, to: UnsafeMutablePointer<Float>, count: Int) {
-        var j = 0
-        while j < count {
-            UnsafeMutableRawPointer(to + j).storeBytes(
-                of: UnsafeRawPointer(from + j).loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
-            j &+= 4
-        }
-    }
-
-    /// to[0..<count] += from[0..<count], four values at a time with a scalar tail.
-    @inline(__always)
-    static func add(_ from: UnsafePointer<Float>, into to: UnsafeMutablePointer<Float>, count: Int) {
-        var j = 0
-        while j &+ 4 <= count {
-            let sum = UnsafeRawPointer(to + j).loadUnaligned(as: SIMD4<Float>.self)
-                + UnsafeRawPointer(from + j).loadUnaligned(as: SIMD4<Float>.self)
-            UnsafeMutableRawPointer(to + j).storeBytes(of: sum, as: SIMD4<Float>.self)
-            j &+= 4
-        }
-        while j < count {
-            to[j] += from[j]
-            j &+= 1
-        }
-    }
-
-    /// Copies one image into `padded`, its planes surrounded by `g.padding` zeros: im2col
-    /// and col2im then index without bounds tests, and im2col may read `rowSlack` values
-    /// past the image (the caller's scratch has room for them).
-    private static func padded(_ x: UnsafePointer<Float>, _ g: ConvGeometry,
-                               into padded: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
-        guard g.padding > 0 else {
-            padded.update(from: x, count: g.imageSize)
-            return UnsafePointer(padded)
-        }
-        let (ph, pw) = (g.paddedHeight, g.paddedWidth)
-        padded.update(repeating: 0, count: g.channels &* ph &* pw)
-        for c in 0..<g.channels {
-            for r in 0..<g.height {
-                (padded + ((c &* ph &+ r &+ g.padding) &* pw &+ g.padding))
-                    .update(from: x + (c &* g.height &+ r) &* g.width, count: g.width)
-            }
-        }
-        return UnsafePointer(padded)
-    }
+    /// Values past the end that `im2col` may read from its scratch and write to its
+    /// columns: both are allocated this much longer.
+    static let rowSlack = Int(AMNESIA_ROW_SLACK)
 
     /// Unfolds every receptive field of one image (`x`, its C×H×W planes) into a column of
     /// `cols` [patchSize, spatial], so its convolution is one GEMM. One image at a time
     /// keeps the columns in cache and lets that GEMM write the NCHW output in place.
     /// `cols` holds `rowSlack` values more than the matrix, `scratch` holds
-    /// `g.paddedImageSize + rowSlack` values.
+    /// `g.paddedImageSize + rowSlack` values. (In C: compiled for AVX2 and the baseline.)
     static func im2col(image x: UnsafePointer<Float>, _ g: ConvGeometry, into cols: UnsafeMutablePointer<Float>,
                        scratch: UnsafeMutablePointer<Float>) {
-        let source = padded(x, g, into: scratch)
-        let (oh, ow, s, pw) = (g.outputHeight, g.outputWidth, g.stride, g.paddedWidth)
-        var dst = cols
-        for c in 0..<g.channels {
-            for ki in 0..<g.kernelHeight {
-                for kj in 0..<g.kernelWidth {
-                    let origin = source + ((c &* g.paddedHeight &+ ki) &* pw &+ kj)
-                    for i in 0..<oh {
-                        let from = origin + i &* s &* pw
-                        if s == 1 {
-                            copyRoundingUp(from, to: dst, count: ow)
-                        } else {
-                            for j in 0..<ow { dst[j] = from[j &* s] }
-                        }
-                        dst += ow
-                    }
-                }
-            }
-        }
+        amnesia_im2col(x, g.imageGeometry, cols, scratch)
     }
 
     /// The adjoint of `im2col(image:)`: adds every entry of `cols` back onto the position
     /// of the image `x` it was read from. `scratch` holds `g.paddedImageSize` values.
     static func col2im(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, addingInto x: UnsafeMutablePointer<Float>,
                        scratch: UnsafeMutablePointer<Float>) {
-        let (oh, ow, s, ph, pw) = (g.outputHeight, g.outputWidth, g.stride, g.paddedHeight, g.paddedWidth)
-        let target = g.padding > 0 ? scratch : x
-        if g.padding > 0 { scratch.update(repeating: 0, count: g.paddedImageSize) }
-        var src = cols
-        for c in 0..<g.channels {
-            for ki in 0..<g.kernelHeight {
-                for kj in 0..<g.kernelWidth {
-                    let origin = target + ((c &* ph &+ ki) &* pw &+ kj)
-                    for i in 0..<oh {
-                        let to = origin + i &* s &* pw
-                        if s == 1 {
-                            add(src, into: to, count: ow)
-                        } else {
-                            for j in 0..<ow { to[j &* s] += src[j] }
-                        }
-                        src += ow
-                    }
-                }
-            }
-        }
-        guard g.padding > 0 else { return }
-        for c in 0..<g.channels {
-            for r in 0..<g.height {
-                let from = scratch + ((c &* ph &+ r &+ g.padding) &* pw &+ g.padding)
-                add(from, into: x + (c &* g.height &+ r) &* g.width, count: g.width)
-            }
-        }
+        amnesia_col2im(cols, g.imageGeometry, x, scratch)
+    }
+}
+
+extension ConvGeometry {
+    /// One image's geometry for the C kernels.
+    var imageGeometry: amnesia_conv_geometry {
+        amnesia_conv_geometry(channels: Int32(channels), height: Int32(height), width: Int32(width),
+                              kernel_height: Int32(kernelHeight), kernel_width: Int32(kernelWidth),
+                              stride: Int32(stride), padding: Int32(padding),
+                              output_height: Int32(outputHeight), output_width: Int32(outputWidth))
     }
 }
 

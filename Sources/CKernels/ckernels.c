@@ -1,5 +1,81 @@
 #include "ckernels.h"
 
+#include <string.h>
+
+/// Eight and four floats at any alignment.
+typedef float f8 __attribute__((vector_size(32), aligned(4)));
+typedef float f4 __attribute__((vector_size(16), aligned(4)));
+
+/// The image with `padding` zeros around each plane, in `padded`.
+static inline const float *pad(const float *image, const amnesia_conv_geometry *g, float *padded) {
+    const int ph = g->height + 2 * g->padding, pw = g->width + 2 * g->padding;
+    if (g->padding == 0) {
+        memcpy(padded, image, sizeof(float) * (size_t)(g->channels * ph * pw));
+        return padded;
+    }
+    memset(padded, 0, sizeof(float) * (size_t)(g->channels * ph * pw));
+    for (int c = 0; c < g->channels; c++)
+        for (int r = 0; r < g->height; r++)
+            memcpy(padded + (c * ph + r + g->padding) * pw + g->padding, image + (c * g->height + r) * g->width,
+                   sizeof(float) * (size_t)g->width);
+    return padded;
+}
+
+__attribute__((target_clones("avx2", "default")))
+void amnesia_im2col(const float *image, amnesia_conv_geometry g, float *cols, float *scratch) {
+    const float *source = pad(image, &g, scratch);
+    const int ph = g.height + 2 * g.padding, pw = g.width + 2 * g.padding;
+    const int oh = g.output_height, ow = g.output_width, s = g.stride;
+    float *dst = cols;
+    for (int c = 0; c < g.channels; c++)
+        for (int ki = 0; ki < g.kernel_height; ki++)
+            for (int kj = 0; kj < g.kernel_width; kj++) {
+                const float *origin = source + (c * ph + ki) * pw + kj;
+                for (int i = 0; i < oh; i++, dst += ow) {
+                    const float *from = origin + i * s * pw;
+                    if (s == 1) {
+                        for (int j = 0; j < ow; j += 8) *(f8 *)(dst + j) = *(const f8 *)(from + j);
+                    } else {
+                        for (int j = 0; j < ow; j++) dst[j] = from[j * s];
+                    }
+                }
+            }
+}
+
+/// to[0..<count] += from[0..<count], eight and four at a time, then one by one.
+static inline void add_row(const float *from, float *to, int count) {
+    int j = 0;
+    for (; j + 8 <= count; j += 8) *(f8 *)(to + j) += *(const f8 *)(from + j);
+    for (; j + 4 <= count; j += 4) *(f4 *)(to + j) += *(const f4 *)(from + j);
+    for (; j < count; j++) to[j] += from[j];
+}
+
+__attribute__((target_clones("avx2", "default")))
+void amnesia_col2im(const float *cols, amnesia_conv_geometry g, float *image, float *scratch) {
+    const int ph = g.height + 2 * g.padding, pw = g.width + 2 * g.padding;
+    const int oh = g.output_height, ow = g.output_width, s = g.stride;
+    float *target = g.padding > 0 ? scratch : image;
+    if (g.padding > 0) memset(scratch, 0, sizeof(float) * (size_t)(g.channels * ph * pw));
+    const float *src = cols;
+    for (int c = 0; c < g.channels; c++)
+        for (int ki = 0; ki < g.kernel_height; ki++)
+            for (int kj = 0; kj < g.kernel_width; kj++) {
+                float *origin = target + (c * ph + ki) * pw + kj;
+                for (int i = 0; i < oh; i++, src += ow) {
+                    float *to = origin + i * s * pw;
+                    if (s == 1) {
+                        add_row(src, to, ow);
+                    } else {
+                        for (int j = 0; j < ow; j++) to[j * s] += src[j];
+                    }
+                }
+            }
+    if (g.padding == 0) return;
+    for (int c = 0; c < g.channels; c++)
+        for (int r = 0; r < g.height; r++)
+            add_row(scratch + (c * ph + r + g.padding) * pw + g.padding, image + (c * g.height + r) * g.width, g.width);
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 

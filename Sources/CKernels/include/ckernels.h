@@ -18,4 +18,28 @@ void amnesia_gemm_nt_dot(int m, int n, int k, const float *a, const float *b, fl
 /// conv1: 6×784 from k = 25). Only call when amnesia_has_avx2_fma().
 void amnesia_gemm_nn_few_rows(int m, int n, int k, const float *a, const float *b, float *c, float beta);
 
+/// One image's convolution geometry, as im2col and col2im see it.
+typedef struct {
+    int channels, height, width;
+    int kernel_height, kernel_width, stride, padding;
+    int output_height, output_width;
+} amnesia_conv_geometry;
+
+/// Values past the end that im2col may read from its scratch and write to its columns:
+/// both buffers are allocated this much longer.
+#define AMNESIA_ROW_SLACK 7
+
+/// Unfolds every receptive field of one image (C×H×W) into a column of `cols`
+/// [C·kh·kw, Ho·Wo], so its convolution is one GEMM. The image is first copied into
+/// `scratch` with its zero padding, so no index needs a bounds test; with stride 1 each
+/// row is copied eight values at a time, rounded up (LeNet's rows, 28 and 10 values,
+/// are too short for a compiler's vectorized loop). `scratch` holds the padded image
+/// plus AMNESIA_ROW_SLACK values, `cols` the matrix plus AMNESIA_ROW_SLACK values.
+/// Compiled for AVX2 and for the baseline, chosen at load time.
+void amnesia_im2col(const float *image, amnesia_conv_geometry g, float *cols, float *scratch);
+
+/// The adjoint of amnesia_im2col: adds every entry of `cols` back onto the position of
+/// `image` it was read from. `scratch` holds the padded image.
+void amnesia_col2im(const float *cols, amnesia_conv_geometry g, float *image, float *scratch);
+
 #endif
