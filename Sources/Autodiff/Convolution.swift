@@ -1,3 +1,5 @@
+import CKernels
+
 /// 2-D convolution (cross-correlation, as in PyTorch) of an NCHW batch with OIHW weights.
 ///
 /// Three ops close under differentiation: the convolution, its input gradient (a
@@ -25,24 +27,55 @@ private func withColumns<R>(_ g: ConvGeometry, _ body: (_ columns: UnsafeMutable
     return body(columns, columns + columnCount)
 }
 
+/// Whether `g`'s convolution with `outChannels` filters reads its im2col rows in place
+/// (CKernels' wide kernels) instead of materializing them: stride 1, an AVX2 CPU, at
+/// most a quarter more arithmetic for the padded row width (LeNet's conv1: 32 for 28),
+/// and few filters (forward) or a long inner dimension (weight gradient), the shapes
+/// those kernels are fast on. For LeNet's conv1 this removes its im2col, the largest
+/// copy of a training step.
+private func readsColumnsInPlace(_ g: ConvGeometry, outChannels: Int, weightGradient: Bool) -> Bool {
+    guard g.stride == 1, Kernels.hasAVX2FMA, 4 * g.paddedWidth <= 5 * g.outputWidth else { return false }
+    return weightGradient ? g.outputHeight * g.paddedWidth >= 8 * (outChannels + g.patchSize) : outChannels <= 6
+}
+
+/// Scratch for the wide kernels (see `readsColumnsInPlace`), alive for one kernel call.
+private func withWideScratch<R>(_ g: ConvGeometry, outChannels: Int,
+                                _ body: (_ scratch: UnsafeMutablePointer<Float>,
+                                         _ offsets: UnsafeMutablePointer<Int32>) -> R) -> R {
+    let scratch = UnsafeMutablePointer<Float>.allocate(
+        capacity: Int(amnesia_conv_wide_scratch(g.imageGeometry, Int32(outChannels))))
+    let offsets = UnsafeMutablePointer<Int32>.allocate(capacity: g.patchSize)
+    defer { scratch.deallocate(); offsets.deallocate() }
+    return body(scratch, offsets)
+}
+
 /// y = x ⋆ w (+ bias per channel): per image, im2col into cache-sized columns and one
-/// GEMM that writes that image's [O, Ho·Wo] output block in place. The bias is the
-/// GEMM's starting value, so it costs no extra pass.
+/// GEMM that writes that image's [O, Ho·Wo] output block in place (the bias is the
+/// GEMM's starting value, so it costs no extra pass), or the wide kernel without im2col.
 func convolve(_ x: Tensor, _ w: Tensor, _ g: ConvGeometry, bias: Tensor? = nil) -> Tensor {
     let (outChannels, spatial) = (w.shape[0], g.spatial)
     let block = outChannels * spatial
     let storage = TensorStorage(uninitializedCount: g.batch * block)
     let (input, weights, out) = (x.buffer.baseAddress!, w.buffer.baseAddress!, storage.buffer.baseAddress!)
-    let biases = bias?.scalars
-    withColumns(g) { columns, scratch in
-        for n in 0..<g.batch {
-            let y = out + n * block
-            if let biases {
-                for o in 0..<outChannels { (y + o * spatial).update(repeating: biases[o], count: spatial) }
+    if readsColumnsInPlace(g, outChannels: outChannels, weightGradient: false) {
+        withWideScratch(g, outChannels: outChannels) { scratch, offsets in
+            for n in 0..<g.batch {
+                amnesia_conv_forward_wide(input + n * g.imageSize, g.imageGeometry, Int32(outChannels), weights,
+                                          bias?.buffer.baseAddress, out + n * block, scratch, offsets)
             }
-            Kernels.im2col(image: input + n * g.imageSize, g, into: columns, scratch: scratch)
-            Kernels.gemm(transposeA: false, transposeB: false, m: outChannels, n: spatial, k: g.patchSize,
-                         weights, UnsafePointer(columns), y, beta: biases == nil ? 0 : 1)
+        }
+    } else {
+        let biases = bias?.scalars
+        withColumns(g) { columns, scratch in
+            for n in 0..<g.batch {
+                let y = out + n * block
+                if let biases {
+                    for o in 0..<outChannels { (y + o * spatial).update(repeating: biases[o], count: spatial) }
+                }
+                Kernels.im2col(image: input + n * g.imageSize, g, into: columns, scratch: scratch)
+                Kernels.gemm(transposeA: false, transposeB: false, m: outChannels, n: spatial, k: g.patchSize,
+                             weights, UnsafePointer(columns), y, beta: biases == nil ? 0 : 1)
+            }
         }
     }
     let shape = [g.batch, outChannels, g.outputHeight, g.outputWidth]
@@ -81,11 +114,20 @@ func convolveWeightGradient(_ x: Tensor, _ gy: Tensor, _ g: ConvGeometry) -> Ten
     let storage = TensorStorage(uninitializedCount: outChannels * g.patchSize)
     let (input, upstream, out) = (x.buffer.baseAddress!, gy.buffer.baseAddress!, storage.buffer.baseAddress!)
     if g.batch == 0 { storage.buffer.update(repeating: 0) }
-    withColumns(g) { columns, scratch in
-        for n in 0..<g.batch {
+    if readsColumnsInPlace(g, outChannels: outChannels, weightGradient: true) {
+        withWideScratch(g, outChannels: outChannels) { scratch, offsets in
+            for n in 0..<g.batch {
+                amnesia_conv_weight_gradient_wide(input + n * g.imageSize, upstream + n * block, g.imageGeometry,
+                                                  Int32(outChannels), out, n == 0 ? 0 : 1, scratch, offsets)
+            }
+        }
+    } else {
+        withColumns(g) { columns, scratch in
+            for n in 0..<g.batch {
             Kernels.im2col(image: input + n * g.imageSize, g, into: columns, scratch: scratch)
-            Kernels.gemm(transposeA: false, transposeB: true, m: outChannels, n: g.patchSize, k: g.spatial,
-                         upstream + n * block, UnsafePointer(columns), out, beta: n == 0 ? 0 : 1)
+                Kernels.gemm(transposeA: false, transposeB: true, m: outChannels, n: g.patchSize, k: g.spatial,
+                             upstream + n * block, UnsafePointer(columns), out, beta: n == 0 ? 0 : 1)
+            }
         }
     }
     let shape = [outChannels, g.channels, g.kernelHeight, g.kernelWidth]

@@ -76,6 +76,27 @@ void amnesia_col2im(const float *cols, amnesia_conv_geometry g, float *image, fl
             add_row(scratch + (c * ph + r + g.padding) * pw + g.padding, image + (c * g.height + r) * g.width, g.width);
 }
 
+/// The wide im2col matrix of a stride-1 convolution needs no copying: its row
+/// (c, ki, kj) is the padded image read from offset (c·Hp + ki)·Wp + kj, and its column
+/// i·Wp + j is output position (i, j) for j < Wo (columns j ≥ Wo are computed and
+/// dropped, Wp/Wo more arithmetic for no im2col). Returns the padded image; the
+/// kw − 1 values read past it are zeros.
+static const float *wide_rows(const float *image, const amnesia_conv_geometry *g, float *padded, int *offsets) {
+    const int ph = g->height + 2 * g->padding, pw = g->width + 2 * g->padding;
+    const float *source = pad(image, g, padded);
+    memset(padded + g->channels * ph * pw, 0, sizeof(float) * (size_t)(g->kernel_width - 1));
+    int *offset = offsets;
+    for (int c = 0; c < g->channels; c++)
+        for (int ki = 0; ki < g->kernel_height; ki++)
+            for (int kj = 0; kj < g->kernel_width; kj++) *offset++ = (c * ph + ki) * pw + kj;
+    return source;
+}
+
+int amnesia_conv_wide_scratch(amnesia_conv_geometry g, int out_channels) {
+    const int ph = g.height + 2 * g.padding, pw = g.width + 2 * g.padding;
+    return g.channels * ph * pw + g.kernel_width - 1 + out_channels * g.output_height * pw;
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -92,14 +113,21 @@ static inline float sum8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+/// Where row `r` of B starts: at `b_rows[r]` when given, else densely at r · ld.
+static inline const float *row_of(const float *b, const int *b_rows, int ld, int r) {
+    return b + (b_rows ? b_rows[r] : r * ld);
+}
+
 /// One 3×4 block of dot products, written out so that its twelve accumulators stay in
 /// registers at any optimization level. Rows past the matrix's edge repeat its last
 /// row (computed, not stored), so the inner loop has no branches.
 __attribute__((target("avx2,fma")))
-static void block3x4(int rows, int cols, int k, const float *a, const float *b, float *c, int ldc, float beta) {
+static void block3x4(int rows, int cols, int k, const float *a, const float *b, const int *b_rows,
+                     float *c, int ldc, float beta) {
     const float *a0 = a, *a1 = a + (rows > 1 ? 1 : 0) * k, *a2 = a + (rows > 2 ? 2 : rows - 1) * k;
-    const float *b0 = b, *b1 = b + (cols > 1 ? 1 : 0) * k;
-    const float *b2 = b + (cols > 2 ? 2 : cols - 1) * k, *b3 = b + (cols > 3 ? 3 : cols - 1) * k;
+    const float *b0 = row_of(b, b_rows, k, 0), *b1 = row_of(b, b_rows, k, cols > 1 ? 1 : 0);
+    const float *b2 = row_of(b, b_rows, k, cols > 2 ? 2 : cols - 1);
+    const float *b3 = row_of(b, b_rows, k, cols > 3 ? 3 : cols - 1);
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c03 = c00;
     __m256 c10 = c00, c11 = c00, c12 = c00, c13 = c00;
     __m256 c20 = c00, c21 = c00, c22 = c00, c23 = c00;
@@ -128,12 +156,14 @@ static void block3x4(int rows, int cols, int k, const float *a, const float *b, 
 }
 
 __attribute__((target("avx2,fma")))
-void amnesia_gemm_nt_dot(int m, int n, int k, const float *a, const float *b, float *c, float beta) {
+void amnesia_gemm_nt_dot(int m, int n, int k, const float *a, const float *b, const int *b_rows,
+                         float *c, float beta) {
     for (int i = 0; i < m; i += 3) {
         int rows = m - i < 3 ? m - i : 3;
         for (int j = 0; j < n; j += 4) {
             int cols = n - j < 4 ? n - j : 4;
-            block3x4(rows, cols, k, a + i * k, b + j * k, c + i * n + j, n, beta);
+            block3x4(rows, cols, k, a + i * k, b_rows ? b : b + j * k, b_rows ? b_rows + j : NULL,
+                     c + i * n + j, n, beta);
         }
     }
 }
@@ -149,15 +179,15 @@ static inline __m256i lanes(int count) {
 /// and broadcasts one value of each row of A. Rows past the edge repeat the last row
 /// (computed, not stored); columns past the edge are masked.
 __attribute__((target("avx2,fma")))
-static void block6x16(int rows, int cols, int k, const float *a, int lda, const float *b, int ldb,
-                      float *c, int ldc, float beta) {
+static void block6x16(int rows, int cols, int k, const float *a, int lda, const float *b, const int *b_rows,
+                      int ldb, float *c, int ldc, float beta) {
     const float *ar[6];
     for (int i = 0; i < 6; i++) ar[i] = a + (i < rows ? i : rows - 1) * lda;
     const __m256i mask0 = lanes(cols), mask1 = lanes(cols - 8);
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     for (int l = 0; l < k; l++) {
-        const float *row = b + l * ldb;
+        const float *row = row_of(b, b_rows, ldb, l);
         __m256 y0 = cols >= 16 ? _mm256_loadu_ps(row) : _mm256_maskload_ps(row, mask0);
         __m256 y1 = cols >= 16 ? _mm256_loadu_ps(row + 8) : _mm256_maskload_ps(row + 8, mask1);
         __m256 x = _mm256_broadcast_ss(ar[0] + l);
@@ -188,36 +218,63 @@ static void block6x16(int rows, int cols, int k, const float *a, int lda, const 
 }
 
 __attribute__((target("avx2,fma")))
-void amnesia_gemm_nn_few_rows(int m, int n, int k, const float *a, const float *b, float *c, float beta) {
+void amnesia_gemm_nn_few_rows(int m, int n, int k, const float *a, const float *b, const int *b_rows,
+                              float *c, float beta) {
     for (int i = 0; i < m; i += 6) {
         int rows = m - i < 6 ? m - i : 6;
         for (int j = 0; j < n; j += 16) {
             int cols = n - j < 16 ? n - j : 16;
-            block6x16(rows, cols, k, a + i * k, k, b + j, n, c + i * n + j, n, beta);
+            block6x16(rows, cols, k, a + i * k, k, b + j, b_rows, n, c + i * n + j, n, beta);
         }
     }
 }
 
+__attribute__((target("avx2,fma")))
+void amnesia_conv_forward_wide(const float *image, amnesia_conv_geometry g, int out_channels, const float *weights,
+                               const float *bias, float *out, float *scratch, int *offsets) {
+    const int pw = g.width + 2 * g.padding, oh = g.output_height, ow = g.output_width;
+    const int patch = g.channels * g.kernel_height * g.kernel_width;
+    const float *source = wide_rows(image, &g, scratch, offsets);
+    float *wide = scratch + amnesia_conv_wide_scratch(g, 0);
+    amnesia_gemm_nn_few_rows(out_channels, oh * pw, patch, weights, source, offsets, wide, 0);
+    for (int o = 0; o < out_channels; o++) {
+        const float shift = bias ? bias[o] : 0;
+        for (int i = 0; i < oh; i++) {
+            const float *from = wide + (o * oh + i) * pw;
+            float *to = out + (o * oh + i) * ow;
+            for (int j = 0; j < ow; j++) to[j] = from[j] + shift;
+        }
+    }
+}
+
+__attribute__((target("avx2,fma")))
+void amnesia_conv_weight_gradient_wide(const float *image, const float *upstream, amnesia_conv_geometry g,
+                                       int out_channels, float *gradient, float beta, float *scratch, int *offsets) {
+    const int pw = g.width + 2 * g.padding, oh = g.output_height, ow = g.output_width;
+    const int patch = g.channels * g.kernel_height * g.kernel_width;
+    const float *source = wide_rows(image, &g, scratch, offsets);
+    float *wide = scratch + amnesia_conv_wide_scratch(g, 0);
+    for (int o = 0; o < out_channels; o++)
+        for (int i = 0; i < oh; i++) {
+            float *to = wide + (o * oh + i) * pw;
+            memcpy(to, upstream + (o * oh + i) * ow, sizeof(float) * (size_t)ow);
+            memset(to + ow, 0, sizeof(float) * (size_t)(pw - ow));
+        }
+    amnesia_gemm_nt_dot(out_channels, patch, oh * pw, wide, source, offsets, gradient, beta);
+}
+
 #else
 
+// The kernels below exist for x86-64 only; callers check amnesia_has_avx2_fma() first.
 bool amnesia_has_avx2_fma(void) { return false; }
-
-void amnesia_gemm_nt_dot(int m, int n, int k, const float *a, const float *b, float *c, float beta) {
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) {
-            float total = 0;
-            for (int t = 0; t < k; t++) total += a[i * k + t] * b[j * k + t];
-            c[i * n + j] = beta == 0 ? total : beta * c[i * n + j] + total;
-        }
-}
-
-void amnesia_gemm_nn_few_rows(int m, int n, int k, const float *a, const float *b, float *c, float beta) {
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) {
-            float total = 0;
-            for (int t = 0; t < k; t++) total += a[i * k + t] * b[t * n + j];
-            c[i * n + j] = beta == 0 ? total : beta * c[i * n + j] + total;
-        }
-}
+void amnesia_gemm_nt_dot(int m, int n, int k, const float *a, const float *b, const int *b_rows, float *c,
+                         float beta) { __builtin_trap(); }
+void amnesia_gemm_nn_few_rows(int m, int n, int k, const float *a, const float *b, const int *b_rows, float *c,
+                              float beta) { __builtin_trap(); }
+void amnesia_conv_forward_wide(const float *image, amnesia_conv_geometry g, int out_channels, const float *weights,
+                               const float *bias, float *out, float *scratch, int *offsets) { __builtin_trap(); }
+void amnesia_conv_weight_gradient_wide(const float *image, const float *upstream, amnesia_conv_geometry g,
+                                       int out_channels, float *gradient, float beta, float *scratch,
+                                       int *offsets) { __builtin_trap(); }
 
 #endif

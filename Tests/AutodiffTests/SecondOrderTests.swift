@@ -195,11 +195,11 @@ struct ConvolutionValueTests {
         }
     }
 
-    /// LeNet's geometries (conv1's weight gradient, 6×25 from 784 positions, takes the
-    /// dot-product kernel; rows of 28 and 10 values are copied four at a time with spill),
-    /// odd widths with tails, stride 2, and one that takes the dot-product kernel with
-    /// partial blocks and an inner dimension that is not a multiple of eight; batches of
-    /// two and three cross image boundaries.
+    /// LeNet's geometries (on AVX2 CPUs conv1 takes the wide kernels that read im2col
+    /// rows in place; conv2 copies rows of 10 values eight at a time with spill), odd
+    /// widths with tails, stride 2, and one that takes the wide kernels with partial
+    /// blocks, masked columns and an inner dimension that is not a multiple of eight;
+    /// batches of two and three cross image boundaries.
     @Test("conv2d and its weight gradient equal their direct sums", arguments: [
         ([3, 1, 28, 28], [6, 1, 5, 5], 1, 2), ([3, 6, 14, 14], [16, 6, 5, 5], 1, 0),
         ([3, 2, 9, 11], [4, 2, 3, 5], 1, 1), ([3, 2, 9, 8], [3, 2, 3, 3], 2, 1),
