@@ -196,25 +196,28 @@ struct ConvolutionValueTests {
     }
 
     /// LeNet's geometries (on AVX2 CPUs conv1 takes the wide kernels that read im2col
-    /// rows in place; conv2 copies rows of 10 values eight at a time with spill), odd
+    /// rows in place; conv2 copies rows of 10 values eight at a time with spill and adds
+    /// them back with a masked four-wide tail), odd
     /// widths with tails, stride 2, and one that takes the wide kernels with partial
     /// blocks, masked columns and an inner dimension that is not a multiple of eight;
     /// batches of two and three cross image boundaries.
-    @Test("conv2d and its weight gradient equal their direct sums", arguments: [
+    @Test("conv2d and its weight and input gradients equal their direct sums", arguments: [
         ([3, 1, 28, 28], [6, 1, 5, 5], 1, 2), ([3, 6, 14, 14], [16, 6, 5, 5], 1, 0),
         ([3, 2, 9, 11], [4, 2, 3, 5], 1, 1), ([3, 2, 9, 8], [3, 2, 3, 3], 2, 1),
         ([2, 1, 30, 31], [2, 1, 3, 3], 1, 0),
     ])
     func matchesDirectSum(input: [Int], weight: [Int], stride: Int, padding: Int) {
-        let x = random(input, seed: 70), w = random(weight, seed: 71).requiringGradient()
+        let x = random(input, seed: 70).requiringGradient(), w = random(weight, seed: 71).requiringGradient()
         let b = random([weight[0]], seed: 72)
         let y = conv2d(x, weight: w, bias: b, stride: stride, padding: padding)
         let upstream = random(y.shape, seed: 73)
-        let weightGradient = gradients(of: (y * upstream).sum(), wrt: [w])[0].scalars
+        let grads = gradients(of: (y * upstream).sum(), wrt: [w, x])
+        let (weightGradient, inputGradient) = (grads[0].scalars, grads[1].scalars)
 
         let (oh, ow) = (y.shape[2], y.shape[3])
         let (xs, ws, bs, us) = (x.scalars, w.scalars, b.scalars, upstream.scalars)
         var expected = [Double](repeating: 0, count: y.count), expectedGradient = [Double](repeating: 0, count: w.count)
+        var expectedInputGradient = [Double](repeating: 0, count: x.count)
         forEachTerm(input: input, weight: weight, stride: stride, padding: padding) { image, o, c, i, j, ki, kj, index in
             let out = ((image * weight[0] + o) * oh + i) * ow + j
             let weightIndex = ((o * weight[1] + c) * weight[2] + ki) * weight[3] + kj
@@ -222,10 +225,13 @@ struct ConvolutionValueTests {
             guard let index else { return }
             expected[out] += Double(xs[index]) * Double(ws[weightIndex])
             expectedGradient[weightIndex] += Double(xs[index]) * Double(us[out])
+            expectedInputGradient[index] += Double(ws[weightIndex]) * Double(us[out])
         }
         let worst = zip(y.scalars, expected).map { abs(Double($0) - $1) }.max() ?? .infinity
         let worstGradient = zip(weightGradient, expectedGradient).map { abs(Double($0) - $1) }.max() ?? .infinity
         #expect(y.count == expected.count && worst < 1e-4, "largest difference \(worst)")
+        let worstInput = zip(inputGradient, expectedInputGradient).map { abs(Double($0) - $1) }.max() ?? .infinity
         #expect(worstGradient < 1e-3, "largest weight-gradient difference \(worstGradient)")
+        #expect(worstInput < 1e-4, "largest input-gradient difference \(worstInput)")
     }
 }
