@@ -4,7 +4,7 @@ on the CPU, printing the same JSON rows, so Amnesia's speed can be judged agains
 mainstream framework on the same machine.
 
 Workloads (run each in its own child process, so each row's peak RSS is its own):
-  attack-ipc1   one crafting iteration of the default attack with 1 image per class:
+  attack-ipc1   one crafting iteration of the published attack with 1 image per class:
                 for each of 4 random-init victims, inner cross-entropy on the synthetic
                 images, theta1 = theta0 - softplus(rho) * grad (graph kept), outer
                 cross-entropy on 256 real images with labels 0 -> 1, backward to the

@@ -23,7 +23,7 @@ enum BenchWorkload: String, CaseIterable {
     /// One line for `--help` and the table.
     var summary: String {
         switch self {
-        case .attackIPC1: "one crafting iteration of the published attack (the default without learned labels), 1 image per class (10 images), 4 victims, real batch 256; ms per iteration"
+        case .attackIPC1: "one crafting iteration of the published attack (the default spec without its learned labels and reweighted real batches), 1 image per class (10 images), 4 victims, real batch 256; ms per iteration"
         case .attackIPC10: "the same with 10 images per class (100 images, the default budget); ms per iteration"
         case .train: "one epoch of LeNet training on the 60,000 training images, batch 64, SGD momentum 0.9; images per second"
         case .eval: "inference on the 10,000 test images; images per second"
