@@ -124,7 +124,7 @@ func convolveWeightGradient(_ x: Tensor, _ gy: Tensor, _ g: ConvGeometry) -> Ten
     } else {
         withColumns(g) { columns, scratch in
             for n in 0..<g.batch {
-            Kernels.im2col(image: input + n * g.imageSize, g, into: columns, scratch: scratch)
+                Kernels.im2col(image: input + n * g.imageSize, g, into: columns, scratch: scratch)
                 Kernels.gemm(transposeA: false, transposeB: true, m: outChannels, n: g.patchSize, k: g.spatial,
                              upstream + n * block, UnsafePointer(columns), out, beta: n == 0 ? 0 : 1)
             }

@@ -7,23 +7,23 @@ typedef float f8 __attribute__((vector_size(32), aligned(4)));
 typedef float f4 __attribute__((vector_size(16), aligned(4)));
 
 /// The image with `padding` zeros around each plane, in `padded`.
-static inline const float *pad(const float *image, const amnesia_conv_geometry *g, float *padded) {
+static inline void pad(const float *image, const amnesia_conv_geometry *g, float *padded) {
     const int ph = g->height + 2 * g->padding, pw = g->width + 2 * g->padding;
     if (g->padding == 0) {
         memcpy(padded, image, sizeof(float) * (size_t)(g->channels * ph * pw));
-        return padded;
+        return;
     }
     memset(padded, 0, sizeof(float) * (size_t)(g->channels * ph * pw));
     for (int c = 0; c < g->channels; c++)
         for (int r = 0; r < g->height; r++)
             memcpy(padded + (c * ph + r + g->padding) * pw + g->padding, image + (c * g->height + r) * g->width,
                    sizeof(float) * (size_t)g->width);
-    return padded;
 }
 
 __attribute__((target_clones("avx2", "default")))
 void amnesia_im2col(const float *image, amnesia_conv_geometry g, float *cols, float *scratch) {
-    const float *source = pad(image, &g, scratch);
+    pad(image, &g, scratch);
+    const float *source = scratch;
     const int ph = g.height + 2 * g.padding, pw = g.width + 2 * g.padding;
     const int oh = g.output_height, ow = g.output_width, s = g.stride;
     float *dst = cols;
@@ -79,17 +79,16 @@ void amnesia_col2im(const float *cols, amnesia_conv_geometry g, float *image, fl
 /// The wide im2col matrix of a stride-1 convolution needs no copying: its row
 /// (c, ki, kj) is the padded image read from offset (c·Hp + ki)·Wp + kj, and its column
 /// i·Wp + j is output position (i, j) for j < Wo (columns j ≥ Wo are computed and
-/// dropped, Wp/Wo more arithmetic for no im2col). Returns the padded image; the
-/// kw − 1 values read past it are zeros.
-static const float *wide_rows(const float *image, const amnesia_conv_geometry *g, float *padded, int *offsets) {
+/// dropped, Wp/Wo more arithmetic for no im2col). Writes the padded image, followed by
+/// the kw − 1 zeros the last row reads past it, and each row's offset.
+static void wide_rows(const float *image, const amnesia_conv_geometry *g, float *padded, int *offsets) {
     const int ph = g->height + 2 * g->padding, pw = g->width + 2 * g->padding;
-    const float *source = pad(image, g, padded);
+    pad(image, g, padded);
     memset(padded + g->channels * ph * pw, 0, sizeof(float) * (size_t)(g->kernel_width - 1));
     int *offset = offsets;
     for (int c = 0; c < g->channels; c++)
         for (int ki = 0; ki < g->kernel_height; ki++)
             for (int kj = 0; kj < g->kernel_width; kj++) *offset++ = (c * ph + ki) * pw + kj;
-    return source;
 }
 
 int amnesia_conv_wide_scratch(amnesia_conv_geometry g, int out_channels) {
@@ -119,7 +118,7 @@ static inline const float *row_of(const float *b, const int *b_rows, int ld, int
 }
 
 /// One 3×4 block of dot products, written out so that its twelve accumulators stay in
-/// registers at any optimization level. Rows past the matrix's edge repeat its last
+/// registers. Rows past the matrix's edge repeat its last
 /// row (computed, not stored), so the inner loop has no branches.
 __attribute__((target("avx2,fma")))
 static void block3x4(int rows, int cols, int k, const float *a, const float *b, const int *b_rows,
@@ -168,7 +167,7 @@ void amnesia_gemm_nt_dot(int m, int n, int k, const float *a, const float *b, co
     }
 }
 
-/// Loads or stores the first `count` (0…8) lanes.
+/// A mask of the first `count` lanes: none for count ≤ 0, all for count ≥ 8.
 __attribute__((target("avx2,fma")))
 static inline __m256i lanes(int count) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -234,9 +233,9 @@ void amnesia_conv_forward_wide(const float *image, amnesia_conv_geometry g, int 
                                const float *bias, float *out, float *scratch, int *offsets) {
     const int pw = g.width + 2 * g.padding, oh = g.output_height, ow = g.output_width;
     const int patch = g.channels * g.kernel_height * g.kernel_width;
-    const float *source = wide_rows(image, &g, scratch, offsets);
+    wide_rows(image, &g, scratch, offsets);
     float *wide = scratch + amnesia_conv_wide_scratch(g, 0);
-    amnesia_gemm_nn_few_rows(out_channels, oh * pw, patch, weights, source, offsets, wide, 0);
+    amnesia_gemm_nn_few_rows(out_channels, oh * pw, patch, weights, scratch, offsets, wide, 0);
     for (int o = 0; o < out_channels; o++) {
         const float shift = bias ? bias[o] : 0;
         for (int i = 0; i < oh; i++) {
@@ -252,15 +251,17 @@ void amnesia_conv_weight_gradient_wide(const float *image, const float *upstream
                                        int out_channels, float *gradient, float beta, float *scratch, int *offsets) {
     const int pw = g.width + 2 * g.padding, oh = g.output_height, ow = g.output_width;
     const int patch = g.channels * g.kernel_height * g.kernel_width;
-    const float *source = wide_rows(image, &g, scratch, offsets);
+    wide_rows(image, &g, scratch, offsets);
     float *wide = scratch + amnesia_conv_wide_scratch(g, 0);
+    // Zeros in the dropped columns: they meet real pixels at the image's edges, which
+    // then add nothing (unless a pixel is infinite or NaN, when the result is NaN anyway).
     for (int o = 0; o < out_channels; o++)
         for (int i = 0; i < oh; i++) {
             float *to = wide + (o * oh + i) * pw;
             memcpy(to, upstream + (o * oh + i) * ow, sizeof(float) * (size_t)ow);
             memset(to + ow, 0, sizeof(float) * (size_t)(pw - ow));
         }
-    amnesia_gemm_nt_dot(out_channels, patch, oh * pw, wide, source, offsets, gradient, beta);
+    amnesia_gemm_nt_dot(out_channels, patch, oh * pw, wide, scratch, offsets, gradient, beta);
 }
 
 #else
