@@ -131,6 +131,12 @@ extension ConvGeometry {
     }
 }
 
+/// Which build of the hand-written kernels runs on this CPU: benchmarks record it, since
+/// without AVX2 the convolutions fall back to OpenBLAS and baseline SIMD.
+public enum KernelSet {
+    public static var name: String { Kernels.hasAVX2FMA ? "avx2-fma" : "baseline" }
+}
+
 /// The number of threads OpenBLAS uses inside one GEMM.
 ///
 /// Amnesia parallelizes above BLAS (victims, batches side by side, one core each), which

@@ -66,13 +66,15 @@ struct BenchConditions: Codable {
     var openblasThreads: Int
     /// Victims processed side by side in the attack workloads.
     var attackWorkers: Int
+    /// The hand-written kernels this CPU runs (`avx2-fma` or `baseline`).
+    var kernels: String
     var iterations: Int
     var warmup: Int
     var date: String
 
     enum CodingKeys: String, CodingKey {
         case tool, cores, loadAverageStart = "load_average_start", openblasThreads = "openblas_threads"
-        case attackWorkers = "attack_workers", iterations, warmup, date
+        case attackWorkers = "attack_workers", kernels, iterations, warmup, date
     }
 }
 
@@ -171,7 +173,7 @@ struct Bench: ParsableCommand {
         let conditions = BenchConditions(
             tool: "amnesia \(Amnesia.version)", cores: ProcessInfo.processInfo.activeProcessorCount,
             loadAverageStart: loadAverages(), openblasThreads: BLASThreads.count, attackWorkers: workers,
-            iterations: iterations, warmup: warmup, date: ISO8601DateFormatter().string(from: Date()))
+            kernels: KernelSet.name, iterations: iterations, warmup: warmup, date: ISO8601DateFormatter().string(from: Date()))
         var rows: [BenchRow] = []
         for workload in chosen {
             Console.shared.say("bench: \(workload.rawValue) (load average \(String(format: "%.2f", loadAverages()[0])))…")
@@ -218,7 +220,7 @@ struct Bench: ParsableCommand {
 
     private func printTable(_ report: BenchReport) {
         let c = report.conditions
-        print("\(c.tool) bench, \(c.date): \(c.cores) cores, load average \(c.loadAverageStart.map { String(format: "%.2f", $0) }.joined(separator: " ")) at start, OpenBLAS threads \(c.openblasThreads), attack workers \(c.attackWorkers)")
+        print("\(c.tool) bench, \(c.date): \(c.cores) cores, load average \(c.loadAverageStart.map { String(format: "%.2f", $0) }.joined(separator: " ")) at start, OpenBLAS threads \(c.openblasThreads), attack workers \(c.attackWorkers), kernels \(c.kernels)")
         print(pad("workload", 14) + pad("median", 18) + pad("min … max", 24) + pad("samples", 9) + pad("peak RSS", 11) + "load")
         for row in report.rows {
             let (value, unit, format) = row.msPerIter.map { ($0, "ms/iter", "%.1f") } ?? (row.imagesPerS ?? 0, "img/s", "%.0f")
