@@ -75,9 +75,7 @@ public struct LabeledImages: Sendable, Equatable {
     /// Normalizes the pixels in place, so a split is never in memory twice (the
     /// training split of Fashion-MNIST is 188 MB of floats).
     public mutating func normalize(_ normalization: Normalization) throws {
-        try normalization.transform(&pixels, channels: channels, planeSize: height * width) { v, c in
-            (v - normalization.mean[c]) / normalization.std[c]
-        }
+        try normalization.normalize(&pixels, channels: channels, planeSize: height * width)
     }
 
     /// The pixels of image `index` (C,H,W), as a slice that shares storage.
@@ -206,8 +204,13 @@ public struct Normalization: Sendable, Equatable, Codable {
     /// Normalizes a raw N,C,H,W buffer with `channels` channels of `planeSize` pixels each.
     public func apply(to pixels: [Float], channels: Int, planeSize: Int) throws -> [Float] {
         var out = pixels
-        try transform(&out, channels: channels, planeSize: planeSize) { v, c in (v - mean[c]) / std[c] }
+        try normalize(&out, channels: channels, planeSize: planeSize)
         return out
+    }
+
+    /// `apply`, in place.
+    func normalize(_ pixels: inout [Float], channels: Int, planeSize: Int) throws {
+        try transform(&pixels, channels: channels, planeSize: planeSize) { v, c in (v - mean[c]) / std[c] }
     }
 
     /// Undoes `apply`, mapping normalized values back to the raw [0, 1] scale
@@ -219,7 +222,7 @@ public struct Normalization: Sendable, Equatable, Codable {
     }
 
     /// Applies `f(value, channel)` to every value of an N,C,H,W buffer, in place.
-    func transform(_ pixels: inout [Float], channels: Int, planeSize: Int,
+    private func transform(_ pixels: inout [Float], channels: Int, planeSize: Int,
                    _ f: (Float, Int) -> Float) throws {
         guard channels == mean.count, channels == std.count, planeSize > 0,
               pixels.count % (channels * planeSize) == 0 else {
