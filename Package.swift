@@ -27,26 +27,33 @@ let package = Package(
         // which leaves the blocks' small loops rolled and their accumulators in memory.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
 
+        // The stages, each importing only the ones above it in this list.
         .target(name: "Autodiff", dependencies: ["CBLAS", "CMalloc", "CKernels"]),
+        .target(name: "Formats", dependencies: ["CPNG"]),
+        .target(name: "Specs", dependencies: ["Yams"]),
+        .target(name: "Datasets", dependencies: ["Autodiff", "Formats", "CZlib"]),
         .target(name: "Networks", dependencies: ["Autodiff"]),
-        .target(name: "Datasets", dependencies: ["CPNG", "CZlib"]),
-        .target(name: "Victims", dependencies: ["Autodiff", "Networks", "Datasets", "Yams"]),
-        .target(name: "Distillation", dependencies: ["Autodiff", "Networks", "Datasets", "Victims"]),
-        .target(name: "Reports"),
-        .target(name: "Evaluation", dependencies: ["Autodiff", "Networks", "Datasets", "Victims", "Distillation", "Reports"]),
+        .target(name: "Victims", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks"]),
+        .target(name: "Distillation", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "Victims"]),
+        .target(name: "Reports", dependencies: ["Formats"]),
+        .target(name: "Evaluation", dependencies: ["Autodiff", "Formats", "Datasets", "Networks", "Victims", "Distillation", "Reports"]),
         .executableTarget(
             name: "amnesia",
             dependencies: [
-                "Autodiff", "Networks", "Datasets", "Victims", "Distillation", "Reports", "Evaluation",
+                "Autodiff", "Formats", "Specs", "Datasets", "Networks", "Victims", "Distillation", "Reports", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // Helpers shared by the test targets (temporary folders, a seeded generator).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Formats", "TestSupport"]),
         .testTarget(name: "NetworksTests", dependencies: ["Networks"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
-        .testTarget(name: "VictimsTests", dependencies: ["Victims"]),
-        .testTarget(name: "DistillationTests", dependencies: ["Distillation"]),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
+        .testTarget(name: "VictimsTests", dependencies: ["Victims", "Formats", "Specs", "TestSupport"]),
+        .testTarget(name: "DistillationTests", dependencies: ["Distillation", "Specs", "TestSupport"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Formats", "Specs", "TestSupport"]),
     ]
 )

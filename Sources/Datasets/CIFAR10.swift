@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 
 /// Reader for the CIFAR-10 binary distribution (`cifar-10-binary.tar.gz`).
@@ -83,7 +84,7 @@ public enum CIFAR10 {
             var out = Data(capacity: images.count * recordSize)
             for i in 0..<images.count {
                 out.append(UInt8(images.labels[i]))
-                out.append(contentsOf: images.image(at: i).map(quantize))
+                out.append(contentsOf: images.image(at: i).map(pixelByte))
             }
             return out
         }
@@ -100,12 +101,4 @@ public enum CIFAR10 {
         throw DatasetError(.missingFile, file: directory.path,
                            "no CIFAR-10 batches here or in cifar-10-batches-bin/ (expected \(trainFiles.joined(separator: ", ")), \(testFile)); extract cifar-10-binary.tar.gz into this folder or point --data-dir elsewhere")
     }
-}
-
-/// Maps a [0,1] float to a byte, clamping and treating NaN as 0.
-@inline(__always)
-func quantize(_ v: Float) -> UInt8 {
-    if v.isNaN { return 0 }
-    let c = Swift.min(Swift.max(v, 0), 1)
-    return UInt8((c * 255).rounded())
 }

@@ -1,4 +1,5 @@
 import CZlib
+import Formats
 import Foundation
 
 /// An n-dimensional array of unsigned bytes read from an IDX file.
@@ -15,7 +16,7 @@ public struct IDXArray: Sendable, Equatable {
             throw DatasetError(.badDimensions, file: nil,
                                "IDX dimensions \(dimensions) must be 1...255 values in 0...\(UInt32.max)")
         }
-        guard let product = IDX.checkedProduct(dimensions), product == bytes.count else {
+        guard let product = checkedProduct(dimensions), product == bytes.count else {
             throw DatasetError(.sizeMismatch, file: nil,
                                "IDX dimensions \(dimensions) do not match \(bytes.count) payload bytes")
         }
@@ -94,17 +95,6 @@ public enum IDX {
         try AtomicFile.write(encode(array), to: url)
     }
 
-    /// Product of `values`, or nil on overflow.
-    static func checkedProduct(_ values: [Int]) -> Int? {
-        var product = 1
-        for v in values {
-            let (p, overflow) = product.multipliedReportingOverflow(by: v)
-            if overflow { return nil }
-            product = p
-        }
-        return product
-    }
-
     private static func typeName(_ t: UInt8) -> String {
         switch t {
         case 0x08: return "unsigned byte"
@@ -178,7 +168,7 @@ public enum IDX {
                 let b = header[(4 + 4 * i)..<(8 + 4 * i)].map(Int.init)
                 dims.append(b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3])
             }
-            guard let product = IDX.checkedProduct(dims) else {
+            guard let product = checkedProduct(dims) else {
                 throw DatasetError(.tooLarge, file: source,
                                    "IDX dimensions \(dims) overflow when multiplied; the header is corrupt")
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Specs
 import Victims
 
 /// What the attacker knows about the victim's weights.

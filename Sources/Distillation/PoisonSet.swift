@@ -1,5 +1,6 @@
 import Autodiff
 import Datasets
+import Formats
 import Foundation
 
 /// Malicious (or plain) distilled data: images in the network's normalized input space,

@@ -1,9 +1,11 @@
 import Autodiff
 import Datasets
 import Distillation
+import Formats
 import Foundation
 import Networks
 import Reports
+import Specs
 import Victims
 
 /// Where crafting is, for progress displays.

@@ -1,8 +1,10 @@
 import Autodiff
 import Datasets
 import Distillation
+import Formats
 import Foundation
 import Reports
+import Specs
 import Victims
 
 /// The vulnerability matrix of a zoo: a cheaper attack for every K→T pair (or a chosen

@@ -1,5 +1,6 @@
 import Autodiff
 import Datasets
+import Formats
 import Foundation
 import Networks
 import Synchronization

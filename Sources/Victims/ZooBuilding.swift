@@ -1,6 +1,7 @@
 import Autodiff
 import Datasets
 import Dispatch
+import Formats
 import Foundation
 import Networks
 import Synchronization

@@ -1,4 +1,5 @@
 import Foundation
+import Specs
 
 /// How each victim is trained: plain mini-batch cross-entropy with a seeded shuffle.
 public struct TrainingRecipe: Codable, Sendable, Equatable, StrictlyDecodable {

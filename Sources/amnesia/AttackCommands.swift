@@ -3,6 +3,7 @@ import Datasets
 import Dispatch
 import Distillation
 import Evaluation
+import Formats
 import Foundation
 import Reports
 import Synchronization

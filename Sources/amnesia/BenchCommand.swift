@@ -1,5 +1,6 @@
 import ArgumentParser
 import Autodiff
+import Datasets
 import Dispatch
 import Distillation
 import Foundation

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import Specs
 import Victims
 
 struct VictimsCommand: ParsableCommand {

@@ -1,6 +1,8 @@
 import Datasets
+import Formats
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct CIFAR10Tests {
     /// Raw batch bytes: record i has label labels[i] and every pixel equal to i*10 + channel.

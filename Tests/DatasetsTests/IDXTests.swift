@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct IDXTests {
     func makeSample() throws -> IDXArray {

@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct LabeledImagesTests {
     let info = DatasetInfo(name: "t", classNames: ["a", "b", "c"])

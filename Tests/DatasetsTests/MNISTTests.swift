@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct MNISTTests {
     /// Writes a tiny MNIST-layout directory: train as gzip, test as plain files.

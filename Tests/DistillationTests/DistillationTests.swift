@@ -3,6 +3,7 @@ import Datasets
 import Distillation
 import Foundation
 import Networks
+import Specs
 import Testing
 import Victims
 

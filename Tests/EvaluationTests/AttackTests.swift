@@ -2,17 +2,14 @@ import Autodiff
 import Datasets
 import Distillation
 import Evaluation
+import Formats
 import Foundation
 import Networks
 import Reports
+import Specs
 import Testing
+import TestSupport
 import Victims
-
-func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("amnesia-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
 
 /// A tiny zoo (synthetic 4-class data, LeNet) shared by the tests of this file.
 enum TinyWorld {

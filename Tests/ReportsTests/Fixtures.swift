@@ -77,10 +77,3 @@ func value(at path: String, in root: Any) -> Any? {
     return current
 }
 
-/// A fresh empty directory under the system temp directory.
-func makeTempDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("reports-tests-\(UUID().uuidString)", isDirectory: true)
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}

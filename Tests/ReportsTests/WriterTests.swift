@@ -1,12 +1,13 @@
 import Foundation
 import Reports
 import Testing
+import TestSupport
 
 @Suite("ReportWriter")
 struct WriterTests {
     @Test("write produces report.json, report.md, report.html, victims.csv and the PNG, with no temp files left")
     func writesAllFiles() throws {
-        let dir = try makeTempDirectory().appendingPathComponent("run", isDirectory: true)
+        let dir = try temporaryDirectory().appendingPathComponent("run", isDirectory: true)
         defer { try? FileManager.default.removeItem(at: dir.deletingLastPathComponent()) }
         let report = sampleReport()
         try ReportWriter.write(report: report, images: ["poison_grid.png": tinyPNG], to: dir)
@@ -23,7 +24,7 @@ struct WriterTests {
 
     @Test("rerender rebuilds report.md and report.html (with the grid PNG) from report.json")
     func rerender() throws {
-        let dir = try makeTempDirectory()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let report = sampleReport()
         try ReportWriter.write(report: report, images: ["poison_grid.png": tinyPNG], to: dir)
@@ -41,7 +42,7 @@ struct WriterTests {
 
     @Test("rerender of a directory without report.json says what to pass")
     func rerenderMissing() throws {
-        let dir = try makeTempDirectory()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         do {
             try ReportWriter.rerender(directory: dir)
@@ -57,7 +58,7 @@ struct WriterTests {
 
     @Test("An image name that would escape the directory is refused before anything is written")
     func invalidImageName() throws {
-        let dir = try makeTempDirectory()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(throws: ReportError.invalidImageName("../grid.png")) {
             try ReportWriter.write(report: sampleReport(), images: ["../grid.png": tinyPNG], to: dir)
@@ -67,7 +68,7 @@ struct WriterTests {
 
     @Test("A NaN metric aborts the write before any file is touched")
     func nanWritesNothing() throws {
-        let dir = try makeTempDirectory()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         var report = sampleReport()
         report.results.heldout.victims[0].after.asr = .infinity
@@ -77,7 +78,7 @@ struct WriterTests {
 
     @Test("write(audit:) writes audit.json, audit.md and audit.html")
     func writesAudit() throws {
-        let dir = try makeTempDirectory()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         try ReportWriter.write(audit: sampleAudit(), to: dir)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["audit.html", "audit.json", "audit.md"])

@@ -1,15 +1,12 @@
 import Autodiff
 import Datasets
+import Formats
 import Foundation
 import Networks
+import Specs
 import Testing
+import TestSupport
 import Victims
-
-func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("amnesia-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
 
 @Suite("Zoo specs")
 struct ZooSpecTests {

@@ -16,14 +16,14 @@ public enum AtomicFile {
     /// Atomically replaces (or creates) the file at `url` with `data`, creating parent
     /// directories as needed.
     ///
-    /// - Throws: `DatasetError` with kind `.io` naming the path and the OS reason.
+    /// - Throws: `FormatError` with kind `.io` naming the path and the OS reason.
     public static func write(_ data: Data, to url: URL) throws {
         let target = url.standardizedFileURL
         let directory = target.deletingLastPathComponent()
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw DatasetError(.io, file: directory.path,
+            throw FormatError(.io, file: directory.path,
                                "cannot create directory (\(error.localizedDescription)); check permissions or choose another output path")
         }
         let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
@@ -65,9 +65,9 @@ public enum AtomicFile {
         }
     }
 
-    private static func ioError(_ path: String, _ what: String) -> DatasetError {
+    private static func ioError(_ path: String, _ what: String) -> FormatError {
         let reason = String(cString: strerror(errno))
-        return DatasetError(.io, file: path, "\(what): \(reason); check free space and permissions of the directory")
+        return FormatError(.io, file: path, "\(what): \(reason); check free space and permissions of the directory")
     }
 }
 

@@ -1,6 +1,7 @@
-import Datasets
+import Formats
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct AtomicFileTests {
     @Test func writesCreatesParentsAndOverwritesWithoutLeftovers() throws {
@@ -20,7 +21,7 @@ import Testing
             // The target is an existing directory, so the final rename must fail.
             let target = dir.appendingPathComponent("taken")
             try FileManager.default.createDirectory(at: target.appendingPathComponent("inner"), withIntermediateDirectories: true)
-            let error = #expect(throws: DatasetError.self) { try AtomicFile.write(Data([9]), to: target) }
+            let error = #expect(throws: FormatError.self) { try AtomicFile.write(Data([9]), to: target) }
             #expect(error?.kind == .io)
             #expect(error?.description.contains("taken") == true)
             let entries = try FileManager.default.contentsOfDirectory(atPath: dir.path)

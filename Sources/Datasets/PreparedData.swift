@@ -67,7 +67,4 @@ extension LabeledImages {
             }
         }
     }
-
-    /// All images as one tensor.
-    public var allImages: Tensor { batch(0..<count) }
 }

@@ -253,7 +253,7 @@ public struct SafeTensors: Sendable, Equatable {
                 }
                 shape.append(Int(m))
             }
-            guard let count = IDX.checkedProduct(shape) else {
+            guard let count = checkedProduct(shape) else {
                 throw SafeTensorsError(.shapeOverflow, source: source, tensor: name,
                                        "shape \(shape) has more elements than can be counted; the header is corrupt")
             }
@@ -365,7 +365,7 @@ public struct SafeTensors: Sendable, Equatable {
         guard shape.allSatisfy({ $0 >= 0 }) else {
             throw SafeTensorsError(.invalidShape, source: source, tensor: name, "shape \(shape) has a negative dimension")
         }
-        let needed = IDX.checkedProduct(shape).map { $0.multipliedReportingOverflow(by: dtype.byteSize) }
+        let needed = checkedProduct(shape).map { $0.multipliedReportingOverflow(by: dtype.byteSize) }
         guard let needed, !needed.overflow, needed.partialValue == bytes.count else {
             throw SafeTensorsError(.sizeMismatch, source: source, tensor: name,
                                    "shape \(shape) of \(dtype.rawValue) does not match \(bytes.count) bytes of data")
@@ -511,4 +511,15 @@ private func jsonString(_ s: String) -> String {
         }
     }
     return out + "\""
+}
+
+/// The product of `values` (an element count from a shape), or nil when it overflows.
+public func checkedProduct(_ values: [Int]) -> Int? {
+    var product = 1
+    for v in values {
+        let (p, overflow) = product.multipliedReportingOverflow(by: v)
+        if overflow { return nil }
+        product = p
+    }
+    return product
 }

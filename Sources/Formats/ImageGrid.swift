@@ -39,41 +39,18 @@ public enum ImageGrid {
     /// non-negative number per row, e.g. the class index) it is drawn left of each row with
     /// a built-in 3×5 digit font.
     ///
-    /// - Throws: `DatasetError(.invalidArgument)` if sizes disagree or options are invalid.
+    /// - Throws: `FormatError(.invalidArgument)` if sizes disagree or options are invalid.
     public static func render(pixels: [Float], count: Int, channels: Int, height: Int, width: Int,
                               rows: Int, columns: Int, rowLabels: [Int]? = nil,
                               options: Options = Options()) throws -> PNGImage {
         guard count >= 0, channels > 0, height > 0, width > 0, rows > 0, columns > 0,
               count <= rows * columns, pixels.count == count * channels * height * width else {
-            throw DatasetError(.invalidArgument, file: nil,
+            throw FormatError(.invalidArgument, file: nil,
                                "ImageGrid: cannot place \(count) images of \(channels)x\(height)x\(width) (\(pixels.count) values) into \(rows)x\(columns) cells; check count, shape and grid size")
         }
         return try draw(pixels: pixels, placements: (0..<count).map { (cell: $0, image: $0) },
                         channels: channels, height: height, width: width,
                         rows: rows, columns: columns, rowLabels: rowLabels, options: options)
-    }
-
-    /// One row per class showing up to `perClass` images of that class in dataset order,
-    /// each row labeled with its class index; classes with fewer images leave empty cells.
-    /// `pixels` defaults to the dataset's own values; pass de-normalized or crafted pixels
-    /// (same layout and count) to show those instead.
-    public static func byClass(_ images: LabeledImages, perClass: Int, pixels: [Float]? = nil,
-                               options: Options = Options()) throws -> PNGImage {
-        let source = pixels ?? images.pixels
-        guard perClass > 0, source.count == images.pixels.count, images.info.numClasses > 0 else {
-            throw DatasetError(.invalidArgument, file: nil,
-                               "ImageGrid.byClass: perClass (\(perClass)) must be positive and pixels must match the dataset's \(images.pixels.count) values (got \(source.count))")
-        }
-        var placements: [(cell: Int, image: Int)] = []
-        for (row, indices) in images.indicesByClass().enumerated() {
-            for (col, i) in indices.prefix(perClass).enumerated() {
-                placements.append((cell: row * perClass + col, image: i))
-            }
-        }
-        let rows = images.info.numClasses
-        return try draw(pixels: source, placements: placements, channels: images.channels,
-                        height: images.height, width: images.width, rows: rows, columns: perClass,
-                        rowLabels: Array(0..<rows), options: options)
     }
 
     private static func draw(pixels: [Float], placements: [(cell: Int, image: Int)],
@@ -82,7 +59,7 @@ public enum ImageGrid {
         guard options.border >= 0, options.scale > 0, options.maxValue > options.minValue,
               options.minValue.isFinite, options.maxValue.isFinite,
               rowLabels.map({ $0.count == rows && $0.allSatisfy { $0 >= 0 } }) ?? true else {
-            throw DatasetError(.invalidArgument, file: nil,
+            throw FormatError(.invalidArgument, file: nil,
                                "ImageGrid: invalid options (border \(options.border) >= 0, scale \(options.scale) > 0, finite range \(options.minValue) < \(options.maxValue)) or row labels (\(rowLabels?.count ?? 0) non-negative labels for \(rows) rows)")
         }
         let outChannels = channels == 3 ? 3 : 1
@@ -101,7 +78,7 @@ public enum ImageGrid {
         let outH = b + rows * (cellH + b)
         let (area, o1) = outW.multipliedReportingOverflow(by: outH)
         guard !o1, area <= PNGImage.maxDecodedBytes / outChannels else {
-            throw DatasetError(.invalidArgument, file: nil,
+            throw FormatError(.invalidArgument, file: nil,
                                "ImageGrid: a \(outW)x\(outH) grid is too large; use a smaller scale or fewer images")
         }
         var out = [UInt8](repeating: options.borderGray, count: outW * outH * outChannels)
@@ -119,12 +96,12 @@ public enum ImageGrid {
                     let p = base + y * width + x
                     if channels == 1 || channels == 3 {
                         for c in 0..<channels {
-                            sample[c] = quantize((pixels[p + c * plane] - options.minValue) / range)
+                            sample[c] = pixelByte((pixels[p + c * plane] - options.minValue) / range)
                         }
                     } else {
                         var sum: Float = 0
                         for c in 0..<channels { sum += pixels[p + c * plane] }
-                        sample[0] = quantize((sum / Float(channels) - options.minValue) / range)
+                        sample[0] = pixelByte((sum / Float(channels) - options.minValue) / range)
                     }
                     for dy in 0..<options.scale {
                         let row = (top + y * options.scale + dy) * outW
@@ -170,4 +147,12 @@ public enum ImageGrid {
             }
         }
     }
+}
+
+/// Maps a [0,1] float to a byte, clamping and treating NaN as 0.
+@inline(__always)
+public func pixelByte(_ v: Float) -> UInt8 {
+    if v.isNaN { return 0 }
+    let c = Swift.min(Swift.max(v, 0), 1)
+    return UInt8((c * 255).rounded())
 }

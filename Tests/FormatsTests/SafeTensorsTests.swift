@@ -1,6 +1,7 @@
-import Datasets
+import Formats
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct SafeTensorsTests {
     /// Assembles a file from a raw header string and data buffer.

@@ -1,6 +1,7 @@
-import Datasets
+import Formats
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct PNGTests {
     @Test(arguments: [1, 3, 4])
@@ -50,15 +51,16 @@ import Testing
         let two = try ImageGrid.render(pixels: [0, 0, 0, 0, 1, 1, 1, 1], count: 1, channels: 2, height: 2, width: 2,
                                        rows: 1, columns: 1, options: ImageGrid.Options(border: 0))
         #expect(two.channels == 1 && two.pixels == [128, 128, 128, 128])
-        #expect(throws: DatasetError.self) {
+        #expect(throws: FormatError.self) {
             try ImageGrid.render(pixels: pixels, count: 5, channels: 1, height: 4, width: 3, rows: 2, columns: 2)
         }
     }
 
-    @Test func gridByClassHasLabeledRows() throws {
+    @Test func gridWithRowLabels() throws {
         var rng = SplitMix64(seed: 7)
-        let data = try Synthetic.make(classes: 3, perClass: 4, channels: 3, height: 10, width: 10, noise: 0.1, using: &rng)
-        let grid = try ImageGrid.byClass(data, perClass: 2, options: ImageGrid.Options(border: 1, scale: 2))
+        let pixels = (0..<(6 * 3 * 10 * 10)).map { _ in Float.random(in: 0...1, using: &rng) }
+        let grid = try ImageGrid.render(pixels: pixels, count: 6, channels: 3, height: 10, width: 10, rows: 3, columns: 2,
+                                        rowLabels: [0, 1, 2], options: ImageGrid.Options(border: 1, scale: 2))
         #expect(grid.channels == 3)
         #expect(grid.height == 1 + 3 * (20 + 1))
         let labelWidth = 1 * 4 * 2 + 2  // one digit, glyph scale 20/10 = 2
