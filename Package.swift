@@ -37,10 +37,11 @@ let package = Package(
         .target(name: "Distillation", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "Victims"]),
         .target(name: "Reports", dependencies: ["Formats"]),
         .target(name: "Evaluation", dependencies: ["Autodiff", "Formats", "Datasets", "Networks", "Victims", "Distillation", "Reports"]),
+        .target(name: "Pipeline", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "Victims", "Distillation", "Reports", "Evaluation"]),
         .executableTarget(
             name: "amnesia",
             dependencies: [
-                "Autodiff", "Formats", "Specs", "Datasets", "Networks", "Victims", "Distillation", "Reports", "Evaluation",
+                "Autodiff", "Formats", "Specs", "Datasets", "Networks", "Victims", "Distillation", "Reports", "Evaluation", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -54,6 +55,6 @@ let package = Package(
         .testTarget(name: "VictimsTests", dependencies: ["Victims", "Formats", "Specs", "TestSupport"]),
         .testTarget(name: "DistillationTests", dependencies: ["Distillation", "Specs", "TestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Formats", "Specs", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Formats", "Specs", "TestSupport"]),
     ]
 )

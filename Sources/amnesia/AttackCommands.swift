@@ -5,6 +5,7 @@ import Distillation
 import Evaluation
 import Formats
 import Foundation
+import Pipeline
 import Reports
 import Synchronization
 import Victims

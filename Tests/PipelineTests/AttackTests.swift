@@ -2,6 +2,7 @@ import Autodiff
 import Datasets
 import Distillation
 import Evaluation
+import Pipeline
 import Formats
 import Foundation
 import Networks

@@ -1,6 +1,7 @@
 import Autodiff
 import Datasets
 import Distillation
+import Evaluation
 import Formats
 import Foundation
 import Networks

@@ -7,8 +7,8 @@ import Networks
 
 /// A crafting run's state on disk, written atomically every few iterations so an
 /// interrupted run loses at most the work since the last checkpoint.
-enum Checkpoint {
-    static func write(_ state: Crafter.State, configHash: String, to url: URL) throws {
+public enum Checkpoint {
+    public static func write(_ state: Crafter.State, configHash: String, to url: URL) throws {
         var file = SafeTensors(metadata: [
             "format": "amnesia.checkpoint", "config_hash": configHash, "iteration": String(state.iteration),
             "image_adam_steps": String(state.imageOptimizer.state.steps),
@@ -42,7 +42,7 @@ enum Checkpoint {
 
     /// Restores `fresh` (the state a new run would start from) from the file at `url`,
     /// refusing a checkpoint of a different configuration.
-    static func read(from url: URL, configHash: String, into fresh: Crafter.State) throws -> Crafter.State {
+    public static func read(from url: URL, configHash: String, into fresh: Crafter.State) throws -> Crafter.State {
         let file = try SafeTensors(contentsOf: url)
         guard file.metadata["config_hash"] == configHash else {
             throw PoisonError("\(url.path) belongs to another configuration (hash \(file.metadata["config_hash"] ?? "none"), this run is \(configHash)); delete it or run without --resume")
