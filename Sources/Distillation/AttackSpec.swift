@@ -3,7 +3,7 @@ import Specs
 import Victims
 
 /// What the attacker knows about the victim's weights.
-public enum Knowledge: String, Codable, Sendable, CaseIterable {
+public enum Knowledge: String, SpecChoice, Sendable {
     /// White-box: one known victim's exact weights.
     case fixed
     /// Weights drawn from a known distribution: victims sampled from the crafting zoo.
@@ -72,11 +72,11 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     public var victimsPerIteration: Int = 4
     public var realBatchSize: Int = 256
     public var optimizer = OuterOptimizer()
+    /// What produces the poison: the seeds' unrolled steps by default.
+    public var method: MethodKind = .unrolledSteps
     /// `forget` (K→T, the attack) or `standard` (plain distillation, labels unchanged).
-    public var objective: String = "forget"
-    /// Share of each real batch drawn from class K (nil: uniform sampling, as published,
-    /// where K is about a tenth). A larger share strengthens the forgetting signal; the
-    /// rest of the batch, from the other classes, keeps them from being wrecked.
+    public var objective: ObjectiveKind = .forget
+    /// Share of each real batch drawn from class K (see `ForgetObjective.forgetShare`).
     public var forgetShare: Double?
     /// Learn soft labels for the synthetic images (softmax of learned logits, starting at
     /// 0.9 on the block's class) instead of keeping them one-hot.
@@ -90,8 +90,8 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// distribution around the zoo's victims.
     public var victimNoise: Float?
     /// Weight of the real examples whose class is not K in the outer loss (1: the plain
-    /// mean): an explicit term that keeps the other classes' loss where it was, so
-    /// strength does not come from wrecking the model.
+    /// mean): keeps the other classes' loss where it was, so strength does not come from
+    /// wrecking the model.
     public var retainWeight: Float = 1
     /// Keep every synthetic pixel inside the image range [0, 1] (projected after each
     /// update, in normalized space): the poison is then a set of real images that
@@ -103,7 +103,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         case name, zoo, zooSpec = "zoo_spec", forget, target, knowledge, fixedVictim = "fixed_victim"
         case imagesPerClass = "images_per_class", steps, epochs, initialStepSize = "initial_step_size"
         case iterations, victimsPerIteration = "victims_per_iteration", realBatchSize = "real_batch_size"
-        case optimizer, objective, forgetShare = "forget_share", learnLabels = "learn_labels"
+        case optimizer, method, objective, forgetShare = "forget_share", learnLabels = "learn_labels"
         case victimTemperature = "victim_temperature", victimNoise = "victim_noise"
         case retainWeight = "retain_weight", clipPixels = "clip_pixels", seed
     }
@@ -130,6 +130,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         victimsPerIteration = try c.value(.victimsPerIteration, or: victimsPerIteration)
         realBatchSize = try c.value(.realBatchSize, or: realBatchSize)
         optimizer = try c.value(.optimizer, or: optimizer)
+        method = try c.value(.method, or: method)
         objective = try c.value(.objective, or: objective)
         forgetShare = try c.decodeIfPresent(Double.self, forKey: .forgetShare)
         learnLabels = try c.value(.learnLabels, or: learnLabels)
@@ -161,7 +162,9 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         if iterations < 0 { return "iterations must not be negative (got \(iterations))" }
         if victimsPerIteration < 1 { return "victims_per_iteration must be at least 1 (got \(victimsPerIteration))" }
         if realBatchSize < 1 { return "real_batch_size must be at least 1 (got \(realBatchSize))" }
-        if !["forget", "standard"].contains(objective) { return "objective must be forget or standard (got '\(objective)')" }
+        if objective == .standard && (forgetShare != nil || retainWeight != 1) {
+            return "forget_share and retain_weight shape the forget objective; remove them or set objective: forget"
+        }
         if let share = forgetShare, !(share > 0 && share < 1) { return "forget_share must be between 0 and 1 exclusive (got \(share))" }
         if !(retainWeight >= 0) { return "retain_weight must be zero or positive (got \(retainWeight))" }
         if let noise = victimNoise, !(noise >= 0) { return "victim_noise must be zero or positive (got \(noise))" }
@@ -183,7 +186,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
             throw SpecError(file: name, "\(key) '\(value)' is not a class; classes are: \(classNames.enumerated().map { "\($0.offset) \($0.element)" }.joined(separator: ", "))")
         }
         let k = try resolve(forget, "forget"), t = try resolve(target, "target")
-        guard k != t || objective == "standard" else {
+        guard k != t || objective == .standard else {
             throw SpecError(file: name, "forget and target are both class \(k) (\(classNames[k])): choose two different classes")
         }
         return (k, t)

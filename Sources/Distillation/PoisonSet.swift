@@ -93,57 +93,115 @@ public struct PoisonSet: Sendable {
 
     public func write(to url: URL) throws { try file().write(to: url) }
 
-    /// Reads and validates a poison set, whoever wrote it.
-    public init(contentsOf url: URL) throws {
+    /// What a reader may supply for metadata a poison file lacks (or override): the
+    /// command line's `--forget`, `--mean` and so on.
+    public struct MetadataOverrides: Sendable, Equatable {
+        public var dataset: String?
+        public var mean: [Float]?
+        public var std: [Float]?
+        public var forget: Int?
+        public var target: Int?
+        public var steps: Int?
+        public var epochs: Int?
+
+        public init(dataset: String? = nil, mean: [Float]? = nil, std: [Float]? = nil, forget: Int? = nil,
+                    target: Int? = nil, steps: Int? = nil, epochs: Int? = nil) {
+            (self.dataset, self.mean, self.std, self.forget, self.target) = (dataset, mean, std, forget, target)
+            (self.steps, self.epochs) = (steps, epochs)
+        }
+    }
+
+    /// Reads and validates a poison set, whoever wrote it. Metadata the file lacks comes
+    /// from `overrides`, or is inferred where that is unambiguous: steps = epochs = 1 when
+    /// `lrs` has one value, a bare number as the mean or std of a one-channel image. Every
+    /// problem is reported in one message, with the form expected.
+    public init(contentsOf url: URL, overrides: MetadataOverrides = .init()) throws {
         let file = try SafeTensors(contentsOf: url)
+        var problems: [String] = []
         func fail(_ message: String) -> PoisonError { PoisonError("\(url.path): \(message)") }
-        func meta(_ key: String) throws -> String {
-            guard let value = file.metadata[key] else {
-                throw fail("missing metadata '\(key)' (needed: dataset, mean, std, K, T, steps, epochs)")
+        func text(_ key: String) -> String? { file.metadata[key]?.trimmingCharacters(in: .whitespaces) }
+        func integer(_ key: String, _ override: Int?, what: String) -> Int? {
+            if let override { return override }
+            guard let value = text(key) else { return nil }
+            guard let number = Int(value) else {
+                problems.append("metadata '\(key)' (\(what)) must be a whole number, got '\(value)'")
+                return nil
             }
-            return value
+            return number
         }
-        func decoded<T: Decodable>(_ key: String, as type: T.Type) throws -> T {
-            guard let value = try? JSONDecoder().decode(T.self, from: Data(meta(key).utf8)) else {
-                throw fail("metadata '\(key)' must be a JSON array, got '\(try meta(key))'")
-            }
-            return value
+        func floats(_ key: String, _ override: [Float]?) -> [Float]? {
+            if let override { return override }
+            guard let value = text(key) else { return nil }
+            if let number = Float(value) { return [number] }
+            if let list = try? JSONDecoder().decode([Float].self, from: Data(value.utf8)) { return list }
+            problems.append("metadata '\(key)' must be a JSON array of numbers, one per channel (e.g. [0.286]) or one number, got '\(value)'")
+            return nil
         }
-        func integer(_ key: String) throws -> Int {
-            guard let value = Int(try meta(key)) else { throw fail("metadata '\(key)' must be an integer, got '\(try meta(key))'") }
-            return value
-        }
+
         let shape = try file.shape(of: "images")
-        guard shape.count == 4 else { throw fail("'images' must be [M, C, H, W], got \(shape)") }
+        guard shape.count == 4 else { throw fail("'images' must be [M, C, H, W] F32, got \(shape)") }
         let labels = try file.int64s("labels").map { Int($0) }
         guard labels.count == shape[0] else { throw fail("'labels' has \(labels.count) entries for \(shape[0]) images") }
-        let steps = try integer("steps"), epochs = try integer("epochs")
-        guard steps >= 1, epochs >= 1, shape[0] % steps == 0 else {
-            throw fail("steps \(steps) must be ≥ 1 and divide the \(shape[0]) images; epochs \(epochs) must be ≥ 1")
-        }
         let lrs = try file.floats("lrs")
-        guard lrs.count == steps * epochs else { throw fail("'lrs' has \(lrs.count) entries, expected steps × epochs = \(steps * epochs)") }
-        let mean = try decoded("mean", as: [Float].self), std = try decoded("std", as: [Float].self)
-        guard mean.count == shape[1], std.count == shape[1] else {
-            throw fail("mean and std must have one entry per channel (\(shape[1]))")
+
+        var steps = integer("steps", overrides.steps, what: "inner steps per epoch")
+        var epochs = integer("epochs", overrides.epochs, what: "passes over the steps")
+        switch (steps, epochs) {
+        case (nil, nil) where lrs.count == 1: (steps, epochs) = (1, 1)
+        case (let s?, nil) where s > 0 && lrs.count % s == 0: epochs = lrs.count / s
+        case (nil, let e?) where e > 0 && lrs.count % e == 0: steps = lrs.count / e
+        default: break
         }
-        let classNames = (try? decoded("class_names", as: [String].self)) ?? []
-        let forget = try integer("K"), target = try integer("T")
+        if steps == nil || epochs == nil {
+            problems.append("metadata 'steps' and 'epochs' are missing and 'lrs' has \(lrs.count) values, so they cannot be inferred; add them (steps × epochs = \(lrs.count)) or pass --steps/--epochs")
+        }
+        if let steps, let epochs {
+            if steps < 1 || epochs < 1 || shape[0] % steps != 0 {
+                problems.append("steps \(steps) must be ≥ 1 and divide the \(shape[0]) images; epochs \(epochs) must be ≥ 1")
+            } else if lrs.count != steps * epochs {
+                problems.append("'lrs' has \(lrs.count) entries, expected steps × epochs = \(steps * epochs)")
+            }
+        }
+        let dataset = overrides.dataset ?? text("dataset")
+        if dataset == nil { problems.append("metadata 'dataset' is missing (e.g. fashion-mnist); add it or pass --dataset") }
+        let mean = floats("mean", overrides.mean), std = floats("std", overrides.std)
+        if file.metadata["mean"] == nil && overrides.mean == nil {
+            problems.append("metadata 'mean' is missing: the per-channel mean the images were normalized with, e.g. [0.286]; add it or pass --mean")
+        }
+        if file.metadata["std"] == nil && overrides.std == nil {
+            problems.append("metadata 'std' is missing: the per-channel std the images were normalized with, e.g. [0.353]; add it or pass --std")
+        }
+        for (key, values) in [("mean", mean), ("std", std)] {
+            if let values, values.count != shape[1] {
+                problems.append("'\(key)' has \(values.count) values for \(shape[1]) image channels; give one per channel")
+            }
+            if let values, !values.allSatisfy(\.isFinite) { problems.append("'\(key)' must be finite numbers, got \(values)") }
+        }
+        let forget = integer("K", overrides.forget, what: "the class to forget")
+        let target = integer("T", overrides.target, what: "the class it should be predicted as")
+        if forget == nil { problems.append("metadata 'K' (the class to forget) is missing; add it or pass --forget") }
+        if target == nil { problems.append("metadata 'T' (the class it should be predicted as) is missing; add it or pass --target") }
+        var softLabels: Tensor?
         if file.names.contains("soft_labels") {
             let softShape = try file.shape(of: "soft_labels")
-            guard softShape.count == 2, softShape[0] == shape[0] else {
-                throw fail("'soft_labels' must be [\(shape[0]), classes], got \(softShape)")
+            if softShape.count == 2, softShape[0] == shape[0] {
+                softLabels = Tensor(shape: softShape, scalars: try file.floats("soft_labels"))
+            } else {
+                problems.append("'soft_labels' must be [\(shape[0]), classes], got \(softShape)")
             }
-            softLabels = Tensor(shape: softShape, scalars: try file.floats("soft_labels"))
-        } else {
-            softLabels = nil
+        }
+        guard problems.isEmpty, let steps, let epochs, let dataset, let mean, let std, let forget, let target else {
+            throw fail("cannot use this poison set:\n  - " + problems.joined(separator: "\n  - ")
+                       + "\n(a poison set is safetensors with images [M, C, H, W] F32 in normalized space, labels [M] I64, lrs [steps×epochs] F32, and metadata dataset, mean, std, K, T, steps, epochs)")
         }
         images = Tensor(shape: shape, scalars: try file.floats("images"))
         self.labels = labels
+        self.softLabels = softLabels
         stepSizes = lrs
         self.steps = steps
         self.epochs = epochs
-        metadata = Metadata(dataset: try meta("dataset"), classNames: classNames, mean: mean, std: std,
+        let classNames = text("class_names").flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
+        metadata = Metadata(dataset: dataset, classNames: classNames, mean: mean, std: std,
                             forget: forget, target: target, architecture: file.metadata["arch"] ?? "unknown",
                             seed: UInt64(file.metadata["seed"] ?? "") ?? 0, objective: file.metadata["objective"] ?? "forget")
     }

@@ -18,7 +18,7 @@ public struct EvaluatedVictim: Sendable {
     }
 }
 
-/// Applies poison steps to victims and measures, before and after, how each class is
+/// Applies poison updates to victims and measures, before and after, how each class is
 /// predicted on a labelled set (the test split by default).
 public struct Evaluator: Sendable {
     public let classifier: any Classifier
@@ -28,17 +28,6 @@ public struct Evaluator: Sendable {
 
     public init(classifier: any Classifier, images: LabeledImages, forget: Int, target: Int) {
         (self.classifier, self.images, self.forget, self.target) = (classifier, images, forget, target)
-    }
-
-    /// The parameters after the poison's step(s) with its learned step sizes, scaled by
-    /// `stepScale` (1 is the poison as crafted).
-    public func poisoned(_ parameters: [Tensor], by poison: PoisonSet, stepScale: Float = 1) -> [Tensor] {
-        let steps = (0..<poison.steps).map { s in
-            let (x, targets) = poison.step(s, classes: classifier.classes)
-            return InnerStep(images: x, targets: targets)
-        }
-        return unroll(classifier, from: parameters, steps: steps,
-                      stepSizes: poison.stepSizes.map { Tensor($0 * stepScale) }, epochs: poison.epochs, createGraph: false)
     }
 
     /// Metrics of `parameters` on the evaluation images.
@@ -52,21 +41,29 @@ public struct Evaluator: Sendable {
         parallelMap(victims, workers: workers) { metrics($0.parameters) }
     }
 
-    /// Every victim before and after `poison` (nil: the no-poison control, after = before).
-    /// `before`, from `baseline(_:)`, saves measuring the unpoisoned victims again.
-    public func evaluate(_ victims: [EvaluatedVictim], poison: PoisonSet?, stepScale: Float = 1,
-                         before: [ClassMetrics]? = nil, workers: Int = 2) -> VictimSetResult {
+    /// Every victim before and after taking `poison`'s update the way `update` says (nil
+    /// poison: the no-poison control, after = before). `before`, from `baseline(_:)`, saves
+    /// measuring the unpoisoned victims again.
+    public func evaluate(_ victims: [EvaluatedVictim], poison: PoisonSet?, update: any VictimUpdate = PlainUpdate(),
+                         before: [ClassMetrics]? = nil, workers: Int = 2) -> UpdateResult {
         let before = before ?? baseline(victims, workers: workers)
         let after = poison.map { poison in
-            parallelMap(victims, workers: workers) { metrics(poisoned($0.parameters, by: poison, stepScale: stepScale)) }
-        } ?? before
-        return VictimSetResult(victims: victims.indices.map { i in
-            VictimResult(id: victims[i].id, role: victims[i].role, seed: victims[i].seed, before: before[i], after: after[i])
-        })
+            parallelMap(victims, workers: workers) { victim in
+                let outcome = update.apply(victim.parameters, poison: poison, classifier: classifier)
+                return (metrics(outcome.parameters), outcome.accepted)
+            }
+        } ?? before.map { ($0, true) }
+        return UpdateResult(key: update.key, description: update.description, accepted: after.filter(\.1).count,
+                            victims: VictimSetResult(victims: victims.indices.map { i in
+            VictimResult(id: victims[i].id, role: victims[i].role, seed: victims[i].seed, before: before[i], after: after[i].0)
+        }))
     }
 
     /// Checks that a poison set can be applied to these victims, with what to do if not.
     public func check(_ poison: PoisonSet) throws {
+        guard poison.metadata.mean.count == poison.imageShape[0], poison.metadata.std.count == poison.imageShape[0] else {
+            throw PoisonError("the poison's normalization has \(poison.metadata.mean.count) means and \(poison.metadata.std.count) stds for \(poison.imageShape[0]) image channels; give one per channel")
+        }
         guard poison.imageShape == classifier.inputShape else {
             throw PoisonError("the poison's images are \(poison.imageShape) but the victims take \(classifier.inputShape); craft it for this zoo's dataset")
         }

@@ -29,9 +29,7 @@ public struct Audit: Sendable {
         self.zoo = zoo
         self.template = template
         self.pairs = all
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let hash = SHA256.hex(try encoder.encode(template) + Data(zoo.manifest.victims.map(\.sha256).joined().utf8)).prefix(8)
+        let hash = SHA256.hex(try AttackRun.resolvedConfig(spec: template, zoo: zoo)).prefix(8)
         directory = reportsRoot.appendingPathComponent("audit-\(zoo.name)-\(hash)")
     }
 
@@ -42,11 +40,8 @@ public struct Audit: Sendable {
                     progress: (String) -> Void = { _ in }) throws -> AuditReport? {
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("pairs"), withIntermediateDirectories: true)
         let start = Date()
-        let data = try PreparedData.load(dataset: zoo.manifest.spec.dataset, directory: zoo.manifest.spec.dataDir,
-                                         normalization: zoo.manifest.normalization)
-        let heldout = try zoo.heldout.map {
-            EvaluatedVictim(id: $0.id, role: .heldout, seed: $0.seed, parameters: try zoo.parameters(of: $0))
-        }
+        let data = try zoo.loadData()
+        let heldout = try zoo.evaluated(zoo.heldout, as: .heldout)
         var results: [AuditPair] = []
         for (index, (k, t)) in pairs.enumerated() {
             if let saved = try? JSONDecoder().decode(AuditPair.self, from: Data(contentsOf: pairURL(k, t))) {
@@ -58,11 +53,10 @@ public struct Audit: Sendable {
             (spec.name, spec.forget, spec.target) = ("\(template.name)-\(k)-\(t)", String(k), String(t))
             let attack = try AttackRun(spec: spec, zoo: zoo, reportsRoot: directory.appendingPathComponent("runs"), data: data)
             guard let crafted = try attack.craft(resume: true, workers: workers, shouldStop: shouldStop) else { return nil }
-            let evaluator = Evaluator(classifier: attack.classifier, images: attack.data.test, forget: k, target: t)
-            let summary = evaluator.evaluate(heldout, poison: crafted.poison, workers: workers).summary
+            let plan = EvaluationPlan(poison: crafted.poison, heldout: heldout)
+            let summary = try plan.run(classifier: attack.classifier, images: data.test, workers: workers).heldout.summary
             let pair = AuditPair(forget: k, target: t, asr: summary.after.asr, otherAccuracyDrop: summary.otherAccuracyDrop)
-            let encoder = JSONEncoder()
-            try AtomicFile.write(encoder.encode(pair), to: pairURL(k, t))
+            try AtomicFile.write(JSONEncoder().encode(pair), to: pairURL(k, t))
             results.append(pair)
             let elapsed = Date().timeIntervalSince(start)
             progress("pair \(index + 1)/\(pairs.count) \(k)→\(t): held-out ASR \(String(format: "%.3f", pair.asr.mean)), other-class drop \(String(format: "%.3f", pair.otherAccuracyDrop.mean)) (\(Int(elapsed))s)")
@@ -74,7 +68,7 @@ public struct Audit: Sendable {
             }
         }
         return AuditReport(run: RunInfo(name: directory.lastPathComponent, created: RunInfo.timestamp(Date()),
-                                        amnesiaVersion: AttackRun.amnesiaVersion, seed: template.seed,
+                                        amnesiaVersion: amnesiaVersion, seed: template.seed,
                                         timingsSeconds: ["audit": Date().timeIntervalSince(start)]),
                            classNames: zoo.manifest.classNames, pairs: results, config: config)
     }

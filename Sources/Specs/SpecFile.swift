@@ -102,3 +102,19 @@ public enum SpecFile {
         }
     }
 }
+
+/// A spec value chosen from a fixed list (an architecture, an optimizer, an objective):
+/// decoding a value outside the list names the ones allowed.
+public protocol SpecChoice: RawRepresentable, CaseIterable, Codable where RawValue == String {}
+
+extension SpecChoice {
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let value = Self(rawValue: text) else {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: decoder.codingPath,
+                debugDescription: "'\(text)' is not one of: \(Self.allCases.map(\.rawValue).joined(separator: ", "))"))
+        }
+        self = value
+    }
+}

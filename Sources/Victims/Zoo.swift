@@ -161,3 +161,11 @@ public struct Zoo: Sendable {
         try saveManifest()
     }
 }
+
+extension Zoo {
+    /// The zoo's dataset, normalized with the statistics its victims were trained with.
+    public func loadData() throws -> PreparedData {
+        try PreparedData.load(dataset: manifest.spec.dataset, directory: manifest.spec.dataDir,
+                              normalization: manifest.normalization)
+    }
+}

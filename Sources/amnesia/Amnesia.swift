@@ -1,9 +1,10 @@
 import ArgumentParser
+import Formats
 
 /// The `amnesia` command: data-poisoning evaluation by dataset distillation.
 @main
 struct Amnesia: ParsableCommand {
-    static let version = "0.1.0"
+    static let version = amnesiaVersion
 
     static let configuration = CommandConfiguration(
         commandName: "amnesia",

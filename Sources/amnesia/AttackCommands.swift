@@ -25,18 +25,27 @@ func catchInterrupts() -> any DispatchSourceSignal {
     return source
 }
 
-/// Options shared by the commands that craft.
-struct CraftOptions: ParsableArguments {
+/// Where zoos are read and reports written, and how many cores to use.
+struct FolderOptions: ParsableArguments {
     @Option(name: .customLong("victims-dir"), help: "Folder holding the zoos.")
     var victimsDir = "victims"
     @Option(name: .customLong("reports-dir"), help: "Folder where run folders are written.")
     var reportsDir = "reports"
+    @Option(help: "Threads (victims are processed side by side, one core each).")
+    var workers = ProcessInfo.processInfo.activeProcessorCount
+}
+
+/// Options shared by the commands that craft.
+struct CraftOptions: ParsableArguments {
+    @OptionGroup var folders: FolderOptions
     @Flag(help: "Continue an interrupted run from its last checkpoint.")
     var resume = false
     @Option(help: "Override the spec's number of outer iterations.")
     var iterations: Int?
-    @Option(help: "Threads (victims are processed side by side, one core each).")
-    var workers = ProcessInfo.processInfo.activeProcessorCount
+
+    var victimsDir: String { folders.victimsDir }
+    var reportsDir: String { folders.reportsDir }
+    var workers: Int { folders.workers }
 }
 
 /// Loads an attack spec, training its zoo if it is missing and the spec names a zoo spec.
@@ -119,33 +128,51 @@ struct Run: ParsableCommand {
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate any poison set (Amnesia's format) on a zoo's held-out victims.",
+        abstract: "Evaluate any poison set on a zoo's held-out victims, with controls and probes.",
         discussion: """
             The poison file is safetensors with images [M,C,H,W] F32 (normalized space), labels [M] \
-            I64, lrs [steps×epochs] F32 and metadata dataset, mean, std, K, T, steps, epochs.
+            I64, lrs [steps×epochs] F32 and metadata dataset, mean, std, K, T, steps, epochs. \
+            Metadata a file lacks can be given here (--forget, --mean, …); steps and epochs are \
+            inferred when lrs has one value, and a bare number is a one-channel mean or std. \
+            Every problem with the file is listed at once.
             Example: amnesia evaluate --poison reports/<run>/poison.safetensors --zoo fashion-lenet
+            Example: amnesia evaluate --poison made-in-pytorch.safetensors --zoo fashion-lenet --forget 0 --target 1 --mean 0.286 --std 0.353
             """)
     @Option(help: "The poison set (safetensors).") var poison: String
     @Option(help: "The zoo's name under --victims-dir, or its path.") var zoo: String
-    @OptionGroup var options: CraftOptions
+    @OptionGroup var folders: FolderOptions
+    @Option(help: "The class to forget (K), if the file does not say.") var forget: Int?
+    @Option(help: "The class it should be predicted as (T), if the file does not say.") var target: Int?
+    @Option(help: "Per-channel mean the images were normalized with, comma-separated, if the file does not say.")
+    var mean: String?
+    @Option(help: "Per-channel std the images were normalized with, comma-separated, if the file does not say.")
+    var std: String?
+    @Option(help: "The dataset the poison was made for, if the file does not say.") var dataset: String?
+    @Option(help: "Inner steps per epoch, if the file does not say.") var steps: Int?
+    @Option(help: "Epochs over the steps, if the file does not say.") var epochs: Int?
 
     func run() throws {
         let start = Date()
-        let url = URL(fileURLWithPath: poison)
-        let set = try PoisonSet(contentsOf: url)
-        let zoo = try openZoo(zoo, root: URL(fileURLWithPath: options.victimsDir))
-        let classes = zoo.manifest.classNames.count
-        var spec = AttackSpec(name: "evaluate-" + url.deletingPathExtension().lastPathComponent, zoo: zoo.name,
-                              forget: String(set.metadata.forget), target: String(set.metadata.target))
-        spec.imagesPerClass = max(1, set.imagesPerStep / max(classes, 1))
-        (spec.steps, spec.epochs, spec.seed, spec.iterations) = (set.steps, set.epochs, set.metadata.seed, 0)
-        let run = try AttackRun(spec: spec, zoo: zoo, reportsRoot: URL(fileURLWithPath: options.reportsDir))
-        try FileManager.default.createDirectory(at: run.directory, withIntermediateDirectories: true)
-        try AtomicFile.write(Data(contentsOf: url), to: run.poisonURL)
-        try AtomicFile.write(set.grid().encoded(), to: run.directory.appendingPathComponent("poison.png"))
-        let report = try run.evaluate(set, workers: options.workers) { Console.shared.say($0) }
-        try run.write(report)
-        printSummary(report, directory: run.directory, totalSeconds: Date().timeIntervalSince(start))
+        let overrides = PoisonSet.MetadataOverrides(dataset: dataset, mean: try numbers(mean, "--mean"), std: try numbers(std, "--std"),
+                                                    forget: forget, target: target, steps: steps, epochs: epochs)
+        let zoo = try openZoo(zoo, root: URL(fileURLWithPath: folders.victimsDir))
+        let evaluation = try PoisonEvaluation(poisonURL: URL(fileURLWithPath: poison), overrides: overrides, zoo: zoo,
+                                              reportsRoot: URL(fileURLWithPath: folders.reportsDir))
+        for warning in evaluation.warnings { Console.shared.say("WARNING: \(warning)") }
+        let report = try evaluation.run(workers: folders.workers) { Console.shared.say($0) }
+        printSummary(report, directory: evaluation.directory, totalSeconds: Date().timeIntervalSince(start))
+    }
+
+    /// A comma-separated list of numbers from the command line.
+    private func numbers(_ text: String?, _ option: String) throws -> [Float]? {
+        try text.map { text in
+            try text.split(separator: ",").map { item in
+                guard let value = Float(item.trimmingCharacters(in: .whitespaces)), value.isFinite else {
+                    throw ValidationError("\(option) takes numbers separated by commas, one per channel (e.g. 0.286); got '\(text)'")
+                }
+                return value
+            }
+        }
     }
 }
 

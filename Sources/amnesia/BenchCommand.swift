@@ -281,7 +281,8 @@ struct BenchRunner {
             var rng = SeededGenerator(seed: seed)
             return classifier.initialParameters(.pytorchDefault, using: &rng)
         }
-        let crafter = Crafter(spec: spec, classifier: classifier, data: data, victims: victims, forget: forget, target: target)
+        let crafter = UnrolledSteps(spec: spec, context: spec.craftingContext(
+            classifier: classifier, data: data, victims: victims, forget: forget, target: target, architecture: "lenet"))
         var state = crafter.initialState()
         for _ in 0..<options.warmup { crafter.iterate(&state, workers: options.workers) }
         let samples = (0..<options.iterations).map { _ in

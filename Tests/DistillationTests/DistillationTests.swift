@@ -70,11 +70,11 @@ struct CraftingTests {
 
     @Test("victim weights: equal by default, focused on the worst loss with a small temperature")
     func victimWeights() {
-        #expect(Crafter.victimWeights([1, 2, 3, 4], temperature: nil) == [0.25, 0.25, 0.25, 0.25])
-        let focused = Crafter.victimWeights([0.1, 0.5, 2.0], temperature: 0.1)
+        #expect(UnrolledSteps.victimWeights([1, 2, 3, 4], temperature: nil) == [0.25, 0.25, 0.25, 0.25])
+        let focused = UnrolledSteps.victimWeights([0.1, 0.5, 2.0], temperature: 0.1)
         #expect(abs(focused.reduce(0, +) - 1) < 1e-6)
         #expect(focused[2] > 0.99)
-        let soft = Crafter.victimWeights([0.1, 0.5, 2.0], temperature: 100)
+        let soft = UnrolledSteps.victimWeights([0.1, 0.5, 2.0], temperature: 100)
         #expect(soft.allSatisfy { abs($0 - 1 / 3) < 0.01 })
     }
 
@@ -82,14 +82,14 @@ struct CraftingTests {
     func victimNoise() {
         var rng = SeededGenerator(seed: 5)
         let weights = [Tensor.randomNormal([1000], std: 2, using: &rng), Tensor.randomNormal([500], std: 0.1, using: &rng)]
-        let noisy = Crafter.perturbed(weights, by: 0.1, seed: 9)
+        let noisy = UnrolledSteps.perturbed(weights, by: 0.1, seed: 9)
         for (w, n) in zip(weights, noisy) {
             let diffs = zip(w.scalars, n.scalars).map { $1 - $0 }
             let spread = (diffs.map { $0 * $0 }.reduce(0, +) / Float(diffs.count)).squareRoot()
             let std = (w.scalars.map { $0 * $0 }.reduce(0, +) / Float(w.count)).squareRoot()
             #expect(abs(spread / std - 0.1) < 0.015, "noise \(spread) for a tensor of spread \(std)")
         }
-        #expect(Crafter.perturbed(weights, by: 0.1, seed: 9)[0].scalars == noisy[0].scalars)
+        #expect(UnrolledSteps.perturbed(weights, by: 0.1, seed: 9)[0].scalars == noisy[0].scalars)
         var spec = AttackSpec(name: "a", zoo: "z", forget: "0", target: "1")
         spec.victimNoise = -1
         #expect(spec.problem?.contains("victim_noise") == true)
@@ -100,13 +100,12 @@ struct CraftingTests {
         let data = try PreparedData.load(dataset: "synthetic")
         var spec = AttackSpec(name: "a", zoo: "z", forget: "0", target: "1")
         spec.retainWeight = 3
-        let net = try LeNet(inputShape: [1, 28, 28], classes: 4)
         let batch = [0, 60, 120]  // classes 0, 1, 2 (48 training images per class)
         #expect(batch.map { data.train.labels[$0] } == [0, 1, 2])
-        let weighted = Crafter(spec: spec, classifier: net, data: data, victims: [], forget: 0, target: 1).outerTargets(batch)
+        let weighted = spec.makeObjective(forget: 0, target: 1, train: data.train).outerTargets(batch)
         #expect(weighted.scalars == [0, 1, 0, 0, /**/ 0, 3, 0, 0, /**/ 0, 0, 3, 0])
         spec.retainWeight = 1
-        let plain = Crafter(spec: spec, classifier: net, data: data, victims: [], forget: 0, target: 1).outerTargets(batch)
+        let plain = spec.makeObjective(forget: 0, target: 1, train: data.train).outerTargets(batch)
         #expect(plain.scalars == Tensor.oneHot([1, 1, 2], classes: 4).scalars)
         spec.retainWeight = -1
         #expect(spec.problem?.contains("retain_weight") == true)
@@ -117,14 +116,13 @@ struct CraftingTests {
         var spec = AttackSpec(name: "a", zoo: "z", forget: "0", target: "1")
         spec.initialStepSize = 0.02
         let data = try PreparedData.load(dataset: "synthetic")
-        let crafter = Crafter(spec: spec, classifier: try LeNet(inputShape: [1, 28, 28], classes: 4), data: data,
-                              victims: [], forget: 0, target: 1)
+        let crafter = try unrolledSteps(spec, data: data, victims: [])
         let state = crafter.initialState()
-        #expect(abs(Crafter.stepSizes(state.rho)[0] - 0.02) < 1e-6)
+        #expect(abs(UnrolledSteps.stepSizes(state.rho)[0] - 0.02) < 1e-6)
         #expect(state.images[0].shape == [40, 1, 28, 28])
         #expect(crafter.stepLabels == [Int](repeating: 0, count: 10) + [Int](repeating: 1, count: 10)
                 + [Int](repeating: 2, count: 10) + [Int](repeating: 3, count: 10))
-        #expect(crafter.objectiveLabel(0) == 1 && crafter.objectiveLabel(2) == 2)
+        #expect(crafter.context.objective.wantedLabel(0) == 1 && crafter.context.objective.wantedLabel(2) == 2)
     }
 }
 
@@ -161,14 +159,14 @@ struct PoisonSetTests {
         file.metadata["steps"] = "2"
         file.metadata["mean"] = "[0.1, 0.2]"
         try file.write(to: url)
-        do { _ = try PoisonSet(contentsOf: url); Issue.record("accepted") } catch { #expect("\(error)".contains("one entry per channel")) }
+        do { _ = try PoisonSet(contentsOf: url); Issue.record("accepted") } catch { #expect("\(error)".contains("give one per channel")) }
     }
 }
 
 @Suite("Crafting options on a tiny problem")
 struct CraftingOptionTests {
     /// A crafter on the synthetic 4-class data with two random LeNet victims.
-    func crafter(_ configure: (inout AttackSpec) -> Void) throws -> Crafter {
+    func crafter(_ configure: (inout AttackSpec) -> Void) throws -> UnrolledSteps {
         var spec = AttackSpec(name: "a", zoo: "z", forget: "0", target: "1")
         (spec.imagesPerClass, spec.victimsPerIteration, spec.realBatchSize) = (2, 2, 32)
         spec.optimizer.learningRate = 0.5
@@ -177,13 +175,13 @@ struct CraftingOptionTests {
         let net = try LeNet(inputShape: [1, 28, 28], classes: 4)
         var rng = SeededGenerator(seed: 3)
         let victims = (0..<2).map { _ in net.initialParameters(using: &rng) }
-        return Crafter(spec: spec, classifier: net, data: data, victims: victims, forget: 0, target: 1)
+        return try unrolledSteps(spec, data: data, victims: victims)
     }
 
     @Test("clip_pixels keeps every synthetic pixel in the image range, from the start and after updates")
     func clipPixels() throws {
         let crafter = try crafter { $0.clipPixels = true }
-        let (mean, std) = (crafter.data.normalization.mean[0], crafter.data.normalization.std[0])
+        let (mean, std) = (crafter.context.data.normalization.mean[0], crafter.context.data.normalization.std[0])
         let (low, high) = (-mean / std, (1 - mean) / std)
         var state = crafter.initialState()
         for _ in 0..<3 { crafter.iterate(&state) }
@@ -195,4 +193,11 @@ struct CraftingOptionTests {
         unclipped.iterate(&free)
         #expect(free.images[0].scalars.contains { $0 < low || $0 > high }, "without the option, pixels leave the range")
     }
+}
+
+/// The unrolled-step method on the synthetic 4-class data with LeNet, forgetting class 0 as 1.
+func unrolledSteps(_ spec: AttackSpec, data: PreparedData, victims: [[Tensor]]) throws -> UnrolledSteps {
+    UnrolledSteps(spec: spec, context: spec.craftingContext(
+        classifier: try LeNet(inputShape: [1, 28, 28], classes: 4), data: data, victims: victims,
+        forget: 0, target: 1, architecture: "lenet"))
 }

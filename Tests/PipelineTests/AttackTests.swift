@@ -61,6 +61,8 @@ struct AttackTests {
         for file in ["report.md", "report.html", "victims.csv", "poison.png", "poison.safetensors"] {
             #expect(FileManager.default.fileExists(atPath: run.directory.appendingPathComponent(file).path), "\(file)")
         }
+        #expect(!FileManager.default.fileExists(atPath: run.directory.appendingPathComponent("checkpoint.safetensors").path),
+                "the checkpoint is gone once the poison is written")
 
         // A poison set saved and reloaded evaluates to identical metrics.
         let reloaded = try PoisonSet(contentsOf: run.poisonURL)
@@ -86,22 +88,36 @@ struct AttackTests {
         #expect(resumed.poison.stepSizes == straight.poison.stepSizes)
     }
 
-    @Test("a poison written by another tool in the documented format evaluates without conversion")
+    @Test("a poison written by another tool with minimal metadata evaluates without editing the file")
     func foreignPoison() throws {
         let root = try temporaryDirectory()
         let zoo = try TinyWorld.zoo(root: root)
-        var file = SafeTensors(metadata: ["dataset": "synthetic", "mean": "[0.5]", "std": "[0.25]", "K": "0", "T": "1",
-                                          "steps": "1", "epochs": "1"])
+        // As a PyTorch script might write it: bare-number mean and std, no steps or epochs.
+        var file = SafeTensors(metadata: ["dataset": "synthetic", "mean": "0.5", "std": "0.25", "K": "0", "T": "1"])
         try file.add(name: "images", floats: [Float](repeating: 0.1, count: 4 * 784), shape: [4, 1, 28, 28])
         try file.add(name: "labels", int64s: [0, 1, 2, 3], shape: [4])
         try file.add(name: "lrs", floats: [0.01], shape: [1])
-        let url = root.appendingPathComponent("foreign.safetensors")
+        let url = root.appendingPathComponent("poison.safetensors")
         try file.write(to: url)
-        let poison = try PoisonSet(contentsOf: url)
-        let run = try AttackRun(spec: TinyWorld.attack(), zoo: zoo, reportsRoot: root)
-        let report = try run.evaluate(poison)
+        let evaluation = try PoisonEvaluation(poisonURL: url, overrides: .init(), zoo: zoo,
+                                              reportsRoot: root.appendingPathComponent("reports"))
+        #expect(evaluation.poison.steps == 1 && evaluation.poison.epochs == 1 && evaluation.poison.metadata.mean == [0.5])
+        #expect(evaluation.warnings.contains { $0.contains("normalization") }, "the zoo's synthetic statistics differ")
+        #expect(evaluation.directory.lastPathComponent.hasPrefix("evaluate-poison-"))
+        let report = try evaluation.run()
         #expect(report.results.heldout.victims.count == 2)
         #expect(report.poison.learnedStepSizes == [Double(Float(0.01))])
+        #expect(Set(report.baselines.keys) == ["no_poison", "random_real", "class_means"])
+        #expect(report.config["zoo.name"] == "tiny" && report.config["training.epochs"] == nil)
+        for name in ["report.html", "poison.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: evaluation.directory.appendingPathComponent(name).path))
+        }
+
+        // Another file of the same name gets its own folder.
+        try file.add(name: "lrs", floats: [0.02], shape: [1])
+        try file.write(to: url)
+        let other = try PoisonEvaluation(poisonURL: url, overrides: .init(), zoo: zoo, reportsRoot: root.appendingPathComponent("reports"))
+        #expect(other.directory != evaluation.directory)
     }
 }
 
@@ -127,8 +143,12 @@ struct BadInputTests {
         let url = root.appendingPathComponent("bad.safetensors")
         try file.write(to: url)
         do { _ = try PoisonSet(contentsOf: url); Issue.record("missing metadata accepted") } catch {
-            #expect("\(error)".contains("missing metadata"))
+            for key in ["'mean' is missing", "'std' is missing", "'K'", "'T'"] {
+                #expect("\(error)".contains(key), "one message lists every missing key: \(key)")
+            }
         }
+        let supplied = try PoisonSet(contentsOf: url, overrides: .init(mean: [0], std: [1], forget: 0, target: 1))
+        #expect(supplied.metadata.forget == 0 && supplied.steps == 1)
         file.metadata = ["dataset": "synthetic", "mean": "[0]", "std": "[1]", "K": "0", "T": "1", "steps": "1", "epochs": "1"]
         try file.write(to: url)
         let small = try PoisonSet(contentsOf: url)
@@ -228,10 +248,9 @@ struct AttackOptionTests {
         let data = try PreparedData.load(dataset: "synthetic")
         var spec = TinyWorld.attack()
         spec.forgetShare = 0.5
-        let crafter = Crafter(spec: spec, classifier: try LeNet(inputShape: [1, 28, 28], classes: 4), data: data,
-                              victims: [], forget: 2, target: 1)
+        let objective = spec.makeObjective(forget: 2, target: 1, train: data.train)
         var rng = SeededGenerator(seed: 3)
-        let batch = crafter.realBatch(using: &rng)
+        let batch = objective.realBatch(size: spec.realBatchSize, using: &rng)
         #expect(batch.count == spec.realBatchSize)
         #expect(batch.filter { data.train.labels[$0] == 2 }.count == spec.realBatchSize / 2)
         spec.forgetShare = 1.5

@@ -1,28 +1,19 @@
 import Autodiff
 import Datasets
-import Dispatch
+import Formats
 import Foundation
 import Networks
-import Synchronization
-import Victims
 
-/// The bilevel optimization of the seeds' Algorithm 1 under the K→T objective: learn
-/// images x̃ (fixed labels) and step sizes η̃ = softplus(ρ) such that one (or a few)
-/// gradient steps on them, from victims sampled from the crafting zoo, minimize the
-/// loss on real data whose class-K labels are replaced by T.
-public struct Crafter: Sendable {
+/// The seeds' Algorithm 1: learn images x̃ (fixed labels, or learned soft labels) and step
+/// sizes η̃ = softplus(ρ) such that one (or a few) gradient steps on them, from victims
+/// sampled from the crafting zoo, minimize the objective's loss on real data. The inner
+/// steps stay in the graph, so the outer gradient is second order.
+public struct UnrolledSteps: DistillationMethod {
     public let spec: AttackSpec
-    public let classifier: any Classifier
-    public let data: PreparedData
-    /// The crafting victims' parameters (with fixed knowledge, just the known victim).
-    public let victims: [[Tensor]]
-    public let forget: Int
-    public let target: Int
-    /// Training images of class K, and of every other class (for `forgetShare`).
-    let forgetIndices: [Int], otherIndices: [Int]
+    public let context: CraftingContext
 
     /// Where the optimization is: everything a checkpoint must hold.
-    public struct State: Sendable {
+    public struct State: MethodState {
         /// One [M, C, H, W] tensor per step.
         public var images: [Tensor]
         /// Pre-softplus step sizes, one per step per epoch.
@@ -33,22 +24,20 @@ public struct Crafter: Sendable {
         public var imageOptimizer: Adam
         public var stepSizeOptimizer: Adam
         public var labelOptimizer: Adam
-        /// Iterations completed.
         public var iteration: Int
         /// Outer loss of each completed iteration.
         public var losses: [Float]
+
+        public var lastLoss: Float? { losses.last }
+        public var currentStepSizes: [Float] { UnrolledSteps.stepSizes(rho) }
     }
 
-    public init(spec: AttackSpec, classifier: any Classifier, data: PreparedData, victims: [[Tensor]],
-                forget: Int, target: Int) {
-        (self.spec, self.classifier, self.data, self.victims) = (spec, classifier, data, victims)
-        (self.forget, self.target) = (forget, target)
-        let all = Array(0..<data.train.count)
-        forgetIndices = all.filter { data.train.labels[$0] == forget }
-        otherIndices = all.filter { data.train.labels[$0] != forget }
+    public init(spec: AttackSpec, context: CraftingContext) {
+        (self.spec, self.context) = (spec, context)
     }
 
-    var classes: Int { data.info.numClasses }
+    public var iterations: Int { spec.iterations }
+    var classes: Int { context.classes }
     /// Images per step: `imagesPerClass` for every class, in class order.
     public var imagesPerStep: Int { spec.imagesPerClass * classes }
     /// The fixed labels of one step: class c for the c-th block.
@@ -58,7 +47,7 @@ public struct Crafter: Sendable {
     public func initialState() -> State {
         var rng = SeededGenerator(seed: spec.seed)
         let images = (0..<spec.steps).map { _ in
-            pixelProjected(Tensor.randomNormal([imagesPerStep] + data.inputShape, using: &rng))
+            pixelProjected(Tensor.randomNormal([imagesPerStep] + context.data.inputShape, using: &rng))
         }
         let rho = Foundation.log(Foundation.expm1(spec.initialStepSize))
         // Logits that put 0.9 on the block's class: log(0.9 / (0.1 / (classes − 1))).
@@ -72,17 +61,14 @@ public struct Crafter: Sendable {
                      iteration: 0, losses: [])
     }
 
-    /// The labels the outer objective wants for real labels `y`: K→T for the attack,
-    /// unchanged for standard distillation.
-    public func objectiveLabel(_ y: Int) -> Int { spec.objective == "forget" && y == forget ? target : y }
-
     /// One outer iteration. Its randomness (real batch, sampled victims) is drawn from a
     /// generator seeded by (seed, iteration), so a resumed run repeats exactly.
     public func iterate(_ state: inout State, workers: Int = 2) {
         var rng = SeededGenerator(seed: spec.seed &* 0x9E37_79B9 &+ UInt64(state.iteration) &+ 1)
-        let batch = realBatch(using: &rng)
-        let real = data.train.batch(batch)
-        let wanted = outerTargets(batch)
+        let batch = context.objective.realBatch(size: spec.realBatchSize, using: &rng)
+        let real = context.data.train.batch(batch)
+        let wanted = context.objective.outerTargets(batch)
+        let victims = context.victims
         let chosen = spec.knowledge == .fixed || victims.count <= spec.victimsPerIteration
             ? Array(victims.indices.prefix(spec.victimsPerIteration))
             : Array(victims.indices.shuffled(using: &rng).prefix(spec.victimsPerIteration))
@@ -92,6 +78,7 @@ public struct Crafter: Sendable {
         let rhoLeaves = state.rho.map { Tensor($0).requiringGradient() }
         let labelLeaves = state.labelLogits.map { $0.requiringGradient() }
         let fixedTargets = Tensor.oneHot(stepLabels, classes: classes)
+        let classifier = context.classifier
         let perVictim = parallelMap(Array(zip(chosen, noiseSeeds)), workers: workers) { victim, noiseSeed -> (Float, [Tensor]) in
             let etas = rhoLeaves.map { softplus($0) }
             let steps = imageLeaves.indices.map { s in
@@ -125,42 +112,11 @@ public struct Crafter: Sendable {
         state.iteration += 1
     }
 
-    /// The outer loss's targets for a real batch: one-hot of the objective's labels, with
-    /// the rows of examples outside class K scaled by `retainWeight`.
-    public func outerTargets(_ batch: [Int]) -> Tensor {
-        let rows = batch.map { data.train.labels[$0] }
-        let oneHot = Tensor.oneHot(rows.map(objectiveLabel), classes: classes)
-        guard spec.retainWeight != 1 else { return oneHot }
-        let weights = Tensor(shape: [rows.count, 1], scalars: rows.map { $0 == forget ? 1 : spec.retainWeight })
-        return GradientMode.withoutRecording { oneHot * weights }
-    }
-
-    /// Indices of one real batch: uniform over the training split, or with `forgetShare`
-    /// of it drawn from class K and the rest from the other classes.
-    public func realBatch(using rng: inout SeededGenerator) -> [Int] {
-        guard let share = spec.forgetShare else {
-            return (0..<spec.realBatchSize).map { _ in Int.random(in: 0..<data.train.count, using: &rng) }
-        }
-        let forgetCount = Int((Double(spec.realBatchSize) * share).rounded())
-        let fromK = (0..<forgetCount).map { _ in forgetIndices[Int.random(in: 0..<forgetIndices.count, using: &rng)] }
-        let others = (forgetCount..<spec.realBatchSize).map { _ in otherIndices[Int.random(in: 0..<otherIndices.count, using: &rng)] }
-        return fromK + others
-    }
-
     /// `images` with every pixel clamped to the normalized image range [(0 − mean)/std,
     /// (1 − mean)/std] of its channel when `clipPixels` is set; unchanged otherwise.
     public func pixelProjected(_ images: Tensor) -> Tensor {
         guard spec.clipPixels else { return images }
-        let (mean, std) = (data.normalization.mean, data.normalization.std)
-        let channels = images.shape[1], plane = images.count / (images.shape[0] * channels)
-        let source = images.scalars
-        return Tensor(shape: images.shape) { out in
-            for start in stride(from: 0, to: source.count, by: plane) {
-                let c = (start / plane) % channels
-                let (low, high) = ((0 - mean[c]) / std[c], (1 - mean[c]) / std[c])
-                for i in start..<(start + plane) { out[i] = min(max(source[i], low), high) }
-            }
-        }
+        return context.data.normalization.clampedToPixelRange(images)
     }
 
     /// `parameters` plus Gaussian noise of `scale` times each tensor's standard deviation.
@@ -186,27 +142,68 @@ public struct Crafter: Sendable {
 
     /// The learned step sizes η̃ = softplus(ρ).
     public static func stepSizes(_ rho: [Float]) -> [Float] {
-        rho.map { max($0, 0) + Foundation.log1p(Foundation.exp(-abs($0))) }
+        GradientMode.withoutRecording { softplus(Tensor(shape: [rho.count], scalars: rho)).scalars }
     }
 
     /// The poison set of `state`.
-    public func poisonSet(_ state: State, architecture: String) -> PoisonSet {
-        let all = Tensor(shape: [spec.steps * imagesPerStep] + data.inputShape) { out in
+    public func poisonSet(_ state: State) -> PoisonSet {
+        let soft = state.labelLogits.isEmpty ? nil : GradientMode.withoutRecording {
+            Tensor(shape: [spec.steps * imagesPerStep, classes],
+                   scalars: state.labelLogits.flatMap { exp(logSoftmax($0)).scalars })
+        }
+        let all = Tensor(shape: [spec.steps * imagesPerStep] + context.data.inputShape) { out in
             var offset = 0
             for image in state.images {
                 (out.baseAddress! + offset).update(from: image.buffer.baseAddress!, count: image.count)
                 offset += image.count
             }
         }
-        let soft = state.labelLogits.isEmpty ? nil : GradientMode.withoutRecording {
-            Tensor(shape: [spec.steps * imagesPerStep, classes],
-                   scalars: state.labelLogits.flatMap { exp(logSoftmax($0)).scalars })
-        }
         return PoisonSet(images: all, labels: Array((0..<spec.steps).map { _ in stepLabels }.joined()),
                          softLabels: soft, stepSizes: Self.stepSizes(state.rho), steps: spec.steps, epochs: spec.epochs,
-                         metadata: .init(dataset: data.info.name, classNames: data.info.classNames,
-                                         mean: data.normalization.mean, std: data.normalization.std,
-                                         forget: forget, target: target, architecture: architecture,
-                                         seed: spec.seed, objective: spec.objective))
+                         metadata: context.metadata)
+    }
+}
+
+extension UnrolledSteps.State {
+    public func save(into file: inout SafeTensors) throws {
+        file.metadata["image_adam_steps"] = String(imageOptimizer.state.steps)
+        file.metadata["step_adam_steps"] = String(stepSizeOptimizer.state.steps)
+        file.metadata["label_adam_steps"] = String(labelOptimizer.state.steps)
+        try Self.add(images, imageOptimizer.state, prefix: "images", to: &file)
+        try Self.add(labelLogits, labelOptimizer.state, prefix: "label_logits", to: &file)
+        try Self.add(rho.map { Tensor($0) }, stepSizeOptimizer.state, prefix: "rho", to: &file)
+        try file.add(name: "losses", floats: losses, shape: [losses.count])
+    }
+
+    public mutating func restore(from file: SafeTensors, source: String) throws {
+        func count(_ key: String) throws -> Int { try Checkpoint.count(key, in: file, source: source) }
+        try Self.restore(&images, &imageOptimizer, prefix: "images", steps: count("image_adam_steps"), from: file)
+        try Self.restore(&labelLogits, &labelOptimizer, prefix: "label_logits", steps: count("label_adam_steps"), from: file)
+        var rhoTensors = rho.map { Tensor($0) }
+        try Self.restore(&rhoTensors, &stepSizeOptimizer, prefix: "rho", steps: count("step_adam_steps"), from: file)
+        rho = rhoTensors.map(\.item)
+        losses = try file.floats("losses")
+        iteration = try count("iteration")
+        guard losses.count == iteration else {
+            throw PoisonError("\(source) is inconsistent (its loss history does not match its iteration); delete it and start over")
+        }
+    }
+
+    /// Adds tensors named `prefix.i` with their Adam moments (zeros before the first step).
+    private static func add(_ tensors: [Tensor], _ adam: Adam.State, prefix: String, to file: inout SafeTensors) throws {
+        for (i, tensor) in tensors.enumerated() {
+            let zeros = [Float](repeating: 0, count: tensor.count)
+            try file.add(name: "\(prefix).\(i)", floats: tensor.scalars, shape: tensor.shape)
+            try file.add(name: "\(prefix).\(i).adam_m", floats: adam.first.isEmpty ? zeros : adam.first[i], shape: tensor.shape)
+            try file.add(name: "\(prefix).\(i).adam_v", floats: adam.second.isEmpty ? zeros : adam.second[i], shape: tensor.shape)
+        }
+    }
+
+    /// Reads what `add` wrote back into `tensors` (shapes from the fresh state) and `adam`.
+    private static func restore(_ tensors: inout [Tensor], _ adam: inout Adam, prefix: String, steps: Int, from file: SafeTensors) throws {
+        tensors = try tensors.indices.map { Tensor(shape: tensors[$0].shape, scalars: try file.floats("\(prefix).\($0)")) }
+        guard steps > 0 else { return }
+        adam.state = Adam.State(first: try tensors.indices.map { try file.floats("\(prefix).\($0).adam_m") },
+                                second: try tensors.indices.map { try file.floats("\(prefix).\($0).adam_v") }, steps: steps)
     }
 }

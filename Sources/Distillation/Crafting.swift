@@ -1,0 +1,44 @@
+import Formats
+import Foundation
+
+/// Where crafting is, for progress displays.
+public struct CraftProgress: Sendable {
+    public let iteration, iterations: Int
+    public let loss: Float
+    public let stepSizes: [Float]
+    public let secondsPerIteration: Double
+}
+
+/// The loop every method runs under: resume from a checkpoint, iterate, checkpoint every
+/// `checkpointEvery` iterations, when asked to stop and at the end (the caller deletes the
+/// checkpoint once the poison is safely written).
+public enum Crafting {
+    /// Runs `method` to its last iteration and returns its poison set, or nil when
+    /// `shouldStop` turned true (a checkpoint was written first).
+    public static func run<Method: DistillationMethod>(
+        _ method: Method, checkpoint url: URL, configHash: String, resume: Bool, checkpointEvery: Int = 50,
+        workers: Int = 2, shouldStop: @Sendable () -> Bool = { false },
+        progress: (CraftProgress) -> Void = { _ in }
+    ) throws -> PoisonSet? {
+        var state = method.initialState()
+        if resume, FileManager.default.fileExists(atPath: url.path) {
+            state = try Checkpoint.read(from: url, configHash: configHash, into: state)
+        }
+        let start = Date()
+        let startIteration = state.iteration
+        while state.iteration < method.iterations {
+            if shouldStop() {
+                try Checkpoint.write(state, configHash: configHash, to: url)
+                return nil
+            }
+            method.iterate(&state, workers: workers)
+            if state.iteration % checkpointEvery == 0 { try Checkpoint.write(state, configHash: configHash, to: url) }
+            progress(CraftProgress(iteration: state.iteration, iterations: method.iterations, loss: state.lastLoss ?? 0,
+                                   stepSizes: state.currentStepSizes,
+                                   secondsPerIteration: Date().timeIntervalSince(start) / Double(state.iteration - startIteration)))
+        }
+        // The finished state too: until the caller has written the poison, this is the work.
+        try Checkpoint.write(state, configHash: configHash, to: url)
+        return method.poisonSet(state)
+    }
+}

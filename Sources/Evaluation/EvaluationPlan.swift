@@ -1,0 +1,102 @@
+import Datasets
+import Distillation
+import Foundation
+import Networks
+import Reports
+
+/// What to evaluate: a poison, the victims to score it on, the controls to compare it
+/// with and the probes and defenses to run. K and T come from the poison. `amnesia run`,
+/// `amnesia evaluate` and the audit all describe their evaluation as a plan, and
+/// `EvaluationPlan.run` is the one path that scores it.
+public struct EvaluationPlan: Sendable {
+    public var poison: PoisonSet
+    /// The victims the headline numbers come from (never seen while crafting).
+    public var heldout: [EvaluatedVictim]
+    /// With fixed knowledge: the victim the poison was crafted on.
+    public var known: [EvaluatedVictim] = []
+    /// The crafting victims (how well the poison fits what it saw).
+    public var crafting: [EvaluatedVictim] = []
+    /// Controls scored on the held-out victims beside the poison.
+    public var controls: [Control] = []
+    /// Other ways of taking the update, each scored on the held-out victims.
+    public var updates: [any VictimUpdate] = []
+    /// Where controls get their step sizes: victims and images that are not the held-out
+    /// victims and the test split (crafting victims and a training sample).
+    public var selection: (victims: [EvaluatedVictim], images: LabeledImages)?
+
+    public init(poison: PoisonSet, heldout: [EvaluatedVictim]) {
+        (self.poison, self.heldout) = (poison, heldout)
+    }
+
+    /// A control: a poison the crafted one must beat (nil: no poison at all).
+    public struct Control: Sendable {
+        public let key: String
+        public let description: String
+        public let poison: PoisonSet?
+
+        public init(key: String, description: String, poison: PoisonSet?) {
+            (self.key, self.description, self.poison) = (key, description, poison)
+        }
+    }
+}
+
+/// One way of taking the update, scored on a set of victims.
+public struct UpdateResult: Sendable {
+    public let key: String
+    public let description: String
+    /// Victims that took the update (a defense may refuse it).
+    public let accepted: Int
+    public let victims: VictimSetResult
+}
+
+/// A control's score and the step size it was given.
+public struct ControlResult: Sendable {
+    public let key: String
+    public let description: String
+    public let stepSize: Float
+    public let victims: VictimSetResult
+}
+
+/// Everything a plan measured.
+public struct EvaluationResults: Sendable {
+    public let heldout: VictimSetResult
+    public let known: VictimSetResult?
+    public let crafting: VictimSetResult?
+    public let controls: [ControlResult]
+    public let updates: [UpdateResult]
+}
+
+extension EvaluationPlan {
+    /// Scores the plan with `classifier` on `images` (the test split).
+    public func run(classifier: any Classifier, images: LabeledImages, workers: Int = 2,
+                    progress: (String) -> Void = { _ in }) throws -> EvaluationResults {
+        let (k, t) = (poison.metadata.forget, poison.metadata.target)
+        let evaluator = Evaluator(classifier: classifier, images: images, forget: k, target: t)
+        try evaluator.check(poison)
+        progress("evaluating the poison on \(heldout.count) held-out victims")
+        let before = evaluator.baseline(heldout, workers: workers)
+        let heldoutResult = evaluator.evaluate(heldout, poison: poison, before: before, workers: workers).victims
+        let knownResult = known.isEmpty ? nil : evaluator.evaluate(known, poison: poison, workers: workers).victims
+        let craftingResult = crafting.isEmpty ? nil : evaluator.evaluate(crafting, poison: poison, workers: workers).victims
+
+        if !controls.isEmpty { progress("scoring the controls (\(controls.map(\.key).joined(separator: ", ")))") }
+        let selector = selection.map { Evaluator(classifier: classifier, images: $0.images, forget: k, target: t) }
+        let controlResults = controls.map { control -> ControlResult in
+            guard var chosen = control.poison else {
+                return ControlResult(key: control.key, description: control.description, stepSize: 0,
+                                     victims: evaluator.evaluate(heldout, poison: nil, before: before).victims)
+            }
+            if let selector, let victims = selection?.victims {
+                let size = ControlStepSize.choose(chosen, evaluator: selector, victims: victims)
+                chosen.stepSizes = chosen.stepSizes.map { _ in size }
+            }
+            return ControlResult(key: control.key, description: control.description, stepSize: chosen.stepSizes[0],
+                                 victims: evaluator.evaluate(heldout, poison: chosen, before: before, workers: workers).victims)
+        }
+
+        if !updates.isEmpty { progress("probing \(updates.map(\.key).joined(separator: ", "))") }
+        let updateResults = updates.map { evaluator.evaluate(heldout, poison: poison, update: $0, before: before, workers: workers) }
+        return EvaluationResults(heldout: heldoutResult, known: knownResult, crafting: craftingResult,
+                                 controls: controlResults, updates: updateResults)
+    }
+}

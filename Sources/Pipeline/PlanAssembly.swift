@@ -1,0 +1,117 @@
+import Autodiff
+import Datasets
+import Distillation
+import Evaluation
+import Formats
+import Foundation
+import Reports
+import Victims
+
+/// The parts of an evaluation that the run, `amnesia evaluate` and the audit share: which
+/// victims, controls and probes a zoo's evaluation has, and how its results become a
+/// report.
+extension Zoo {
+    /// `records` with their weights, as victims of `role`.
+    func evaluated(_ records: [VictimRecord], as role: VictimResult.Role) throws -> [EvaluatedVictim] {
+        try records.map { EvaluatedVictim(id: $0.id, role: role, seed: $0.seed, parameters: try parameters(of: $0)) }
+    }
+
+    /// A plan that scores `poison` on the held-out victims and the crafting ones.
+    func evaluationPlan(_ poison: PoisonSet) throws -> EvaluationPlan {
+        var plan = EvaluationPlan(poison: poison, heldout: try evaluated(heldout, as: .heldout))
+        plan.crafting = try evaluated(crafting, as: .crafting)
+        return plan
+    }
+
+    /// The victims control step sizes are chosen on: four crafting victims, or four held-out
+    /// ones in a zoo that has no crafting victims (an imported zoo; `standardControls` says
+    /// so in the report).
+    func selectionVictims() throws -> [EvaluatedVictim] {
+        crafting.isEmpty ? try evaluated(Array(heldout.prefix(4)), as: .heldout)
+            : try evaluated(Array(crafting.prefix(4)), as: .crafting)
+    }
+}
+
+/// 2,000 training images (a fixed sample of `seed`) on which control step sizes are chosen.
+func selectionImages(_ data: PreparedData, seed: UInt64) throws -> LabeledImages {
+    var rng = SeededGenerator(seed: seed &+ 11)
+    return try data.train.subset(Array((0..<data.train.count).shuffled(using: &rng).prefix(2000)))
+}
+
+/// The robustness probes every report carries: the victim's own step size (half, double)
+/// and the poison saved as 8-bit images.
+let standardProbes: [any VictimUpdate] = [ScaledStep(factor: 0.5), ScaledStep(factor: 2), EightBitImages()]
+
+/// The controls every attack is compared with: no poison, random real images and class
+/// means, both with class K relabelled T. `selectedOnHeldout` marks a zoo without crafting
+/// victims, whose controls had their step sizes chosen on held-out victims.
+func standardControls(context: CraftingContext, perClass: Int, seed: UInt64, selectedOnHeldout: Bool) -> [EvaluationPlan.Control] {
+    let (k, t) = (context.metadata.forget, context.metadata.target)
+    let note = selectedOnHeldout ? " Step size chosen on held-out victims (the zoo has no crafting victims)." : ""
+    return [
+        .init(key: "no_poison", description: "No poison: the victims as trained (no update).", poison: nil),
+        .init(key: "random_real", description: "\(perClass) random real training images per class, class \(k) relabelled \(t).\(note)",
+              poison: RandomRealImages(context: context, perClass: perClass, seed: seed &+ 7).poisonSet(NoState())),
+        .init(key: "class_means", description: "The mean training image of each class, class \(k)'s relabelled \(t).\(note)",
+              poison: ClassMeanImages(context: context).poisonSet(NoState())),
+    ]
+}
+
+/// The threat model of `poison`, in the report's words.
+func threatModel(_ poison: PoisonSet, knowledge: Knowledge, classNames: [String]) -> ThreatModel {
+    let (k, t) = (poison.metadata.forget, poison.metadata.target)
+    return ThreatModel(knowledge: knowledge == .fixed ? .fixed : .distribution, forgetClass: k, targetClass: t,
+                       forgetName: classNames[k], targetName: classNames[t], poisonImages: poison.labels.count,
+                       steps: poison.steps, epochs: poison.epochs)
+}
+
+/// The dataset as a report records it.
+func reportDataset(_ data: PreparedData) -> ReportDataset {
+    ReportDataset(name: data.info.name, classNames: data.info.classNames,
+                  mean: data.normalization.mean.map(Double.init), std: data.normalization.std.map(Double.init))
+}
+
+extension AttackReport {
+    /// A report of evaluation `results`: controls by key, probes as ASR and other-class drop.
+    init(run: RunInfo, threatModel: ThreatModel, dataset: ReportDataset, poison: PoisonInfo,
+         results: EvaluationResults, config: [String: String]) {
+        var baselines: [String: BaselineResult] = [:]
+        for control in results.controls {
+            baselines[control.key] = BaselineResult(description: control.description, stepSize: Double(control.stepSize),
+                                                    victims: control.victims.victims)
+        }
+        var robustness: [String: Stat] = [:]
+        for probe in results.updates {
+            robustness["asr_\(probe.key)"] = probe.victims.summary.after.asr
+            robustness["other_drop_\(probe.key)"] = probe.victims.summary.otherAccuracyDrop
+        }
+        self.init(run: run, threatModel: threatModel, dataset: dataset, poison: poison,
+                  results: AttackResults(heldout: results.heldout, known: results.known, crafting: results.crafting),
+                  baselines: baselines, robustness: robustness, config: config)
+    }
+}
+
+/// Writes `report`'s files into `directory`, embedding the poison grid written beside it.
+func writeReport(_ report: AttackReport, to directory: URL) throws {
+    let grid = directory.appendingPathComponent("poison.png")
+    let images = (try? Data(contentsOf: grid)).map { ["poison.png": $0] } ?? [:]
+    try ReportWriter.write(report: report, images: images, to: directory)
+}
+
+/// A parsed JSON configuration flattened to `a.b.c → value` strings (arrays joined with
+/// commas), leaving out the top-level keys in `skipping`.
+func flattenedConfig(_ json: Any, skipping: Set<String>) -> [String: String] {
+    var flat: [String: String] = [:]
+    func walk(_ value: Any, _ path: String) {
+        if skipping.contains(path) { return }
+        if let dict = value as? [String: Any] {
+            for (key, child) in dict { walk(child, path.isEmpty ? key : "\(path).\(key)") }
+        } else if let array = value as? [Any] {
+            flat[path] = array.map { "\($0)" }.joined(separator: ", ")
+        } else {
+            flat[path] = "\(value)"
+        }
+    }
+    walk(json, "")
+    return flat
+}
