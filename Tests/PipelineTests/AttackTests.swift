@@ -114,7 +114,7 @@ struct AttackTests {
         }
 
         // Another file of the same name gets its own folder.
-        try file.add(name: "lrs", floats: [0.02], shape: [1])
+        file.metadata["T"] = "2"
         try file.write(to: url)
         let other = try PoisonEvaluation(poisonURL: url, overrides: .init(), zoo: zoo, reportsRoot: root.appendingPathComponent("reports"))
         #expect(other.directory != evaluation.directory)
