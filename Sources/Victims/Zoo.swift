@@ -19,7 +19,7 @@ public struct VictimRecord: Codable, Sendable, Equatable {
     public var role: VictimRole
     /// The training seed (0 for imported weights).
     public var seed: UInt64
-    /// `trained` by Amnesia or `imported` from a file trained elsewhere.
+    /// `trained` by Amnesia, or `imported from <file name>` for weights trained elsewhere.
     public var source: String
     public var recipe: TrainingRecipe?
     public var testAccuracy: Double

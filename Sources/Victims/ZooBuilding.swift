@@ -113,20 +113,23 @@ extension Zoo {
     /// Adds classifiers trained elsewhere (PyTorch `state_dict`s saved as safetensors)
     /// to this zoo under `role`, after checking every tensor against the architecture
     /// and measuring test accuracy on `data`.
+    /// Every file is read and checked before the first is added, so a bad file adds none.
     public mutating func importWeights(_ files: [URL], role: VictimRole = .heldout, data: PreparedData) throws -> [VictimRecord] {
         let classifier = try classifier()
-        return try files.map { url in
+        let checked = try files.map { url in
             let bytes: Data
             do { bytes = try Data(contentsOf: url) } catch {
                 throw ZooError("cannot read \(url.path): \(error.localizedDescription)")
             }
-            let parameters = try Self.parameters(from: SafeTensors(data: bytes, source: url.path), for: classifier)
+            return (url, bytes, try Self.parameters(from: SafeTensors(data: bytes, source: url.path), for: classifier))
+        }
+        return try checked.map { url, bytes, parameters in
             let accuracy = Trainer.accuracy(Trainer.predictions(classifier, parameters, on: data.test),
                                             data.test.labels, classes: data.info.numClasses)
             var id = "imported-" + url.deletingPathExtension().lastPathComponent
             if manifest.victims.contains(where: { $0.id == id }) { id += "-" + String(SHA256.hex(bytes).prefix(8)) }
             try AtomicFile.write(bytes, to: directory.appendingPathComponent("\(id).safetensors"))
-            let record = VictimRecord(id: id, role: role, seed: 0, source: "imported", recipe: nil,
+            let record = VictimRecord(id: id, role: role, seed: 0, source: "imported from \(url.lastPathComponent)", recipe: nil,
                                       testAccuracy: accuracy.overall, perClassAccuracy: accuracy.perClass,
                                       file: "\(id).safetensors", sha256: SHA256.hex(bytes), epoch: nil)
             try self.record(record)
@@ -143,11 +146,11 @@ extension Zoo {
         }
         var spec = ZooSpec(name: name)
         (spec.architecture, spec.dataset, spec.dataDir, spec.crafting, spec.heldout) = (architecture, dataset, dataDir, 0, 0)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let zoo = Zoo(directory: directory, manifest: ZooManifest(
             spec: spec, classNames: data.info.classNames, inputShape: data.inputShape,
             normalization: data.normalization, victims: []))
-        _ = try zoo.classifier()
+        _ = try zoo.classifier()  // an unknown architecture fails before anything is written
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try zoo.saveManifest()
         return zoo
     }

@@ -108,7 +108,15 @@ extension VictimsCommand {
             let data = try PreparedData.load(dataset: dataset, directory: dataDir, normalization: existing?.manifest.normalization)
             var target = try Zoo.openOrCreate(name: zoo, architecture: arch, dataset: dataset, dataDir: dataDir,
                                               root: root.url, data: data)
-            for record in try target.importWeights(weights.map { URL(fileURLWithPath: $0) }, role: role, data: data) {
+            let records: [VictimRecord]
+            do {
+                records = try target.importWeights(weights.map { URL(fileURLWithPath: $0) }, role: role, data: data)
+            } catch {
+                // A zoo this command created and could not fill is not left behind, empty.
+                if existing == nil { try? FileManager.default.removeItem(at: target.directory) }
+                throw error
+            }
+            for record in records {
                 print("imported \(record.id) (\(record.role.rawValue)): test accuracy \(String(format: "%.4f", record.testAccuracy))")
             }
         }

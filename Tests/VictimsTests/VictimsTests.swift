@@ -138,6 +138,20 @@ struct ZooTests {
         #expect(try refused { $0["conv1.weight"] = ([6, 1, 3, 3], [Float](repeating: 0, count: 54)) }
             .contains("'conv1.weight' has shape [6, 1, 3, 3], expected [6, 1, 5, 5]"))
         #expect(try refused { _ in }.contains("Expected exactly") == false)
+        #expect(records[0].source == "imported from \(victim.file)")
+
+        // One bad file in a batch adds none of them.
+        let before = imported.manifest.victims.count
+        _ = try refused { $0["fc3.bias"] = nil }
+        let good = zoo.directory.appendingPathComponent(zoo.crafting[1].file)
+        #expect(throws: ZooError.self) { try imported.importWeights([good, root.appendingPathComponent("edited.safetensors")], data: data) }
+        #expect(imported.manifest.victims.count == before)
+
+        // An unknown architecture fails before a zoo folder is created.
+        #expect(throws: (any Error).self) {
+            try Zoo.openOrCreate(name: "never", architecture: "resnet", dataset: "synthetic", dataDir: nil, root: root, data: data)
+        }
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("never").path))
     }
 }
 
