@@ -55,6 +55,7 @@ let package = Package(
         .testTarget(name: "VictimsTests", dependencies: ["Victims", "Formats", "Specs", "TestSupport"]),
         .testTarget(name: "DistillationTests", dependencies: ["Distillation", "Specs", "TestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Formats", "Specs", "TestSupport"]),
     ]
 )

@@ -19,7 +19,7 @@ public struct EightBitImages: VictimUpdate {
     /// The poison's images after de-normalizing, clamping, rounding to 8 bits and
     /// normalizing again (`Evaluator.check` has made sure the poison's normalization has
     /// one mean and std per image channel).
-    static func roundTrip(_ poison: PoisonSet) -> Tensor {
+    public static func roundTrip(_ poison: PoisonSet) -> Tensor {
         let n = Normalization(mean: poison.metadata.mean, std: poison.metadata.std)
         let (channels, plane) = (poison.imageShape[0], poison.imageShape[1] * poison.imageShape[2])
         let source = poison.images.scalars
