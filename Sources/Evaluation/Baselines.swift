@@ -2,7 +2,7 @@ import Autodiff
 import Datasets
 import Distillation
 import Foundation
-import Reports
+import Results
 
 /// Non-learned poisons that answer "is the crafted data better than the obvious thing?":
 /// real images, or class means, with class K relabelled T. Their step size is chosen on

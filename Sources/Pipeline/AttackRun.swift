@@ -6,6 +6,7 @@ import Formats
 import Foundation
 import Networks
 import Reports
+import Results
 import Specs
 import Victims
 
@@ -124,7 +125,7 @@ public struct AttackRun: Sendable {
         let start = Date()
         let evaluator = Evaluator(classifier: classifier, images: data.test, forget: forget, target: target)
         try evaluator.check(poison)
-        func load(_ records: [VictimRecord], as role: VictimResult.Role) throws -> [EvaluatedVictim] {
+        func load(_ records: [VictimRecord], as role: VictimRole) throws -> [EvaluatedVictim] {
             try records.map { EvaluatedVictim(id: $0.id, role: role, seed: $0.seed, parameters: try zoo.parameters(of: $0)) }
         }
         let heldout = try load(zoo.heldout, as: .heldout)
@@ -176,12 +177,11 @@ public struct AttackRun: Sendable {
         let report = AttackReport(
             run: RunInfo(name: name, created: RunInfo.timestamp(Date()), amnesiaVersion: Self.amnesiaVersion,
                          seed: spec.seed, timingsSeconds: allTimings),
-            threatModel: ThreatModel(knowledge: spec.knowledge == .fixed ? .fixed : .distribution,
+            threatModel: ThreatModel(knowledge: spec.knowledge,
                                      forgetClass: forget, targetClass: target, forgetName: names[forget],
                                      targetName: names[target], poisonImages: poison.labels.count,
                                      steps: poison.steps, epochs: poison.epochs),
-            dataset: ReportDataset(name: data.info.name, classNames: names,
-                                   mean: data.normalization.mean.map(Double.init), std: data.normalization.std.map(Double.init)),
+            dataset: data.info, normalization: data.normalization,
             poison: PoisonInfo(file: "poison.safetensors", gridPNG: "poison.png", images: poison.labels.count,
                                learnedStepSizes: poison.stepSizes.map(Double.init)),
             results: AttackResults(heldout: heldoutResult, known: known, crafting: craftingResult),
