@@ -35,18 +35,21 @@ let package = Package(
         .target(name: "Networks", dependencies: ["Autodiff"]),
         .target(name: "Victims", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks"]),
         .target(name: "Distillation", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "Victims"]),
-        .target(name: "Reports", dependencies: ["Formats"]),
-        .target(name: "Evaluation", dependencies: ["Autodiff", "Formats", "Datasets", "Networks", "Victims", "Distillation", "Reports"]),
-        .target(name: "Pipeline", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "Victims", "Distillation", "Reports", "Evaluation"]),
+        .target(name: "Results", dependencies: ["Datasets", "Victims"]),
+        .target(name: "Evaluation", dependencies: ["Autodiff", "Formats", "Datasets", "Networks", "Victims", "Distillation", "Results"]),
+        .target(name: "Reports", dependencies: ["Formats", "Datasets", "Victims", "Results"]),
+        .target(name: "Pipeline", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "Victims", "Distillation", "Results", "Evaluation", "Reports"]),
         .executableTarget(
             name: "amnesia",
             dependencies: [
-                "Autodiff", "Formats", "Specs", "Datasets", "Networks", "Victims", "Distillation", "Reports", "Evaluation", "Pipeline",
+                "Autodiff", "Formats", "Specs", "Datasets", "Networks", "Victims", "Distillation", "Results", "Evaluation", "Reports", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // Helpers shared by the test targets (temporary folders, a seeded generator).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // Sample reports and audits shared by the Results and Reports tests.
+        .target(name: "ResultsFixtures", dependencies: ["Results", "Datasets", "Victims"], path: "Tests/ResultsFixtures"),
 
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
@@ -54,8 +57,9 @@ let package = Package(
         .testTarget(name: "NetworksTests", dependencies: ["Networks"]),
         .testTarget(name: "VictimsTests", dependencies: ["Victims", "Formats", "Specs", "TestSupport"]),
         .testTarget(name: "DistillationTests", dependencies: ["Distillation", "Specs", "TestSupport"]),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Formats", "Specs", "TestSupport"]),
+        .testTarget(name: "ResultsTests", dependencies: ["Results", "ResultsFixtures"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Results", "ResultsFixtures", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Results"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Results", "Formats", "Specs", "TestSupport"]),
     ]
 )

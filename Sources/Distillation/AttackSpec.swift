@@ -2,14 +2,6 @@ import Foundation
 import Specs
 import Victims
 
-/// What the attacker knows about the victim's weights.
-public enum Knowledge: String, SpecChoice, Sendable {
-    /// White-box: one known victim's exact weights.
-    case fixed
-    /// Weights drawn from a known distribution: victims sampled from the crafting zoo.
-    case distribution
-}
-
 /// The outer optimizer of the poison (Adam on the images and step sizes).
 public struct OuterOptimizer: Codable, Sendable, Equatable, StrictlyDecodable {
     public var learningRate: Float = 0.01

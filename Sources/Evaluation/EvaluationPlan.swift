@@ -2,7 +2,7 @@ import Datasets
 import Distillation
 import Foundation
 import Networks
-import Reports
+import Results
 
 /// What to evaluate: a poison, the victims to score it on, the controls to compare it
 /// with and the probes and defenses to run. K and T come from the poison. `amnesia run`,

@@ -3,17 +3,17 @@ import Datasets
 import Distillation
 import Foundation
 import Networks
-import Reports
+import Results
 import Victims
 
 /// A victim to evaluate: its identity and weights.
 public struct EvaluatedVictim: Sendable {
     public let id: String
-    public let role: VictimResult.Role
+    public let role: VictimRole
     public let seed: UInt64
     public let parameters: [Tensor]
 
-    public init(id: String, role: VictimResult.Role, seed: UInt64, parameters: [Tensor]) {
+    public init(id: String, role: VictimRole, seed: UInt64, parameters: [Tensor]) {
         (self.id, self.role, self.seed, self.parameters) = (id, role, seed, parameters)
     }
 }

@@ -6,6 +6,7 @@ import Formats
 import Foundation
 import Networks
 import Reports
+import Results
 import Specs
 import Victims
 
@@ -117,7 +118,7 @@ public struct AttackRun: Sendable {
             run: RunInfo(name: name, created: RunInfo.timestamp(Date()), amnesiaVersion: amnesiaVersion,
                          seed: spec.seed, timingsSeconds: allTimings),
             threatModel: threatModel(poison, knowledge: spec.knowledge, classNames: data.info.classNames),
-            dataset: reportDataset(data),
+            data: data,
             poison: PoisonInfo(file: "poison.safetensors", gridPNG: "poison.png", images: poison.labels.count,
                                learnedStepSizes: poison.stepSizes.map(Double.init)),
             results: results, config: try configStrings())

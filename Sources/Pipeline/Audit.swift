@@ -4,7 +4,7 @@ import Distillation
 import Evaluation
 import Formats
 import Foundation
-import Reports
+import Results
 import Specs
 import Victims
 

@@ -5,6 +5,7 @@ import Evaluation
 import Formats
 import Foundation
 import Reports
+import Results
 import Victims
 
 /// The parts of an evaluation that the run, `amnesia evaluate` and the audit share: which
@@ -12,7 +13,7 @@ import Victims
 /// report.
 extension Zoo {
     /// `records` with their weights, as victims of `role`.
-    func evaluated(_ records: [VictimRecord], as role: VictimResult.Role) throws -> [EvaluatedVictim] {
+    func evaluated(_ records: [VictimRecord], as role: VictimRole) throws -> [EvaluatedVictim] {
         try records.map { EvaluatedVictim(id: $0.id, role: role, seed: $0.seed, parameters: try parameters(of: $0)) }
     }
 
@@ -60,20 +61,14 @@ func standardControls(context: CraftingContext, perClass: Int, seed: UInt64, sel
 /// The threat model of `poison`, in the report's words.
 func threatModel(_ poison: PoisonSet, knowledge: Knowledge, classNames: [String]) -> ThreatModel {
     let (k, t) = (poison.metadata.forget, poison.metadata.target)
-    return ThreatModel(knowledge: knowledge == .fixed ? .fixed : .distribution, forgetClass: k, targetClass: t,
+    return ThreatModel(knowledge: knowledge, forgetClass: k, targetClass: t,
                        forgetName: classNames[k], targetName: classNames[t], poisonImages: poison.labels.count,
                        steps: poison.steps, epochs: poison.epochs)
 }
 
-/// The dataset as a report records it.
-func reportDataset(_ data: PreparedData) -> ReportDataset {
-    ReportDataset(name: data.info.name, classNames: data.info.classNames,
-                  mean: data.normalization.mean.map(Double.init), std: data.normalization.std.map(Double.init))
-}
-
 extension AttackReport {
     /// A report of evaluation `results`: controls by key, probes as ASR and other-class drop.
-    init(run: RunInfo, threatModel: ThreatModel, dataset: ReportDataset, poison: PoisonInfo,
+    init(run: RunInfo, threatModel: ThreatModel, data: PreparedData, poison: PoisonInfo,
          results: EvaluationResults, config: [String: String]) {
         var baselines: [String: BaselineResult] = [:]
         for control in results.controls {
@@ -85,7 +80,7 @@ extension AttackReport {
             robustness["asr_\(probe.key)"] = probe.victims.summary.after.asr
             robustness["other_drop_\(probe.key)"] = probe.victims.summary.otherAccuracyDrop
         }
-        self.init(run: run, threatModel: threatModel, dataset: dataset, poison: poison,
+        self.init(run: run, threatModel: threatModel, dataset: data.info, normalization: data.normalization, poison: poison,
                   results: AttackResults(heldout: results.heldout, known: results.known, crafting: results.crafting),
                   baselines: baselines, robustness: robustness, config: config)
     }

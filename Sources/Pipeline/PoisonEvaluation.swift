@@ -5,6 +5,7 @@ import Formats
 import Foundation
 import Networks
 import Reports
+import Results
 import Victims
 
 /// `amnesia evaluate`: a poison set made anywhere, scored on a zoo's held-out victims
@@ -71,7 +72,7 @@ public struct PoisonEvaluation: Sendable {
             run: RunInfo(name: directory.lastPathComponent, created: RunInfo.timestamp(Date()), amnesiaVersion: amnesiaVersion,
                          seed: poison.metadata.seed, timingsSeconds: ["evaluate": Date().timeIntervalSince(start)]),
             threatModel: threatModel(poison, knowledge: .distribution, classNames: data.info.classNames),
-            dataset: reportDataset(data),
+            data: data,
             poison: PoisonInfo(file: "poison.safetensors", gridPNG: "poison.png", images: poison.labels.count,
                                learnedStepSizes: poison.stepSizes.map(Double.init)),
             results: results, config: config())

@@ -1,3 +1,5 @@
+import Results
+
 /// Renders per-victim results as CSV for spreadsheets and scripts.
 ///
 /// RFC 4180 quoting, `\n` line endings. Text fields (ids, class names in the header) that

@@ -1,4 +1,5 @@
 import Foundation
+import Results
 
 /// Renders reports as ONE self-contained HTML5 file that works offline: inline CSS, inline SVG
 /// charts, PNGs embedded as `data:` URIs, no scripts, fonts or URLs. Every piece of text from
@@ -199,8 +200,8 @@ public enum HTMLReport {
             + "<li>amnesia version: \(htmlEscape(report.run.amnesiaVersion))</li>"
             + "<li>Created: \(htmlEscape(report.run.created))</li>"
             + "<li>Dataset: \(htmlEscape(report.dataset.name)); normalization mean "
-            + "\(htmlEscape(report.dataset.mean.map(Fmt.num).joined(separator: ", "))), std "
-            + "\(htmlEscape(report.dataset.std.map(Fmt.num).joined(separator: ", ")))</li></ul>"
+            + "\(htmlEscape(report.normalization.mean.map { Fmt.num(Double($0)) }.joined(separator: ", "))), std "
+            + "\(htmlEscape(report.normalization.std.map { Fmt.num(Double($0)) }.joined(separator: ", ")))</li></ul>"
         h += "<h3>Config</h3>" + keyValueTable(report.config)
         h += "<h3>Timings</h3>" + keyValueTable(report.run.timingsSeconds.mapValues(Fmt.seconds))
         h += "</section>"

@@ -1,4 +1,5 @@
 import Foundation
+import Results
 
 /// Renders reports as Markdown: readable as plain text, in a terminal or on a code host.
 ///
@@ -144,8 +145,8 @@ public enum MarkdownReport {
         md.line("- amnesia version: \(mdEscape(report.run.amnesiaVersion))")
         md.line("- Created: \(mdEscape(report.run.created))")
         md.line("- Dataset: \(mdEscape(report.dataset.name)), normalization mean "
-                + report.dataset.mean.map(Fmt.num).joined(separator: ", ") + ", std "
-                + report.dataset.std.map(Fmt.num).joined(separator: ", "))
+                + report.normalization.mean.map { Fmt.num(Double($0)) }.joined(separator: ", ") + ", std "
+                + report.normalization.std.map { Fmt.num(Double($0)) }.joined(separator: ", "))
         md.line()
         md.line("### Config")
         md.line()

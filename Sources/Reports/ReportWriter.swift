@@ -1,11 +1,6 @@
+import Formats
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Results
 
 /// Writes a run's report files, each atomically: an interrupted run never leaves a
 /// half-written file, only the previous version or the new one.
@@ -38,15 +33,14 @@ public enum ReportWriter {
         let markdown = MarkdownReport.render(report)
         let html = HTMLReport.render(report, images: images)
         let csv = CSVReport.victims(report)
-        try createDirectory(directory)
         for name in images.keys.sorted() {
-            if let data = images[name] { try writeAtomically(data, to: directory.appendingPathComponent(name)) }
+            if let data = images[name] { try AtomicFile.write(data, to: directory.appendingPathComponent(name)) }
         }
-        try writeAtomically(Data(csv.utf8), to: directory.appendingPathComponent(csvName))
-        try writeAtomically(Data(markdown.utf8), to: directory.appendingPathComponent(markdownName))
-        try writeAtomically(Data(html.utf8), to: directory.appendingPathComponent(htmlName))
+        try AtomicFile.write(Data(csv.utf8), to: directory.appendingPathComponent(csvName))
+        try AtomicFile.write(Data(markdown.utf8), to: directory.appendingPathComponent(markdownName))
+        try AtomicFile.write(Data(html.utf8), to: directory.appendingPathComponent(htmlName))
         // Last: a present report.json means the derived files were written too.
-        try writeAtomically(json, to: directory.appendingPathComponent(jsonName))
+        try AtomicFile.write(json, to: directory.appendingPathComponent(jsonName))
     }
 
     /// Re-renders `report.md`, `report.html` and `victims.csv` from `report.json` in `directory`
@@ -72,19 +66,18 @@ public enum ReportWriter {
                 }
             }
         }
-        try writeAtomically(Data(CSVReport.victims(report).utf8), to: directory.appendingPathComponent(csvName))
-        try writeAtomically(Data(MarkdownReport.render(report).utf8), to: directory.appendingPathComponent(markdownName))
-        try writeAtomically(Data(HTMLReport.render(report, images: images).utf8),
+        try AtomicFile.write(Data(CSVReport.victims(report).utf8), to: directory.appendingPathComponent(csvName))
+        try AtomicFile.write(Data(MarkdownReport.render(report).utf8), to: directory.appendingPathComponent(markdownName))
+        try AtomicFile.write(Data(HTMLReport.render(report, images: images).utf8),
                             to: directory.appendingPathComponent(htmlName))
     }
 
     /// Writes `audit.json`, `audit.md` and `audit.html` into `directory` (created if needed).
     public static func write(audit: AuditReport, to directory: URL) throws {
         let json = try audit.jsonData()
-        try createDirectory(directory)
-        try writeAtomically(Data(MarkdownReport.render(audit).utf8), to: directory.appendingPathComponent(auditMarkdownName))
-        try writeAtomically(Data(HTMLReport.render(audit).utf8), to: directory.appendingPathComponent(auditHTMLName))
-        try writeAtomically(json, to: directory.appendingPathComponent(auditJSONName))
+        try AtomicFile.write(Data(MarkdownReport.render(audit).utf8), to: directory.appendingPathComponent(auditMarkdownName))
+        try AtomicFile.write(Data(HTMLReport.render(audit).utf8), to: directory.appendingPathComponent(auditHTMLName))
+        try AtomicFile.write(json, to: directory.appendingPathComponent(auditJSONName))
     }
 
     // MARK: helpers
@@ -97,47 +90,10 @@ public enum ReportWriter {
         }
     }
 
-    private static func createDirectory(_ directory: URL) throws {
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw ReportError.ioFailed(path: directory.path, detail: "cannot create the directory: \(error.localizedDescription)")
-        }
-    }
-
     private static func read(_ url: URL) throws -> Data {
         do {
             return try Data(contentsOf: url)
         } catch {
-            throw ReportError.ioFailed(path: url.path, detail: error.localizedDescription)
-        }
-    }
-
-    /// Writes to a uniquely named temporary file in the destination's directory, flushes it to
-    /// disk, then `rename(2)`s it over the destination (atomic within one file system).
-    private static func writeAtomically(_ data: Data, to url: URL) throws {
-        let directory = url.deletingLastPathComponent()
-        let temp = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(UUID().uuidString)")
-        do {
-            guard FileManager.default.createFile(atPath: temp.path, contents: nil) else {
-                throw ReportError.ioFailed(path: temp.path, detail: "cannot create a temporary file; is the directory writable?")
-            }
-            let handle = try FileHandle(forWritingTo: temp)
-            do {
-                try handle.write(contentsOf: data)
-                try handle.synchronize()
-                try handle.close()
-            } catch {
-                try? handle.close()
-                throw error
-            }
-            guard rename(temp.path, url.path) == 0 else {
-                let message = String(cString: strerror(errno))
-                throw ReportError.ioFailed(path: url.path, detail: "rename from temporary file failed: \(message)")
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temp)
-            if let reportError = error as? ReportError { throw reportError }
             throw ReportError.ioFailed(path: url.path, detail: error.localizedDescription)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Results
 
 /// Inline SVG charts for the HTML reports: no scripts, no external resources, every label
 /// escaped, tooltips as `<title>` elements so hovering works offline and without JavaScript.

@@ -88,15 +88,4 @@ public enum Trainer {
             classifier.predictions(data.batch(start..<min(data.count, start + batchSize)), parameters)
         }.flatMap { $0 }
     }
-
-    /// Overall and per-class accuracy of `predictions` against `labels`.
-    public static func accuracy(_ predictions: [Int], _ labels: [Int], classes: Int) -> (overall: Double, perClass: [Double]) {
-        var correct = [Int](repeating: 0, count: classes), total = [Int](repeating: 0, count: classes)
-        for (p, y) in zip(predictions, labels) {
-            total[y] += 1
-            if p == y { correct[y] += 1 }
-        }
-        let overall = Double(correct.reduce(0, +)) / Double(max(labels.count, 1))
-        return (overall, zip(correct, total).map { Double($0) / Double(max($1, 1)) })
-    }
 }

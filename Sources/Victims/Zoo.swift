@@ -5,12 +5,22 @@ import Foundation
 import Networks
 import Synchronization
 
-/// Which side of the crafting / held-out split a victim is on.
+/// Which part of an experiment a victim belongs to: a zoo holds `crafting` and `heldout`
+/// victims; a report also scores the attacker's `known` one.
+///
+/// The distinction is the heart of an honest evaluation: only `heldout` victims were never
+/// seen while crafting, so only they measure how the poison transfers to unknown weights.
 public enum VictimRole: String, Codable, Sendable, CaseIterable {
-    /// The attacker may sample these while crafting.
+    /// The attacker may sample these while crafting; scores on them are optimistic.
     case crafting
-    /// Only ever used for evaluation.
+    /// Only ever used for evaluation; the headline numbers come from these.
     case heldout
+    /// The one network the attacker knows exactly (fixed, white-box knowledge): a role in a
+    /// report, never in a zoo's manifest.
+    case known
+
+    /// The roles a zoo's victims can have.
+    public static let zooRoles: [VictimRole] = [.crafting, .heldout]
 }
 
 /// One victim in a zoo's manifest.
@@ -87,6 +97,9 @@ public struct Zoo: Sendable {
         }
         guard manifest.schema == ZooManifest.schemaID else {
             throw ZooError("\(url.path) has schema '\(manifest.schema)', expected '\(ZooManifest.schemaID)'")
+        }
+        if let stray = manifest.victims.first(where: { !VictimRole.zooRoles.contains($0.role) }) {
+            throw ZooError("\(url.path): victim '\(stray.id)' has role '\(stray.role.rawValue)'; a zoo's victims are crafting or heldout")
         }
         self.directory = directory
     }

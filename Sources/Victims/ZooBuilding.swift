@@ -95,7 +95,7 @@ extension Zoo {
         }
         func save(_ id: String, _ parameters: [Tensor], epoch: Int?) throws -> VictimRecord {
             let predictions = Trainer.predictions(classifier, parameters, on: data.test)
-            let accuracy = Trainer.accuracy(predictions, data.test.labels, classes: data.info.numClasses)
+            let confusion = Confusion(predictions: predictions, labels: data.test.labels, classes: data.info.numClasses)
             var metadata = [
                 "format": "pt", "amnesia.zoo": spec.name, "amnesia.victim": id, "amnesia.role": role.rawValue,
                 "amnesia.seed": String(seed), "amnesia.architecture": spec.architecture, "amnesia.dataset": spec.dataset,
@@ -104,7 +104,7 @@ extension Zoo {
             let bytes = try weightsFile(parameters, classifier: classifier, metadata: metadata).data()
             try AtomicFile.write(bytes, to: directory.appendingPathComponent("\(id).safetensors"))
             return VictimRecord(id: id, role: role, seed: seed, source: "trained", recipe: spec.training,
-                                testAccuracy: accuracy.overall, perClassAccuracy: accuracy.perClass,
+                                testAccuracy: confusion.accuracy, perClassAccuracy: confusion.perClassAccuracy,
                                 file: "\(id).safetensors", sha256: SHA256.hex(bytes), epoch: epoch)
         }
         return try [save(id, parameters, epoch: nil)] + snapshots.map { try save(snapshotID(id, epoch: $0.epoch), $0.parameters, epoch: $0.epoch) }
@@ -124,13 +124,13 @@ extension Zoo {
             return (url, bytes, try Self.parameters(from: SafeTensors(data: bytes, source: url.path), for: classifier))
         }
         return try checked.map { url, bytes, parameters in
-            let accuracy = Trainer.accuracy(Trainer.predictions(classifier, parameters, on: data.test),
-                                            data.test.labels, classes: data.info.numClasses)
+            let confusion = Confusion(predictions: Trainer.predictions(classifier, parameters, on: data.test),
+                                      labels: data.test.labels, classes: data.info.numClasses)
             var id = "imported-" + url.deletingPathExtension().lastPathComponent
             if manifest.victims.contains(where: { $0.id == id }) { id += "-" + String(SHA256.hex(bytes).prefix(8)) }
             try AtomicFile.write(bytes, to: directory.appendingPathComponent("\(id).safetensors"))
             let record = VictimRecord(id: id, role: role, seed: 0, source: "imported from \(url.lastPathComponent)", recipe: nil,
-                                      testAccuracy: accuracy.overall, perClassAccuracy: accuracy.perClass,
+                                      testAccuracy: confusion.accuracy, perClassAccuracy: confusion.perClassAccuracy,
                                       file: "\(id).safetensors", sha256: SHA256.hex(bytes), epoch: nil)
             try self.record(record)
             return record

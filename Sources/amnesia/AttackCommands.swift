@@ -7,6 +7,7 @@ import Formats
 import Foundation
 import Pipeline
 import Reports
+import Results
 import Synchronization
 import Victims
 

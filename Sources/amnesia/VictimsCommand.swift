@@ -101,7 +101,7 @@ extension VictimsCommand {
         @OptionGroup var root: ZooRootOption
 
         func run() throws {
-            guard let role = VictimRole(rawValue: role) else {
+            guard let role = VictimRole(rawValue: role), VictimRole.zooRoles.contains(role) else {
                 throw ValidationError("--role must be heldout or crafting, got '\(role)'")
             }
             let existing = try? Zoo(at: root.url.appendingPathComponent(zoo))

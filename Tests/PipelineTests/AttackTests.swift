@@ -6,7 +6,7 @@ import Pipeline
 import Formats
 import Foundation
 import Networks
-import Reports
+import Results
 import Specs
 import Testing
 import TestSupport

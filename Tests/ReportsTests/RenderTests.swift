@@ -1,5 +1,7 @@
 import Foundation
 import Reports
+import Results
+import ResultsFixtures
 import Testing
 
 /// `src=` / `href=` attributes of real tags pointing at the network (quoted or not, any case).
@@ -9,17 +11,6 @@ func externalReferences(in html: String) -> [String] {
     guard let regex = try? NSRegularExpression(pattern: pattern) else { return ["bad regex"] }
     let range = NSRange(html.startIndex..., in: html)
     return regex.matches(in: html, range: range).compactMap { Range($0.range, in: html).map { String(html[$0]) } }
-}
-
-func sampleAudit() -> AuditReport {
-    AuditReport(
-        run: RunInfo(name: "audit-lenet-7c1e", created: "2025-01-01T00:00:00Z", amnesiaVersion: "0.1.0", seed: 7),
-        classNames: ["zero", "one", "two"],
-        pairs: [
-            AuditPair(forget: 0, target: 1, asr: Stat([0.9, 0.8]), otherAccuracyDrop: Stat([0.01, 0.03])),
-            AuditPair(forget: 2, target: 0, asr: Stat([0.1, 0.3]), otherAccuracyDrop: Stat([0.12, 0.08])),
-        ],
-        config: ["zoo": "victims/lenet.yaml"])
 }
 
 @Suite("Markdown, HTML and CSV renderers")

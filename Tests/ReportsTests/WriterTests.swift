@@ -1,5 +1,7 @@
 import Foundation
 import Reports
+import Results
+import ResultsFixtures
 import Testing
 import TestSupport
 

@@ -29,7 +29,7 @@ public struct AuditPair: Codable, Equatable, Sendable {
 ///
 /// It answers "which K→T pairs are easy to force on this classifier, and at what collateral
 /// cost?" as a vulnerability matrix (rows K, columns T).
-public struct AuditReport: Codable, Equatable, Sendable {
+public struct AuditReport: VersionedReport, Equatable, Sendable {
     /// The schema id this build writes and reads.
     public static let schemaID = "amnesia.audit/1"
 
@@ -59,34 +59,19 @@ public struct AuditReport: Codable, Equatable, Sendable {
         self.config = config
     }
 
-    /// Decodes `audit.json`, refusing any schema other than `AuditReport.schemaID`.
-    public init(jsonData: Data) throws {
-        try checkSchema(jsonData, expected: AuditReport.schemaID)
-        do {
-            self = try JSONDecoder().decode(AuditReport.self, from: jsonData)
-        } catch {
-            throw wrapDecodingError(error)
-        }
-    }
-
-    /// Pretty-printed JSON with sorted keys.
-    public func jsonData() throws -> Data {
-        try encodeReportJSON(self)
-    }
-
     /// The pair for K→T, if it was audited (the last one wins if listed twice).
     public func pair(forget k: Int, target t: Int) -> AuditPair? {
         pairs.last { $0.forget == k && $0.target == t }
     }
 
     /// The number of classes the matrix spans: the class names, or more if a pair refers beyond them.
-    var matrixSize: Int {
+    public var matrixSize: Int {
         let maxPair = pairs.map { Swift.max($0.forget, $0.target) + 1 }.max() ?? 0
         return Swift.max(classNames.count, maxPair)
     }
 
     /// Name of class `c`, falling back to its number.
-    func className(_ c: Int) -> String {
+    public func className(_ c: Int) -> String {
         c >= 0 && c < classNames.count ? classNames[c] : "class \(c)"
     }
 }

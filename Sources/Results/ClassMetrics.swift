@@ -1,3 +1,5 @@
+import Datasets
+
 /// The metrics of one victim at one moment (before or after the poison step).
 ///
 /// These are the numbers the attack is judged by: did class K move to T (`asr`), and did
@@ -47,51 +49,23 @@ public struct ClassMetrics: Codable, Equatable, Sendable {
     ///   - classes: number of classes; every prediction and label must lie in `0..<classes`.
     ///   - k: the class the attack wants forgotten.
     ///   - t: the class K should be predicted as.
-    /// - Precondition: equal lengths and all classes in range. A violation means the caller
-    ///   evaluated the wrong network or test set, so it stops with a message naming the bad
-    ///   value rather than silently producing meaningless numbers.
+    /// - Precondition: those of `Confusion`, and K and T in range.
     public static func compute(predictions: [Int], labels: [Int], classes: Int,
                                forget k: Int, target t: Int) -> ClassMetrics {
-        precondition(classes > 0, "ClassMetrics.compute: classes must be positive, got \(classes)")
-        precondition(predictions.count == labels.count,
-                     "ClassMetrics.compute: \(predictions.count) predictions for \(labels.count) labels; "
-                     + "evaluate the victim on the same test set the labels come from")
         precondition((0..<classes).contains(k) && (0..<classes).contains(t),
                      "ClassMetrics.compute: forget class \(k) / target class \(t) outside 0..<\(classes)")
-
-        var confusion = Array(repeating: Array(repeating: 0, count: classes), count: classes)
-        var correct = 0, otherTotal = 0, otherCorrect = 0, kTotal = 0, kAsT = 0, targetCorrect = 0
-        for (index, (predicted, label)) in zip(predictions, labels).enumerated() {
-            precondition((0..<classes).contains(label),
-                         "ClassMetrics.compute: label \(label) at index \(index) outside 0..<\(classes)")
-            precondition((0..<classes).contains(predicted),
-                         "ClassMetrics.compute: prediction \(predicted) at index \(index) outside 0..<\(classes)")
-            confusion[label][predicted] += 1
-            if predicted == label { correct += 1 }
-            if label == k {
-                kTotal += 1
-                if predicted == t { kAsT += 1 }
-            } else {
-                otherTotal += 1
-                if predicted == label { otherCorrect += 1 }
-            }
-            if predicted == (label == k ? t : label) { targetCorrect += 1 }
-        }
-        let perClass = confusion.enumerated().map { row, counts in
-            fraction(counts[row], of: counts.reduce(0, +))
-        }
+        let confusion = Confusion(predictions: predictions, labels: labels, classes: classes)
+        let counts = confusion.counts
+        let kTotal = confusion.support(k)
+        // Against the K→T labels, class K's images count when predicted T instead of K.
+        let targetCorrect = confusion.correct - counts[k][k] + counts[k][t]
         return ClassMetrics(
-            accuracy: fraction(correct, of: labels.count),
-            perClass: perClass,
-            asr: fraction(kAsT, of: kTotal),
-            otherAccuracy: fraction(otherCorrect, of: otherTotal),
-            targetAccuracy: fraction(targetCorrect, of: labels.count),
-            confusion: confusion)
-    }
-
-    /// `part / whole`, or 0 for an empty whole (see the type's documentation).
-    private static func fraction(_ part: Int, of whole: Int) -> Double {
-        whole == 0 ? 0 : Double(part) / Double(whole)
+            accuracy: confusion.accuracy,
+            perClass: confusion.perClassAccuracy,
+            asr: Confusion.fraction(counts[k][t], of: kTotal),
+            otherAccuracy: Confusion.fraction(confusion.correct - counts[k][k], of: confusion.total - kTotal),
+            targetAccuracy: Confusion.fraction(targetCorrect, of: confusion.total),
+            confusion: counts)
     }
 }
 

@@ -1,23 +1,11 @@
+import Victims
+
 /// One victim's metrics before and after the poison step.
 public struct VictimResult: Codable, Equatable, Sendable {
-    /// Which part of the experiment a victim belongs to (nested to stay clear of the
-    /// `Victims` module's zoo-level `VictimRole`, which has no `known` case).
-    ///
-    /// The distinction is the heart of an honest evaluation: only `heldout` victims were never
-    /// seen while crafting, so only they measure how the poison transfers to unknown weights.
-    public enum Role: String, Codable, Sendable, CaseIterable {
-        /// Used to craft the poison (distribution knowledge); scores on these are optimistic.
-        case crafting
-        /// Never seen while crafting; the headline numbers come from these.
-        case heldout
-        /// The one network the attacker knows exactly (fixed, white-box knowledge).
-        case known
-    }
-
     /// Stable identifier, e.g. the weights file stem in the zoo.
     public var id: String
     /// The victim's role in the experiment.
-    public var role: Role
+    public var role: VictimRole
     /// Seed the victim was trained with, so it can be rebuilt.
     public var seed: UInt64
     /// Metrics of the victim as trained.
@@ -26,7 +14,7 @@ public struct VictimResult: Codable, Equatable, Sendable {
     public var after: ClassMetrics
 
     /// Memberwise initializer.
-    public init(id: String, role: Role, seed: UInt64, before: ClassMetrics, after: ClassMetrics) {
+    public init(id: String, role: VictimRole, seed: UInt64, before: ClassMetrics, after: ClassMetrics) {
         self.id = id
         self.role = role
         self.seed = seed

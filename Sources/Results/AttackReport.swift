@@ -1,0 +1,152 @@
+import Datasets
+import Foundation
+
+/// Where the poison set lives and what was learned.
+public struct PoisonInfo: Codable, Equatable, Sendable {
+    /// The poison set's safetensors file name (relative to the report directory).
+    public var file: String
+    /// The PNG grid of the poison images (relative to the report directory), if one was written.
+    public var gridPNG: String?
+    /// Number of poison images.
+    public var images: Int
+    /// Learned step sizes, one per step and epoch.
+    public var learnedStepSizes: [Double]
+
+    enum CodingKeys: String, CodingKey {
+        case file
+        case gridPNG = "grid_png"
+        case images
+        case learnedStepSizes = "learned_step_sizes"
+    }
+
+    /// Memberwise initializer.
+    public init(file: String, gridPNG: String?, images: Int, learnedStepSizes: [Double]) {
+        self.file = file
+        self.gridPNG = gridPNG
+        self.images = images
+        self.learnedStepSizes = learnedStepSizes
+    }
+}
+
+/// The attack's results per victim set.
+public struct AttackResults: Codable, Equatable, Sendable {
+    /// Victims never seen while crafting: the headline numbers.
+    public var heldout: VictimSetResult
+    /// The known victim (fixed knowledge only).
+    public var known: VictimSetResult?
+    /// The crafting zoo (optional; optimistic by construction).
+    public var crafting: VictimSetResult?
+
+    /// Memberwise initializer.
+    public init(heldout: VictimSetResult, known: VictimSetResult? = nil, crafting: VictimSetResult? = nil) {
+        self.heldout = heldout
+        self.known = known
+        self.crafting = crafting
+    }
+
+    /// The sets that are present, in reporting order, with their JSON names.
+    public var namedSets: [(name: String, set: VictimSetResult)] {
+        var sets: [(name: String, set: VictimSetResult)] = [("heldout", heldout)]
+        if let known { sets.append(("known", known)) }
+        if let crafting { sets.append(("crafting", crafting)) }
+        return sets
+    }
+}
+
+/// The machine-readable record of one attack run: `report.json`, schema `amnesia.report/1`.
+///
+/// Markdown, HTML and CSV are all rendered from this value alone (plus PNGs), so a report can
+/// be re-rendered later (`amnesia report RUN_DIR`) without re-running anything.
+public struct AttackReport: VersionedReport, Equatable, Sendable {
+    /// The schema id this build writes and reads. Bump it on any incompatible change.
+    public static let schemaID = "amnesia.report/1"
+
+    /// Always `AttackReport.schemaID` for values built by this code.
+    public var schema: String
+    /// Run identity, timings and seed.
+    public var run: RunInfo
+    /// The threat model.
+    public var threatModel: ThreatModel
+    /// The dataset the victims were trained and tested on.
+    public var dataset: DatasetInfo
+    /// The normalization of the victims' inputs (and of the poison's images).
+    public var normalization: Normalization
+    /// The poison set.
+    public var poison: PoisonInfo
+    /// Attack results per victim set.
+    public var results: AttackResults
+    /// Controls (e.g. "no_poison", "random_real", "class_means"), by name.
+    public var baselines: [String: BaselineResult]
+    /// Robustness probes over the held-out victims: "asr_step_x0.5" is the ASR at half the
+    /// step size, "other_drop_step_x0.5" the other classes' accuracy drop there (also "step_x2",
+    /// "png_8bit").
+    public var robustness: [String: Stat]?
+    /// The resolved config, flattened to `key.path → value` strings.
+    public var config: [String: String]
+
+    /// Builds a report with the current schema id.
+    public init(run: RunInfo, threatModel: ThreatModel, dataset: DatasetInfo, normalization: Normalization,
+                poison: PoisonInfo, results: AttackResults, baselines: [String: BaselineResult] = [:],
+                robustness: [String: Stat]? = nil, config: [String: String] = [:]) {
+        self.schema = AttackReport.schemaID
+        self.run = run
+        self.threatModel = threatModel
+        self.dataset = dataset
+        self.normalization = normalization
+        self.poison = poison
+        self.results = results
+        self.baselines = baselines
+        self.robustness = robustness
+        self.config = config
+    }
+}
+
+/// report.json's layout, a contract: the dataset and its normalization are one object
+/// `dataset` (`name`, `class_names`, `mean`, `std`), the statistics written as doubles.
+extension AttackReport {
+    enum CodingKeys: String, CodingKey {
+        case schema, run
+        case threatModel = "threat_model"
+        case dataset, poison, results, baselines, robustness, config
+    }
+
+    enum DatasetKeys: String, CodingKey {
+        case name
+        case classNames = "class_names"
+        case mean, std
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        schema = try c.decode(String.self, forKey: .schema)
+        run = try c.decode(RunInfo.self, forKey: .run)
+        threatModel = try c.decode(ThreatModel.self, forKey: .threatModel)
+        let d = try c.nestedContainer(keyedBy: DatasetKeys.self, forKey: .dataset)
+        dataset = DatasetInfo(name: try d.decode(String.self, forKey: .name),
+                              classNames: try d.decode([String].self, forKey: .classNames))
+        normalization = Normalization(mean: try d.decode([Double].self, forKey: .mean).map(Float.init),
+                                      std: try d.decode([Double].self, forKey: .std).map(Float.init))
+        poison = try c.decode(PoisonInfo.self, forKey: .poison)
+        results = try c.decode(AttackResults.self, forKey: .results)
+        baselines = try c.decode([String: BaselineResult].self, forKey: .baselines)
+        robustness = try c.decodeIfPresent([String: Stat].self, forKey: .robustness)
+        config = try c.decode([String: String].self, forKey: .config)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        var d = c.nestedContainer(keyedBy: DatasetKeys.self, forKey: .dataset)
+        try c.encode(schema, forKey: .schema)
+        try c.encode(run, forKey: .run)
+        try c.encode(threatModel, forKey: .threatModel)
+        try d.encode(dataset.name, forKey: .name)
+        try d.encode(dataset.classNames, forKey: .classNames)
+        try d.encode(normalization.mean.map(Double.init), forKey: .mean)
+        try d.encode(normalization.std.map(Double.init), forKey: .std)
+        try c.encode(poison, forKey: .poison)
+        try c.encode(results, forKey: .results)
+        try c.encode(baselines, forKey: .baselines)
+        try c.encodeIfPresent(robustness, forKey: .robustness)
+        try c.encode(config, forKey: .config)
+    }
+}
