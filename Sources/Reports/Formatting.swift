@@ -73,3 +73,19 @@ func mdEscape(_ text: String) -> String {
     }
     return out
 }
+
+/// Plain words for the ATLAS ids (unknown ids are listed as they are).
+func atlasWords(_ ids: [String]) -> String {
+    let names = ["AML.T0020": "Poison Training Data", "AML.T0018.000": "Poison ML Model"]
+    return ids.map { id in names[id].map { "\(id) (\($0))" } ?? id }.joined(separator: ", ")
+}
+
+/// The rows of every format's headline table: metric name, before, after.
+func headlineMetrics(_ s: VictimSetSummary) -> [(name: String, before: Stat, after: Stat)] {
+    [
+        ("ASR (K predicted as T)", s.before.asr, s.after.asr),
+        ("Other-class accuracy", s.before.otherAccuracy, s.after.otherAccuracy),
+        ("Accuracy on K→T labels", s.before.targetAccuracy, s.after.targetAccuracy),
+        ("Overall accuracy", s.before.accuracy, s.after.accuracy),
+    ]
+}

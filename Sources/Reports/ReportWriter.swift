@@ -2,50 +2,45 @@ import Formats
 import Foundation
 import Results
 
-/// Writes a run's report files, each atomically: an interrupted run never leaves a
-/// half-written file, only the previous version or the new one.
+/// Writes a run's report files, each atomically (`AtomicFile`): an interrupted run never
+/// leaves a half-written file, only the previous version or the new one.
 public enum ReportWriter {
+    /// The human-readable formats every report and audit is rendered in.
+    public static let formats: [any ReportFormat] = [MarkdownFormat(), HTMLFormat()]
+
     /// The machine-readable attack report; the source every other file is rendered from.
     public static let jsonName = "report.json"
-    /// The Markdown rendering of `report.json`.
-    public static let markdownName = "report.md"
     /// The self-contained HTML rendering of `report.json`.
     public static let htmlName = "report.html"
     /// One row per victim per set.
     public static let csvName = "victims.csv"
     /// The machine-readable audit.
     public static let auditJSONName = "audit.json"
-    /// The Markdown rendering of `audit.json`.
-    public static let auditMarkdownName = "audit.md"
     /// The self-contained HTML rendering of `audit.json`.
     public static let auditHTMLName = "audit.html"
 
-    /// Writes `report.json`, `report.md`, `report.html` and `victims.csv` into `directory`
+    /// Writes `report.json`, `victims.csv` and `report.<ext>` in every format into `directory`
     /// (created if needed), plus every image in `images` under its name, so that `rerender`
     /// can rebuild the HTML later from the directory alone.
     ///
     /// The JSON is encoded first: if it fails (e.g. a NaN metric) nothing is written.
     /// - Throws: `ReportError.invalidImageName` for a name that is not a plain file name,
-    ///   `ReportError.nonFiniteNumber`, or `ReportError.ioFailed`.
+    ///   `ReportError.nonFiniteNumber`, or `FormatError` naming the file that could not be written.
     public static func write(report: AttackReport, images: [String: Data] = [:], to directory: URL) throws {
         for name in images.keys { try validateFileName(name) }
         let json = try report.jsonData()
-        let markdown = MarkdownReport.render(report)
-        let html = HTMLReport.render(report, images: images)
-        let csv = CSVReport.victims(report)
         for name in images.keys.sorted() {
             if let data = images[name] { try AtomicFile.write(data, to: directory.appendingPathComponent(name)) }
         }
-        try AtomicFile.write(Data(csv.utf8), to: directory.appendingPathComponent(csvName))
-        try AtomicFile.write(Data(markdown.utf8), to: directory.appendingPathComponent(markdownName))
-        try AtomicFile.write(Data(html.utf8), to: directory.appendingPathComponent(htmlName))
+        try writeRenderings(of: report, images: images, to: directory)
         // Last: a present report.json means the derived files were written too.
         try AtomicFile.write(json, to: directory.appendingPathComponent(jsonName))
     }
 
-    /// Re-renders `report.md`, `report.html` and `victims.csv` from `report.json` in `directory`
-    /// (this backs `amnesia report RUN_DIR`). The PNG named by `poison.grid_png` is read from the
-    /// same directory (by its last path component) and embedded; if it is missing the HTML says so.
+    /// Re-renders `victims.csv` and `report.<ext>` in every format from `report.json` in
+    /// `directory` (this backs `amnesia report RUN_DIR`). The PNG named by `poison.grid_png` is
+    /// read from the same directory (by its last path component) and embedded; if it is
+    /// missing the HTML says so.
     /// - Throws: `ReportError.missingFile` if there is no report.json, or the decoding errors of
     ///   `AttackReport(jsonData:)`.
     public static func rerender(directory: URL) throws {
@@ -66,21 +61,30 @@ public enum ReportWriter {
                 }
             }
         }
-        try AtomicFile.write(Data(CSVReport.victims(report).utf8), to: directory.appendingPathComponent(csvName))
-        try AtomicFile.write(Data(MarkdownReport.render(report).utf8), to: directory.appendingPathComponent(markdownName))
-        try AtomicFile.write(Data(HTMLReport.render(report, images: images).utf8),
-                            to: directory.appendingPathComponent(htmlName))
+        try writeRenderings(of: report, images: images, to: directory)
     }
 
-    /// Writes `audit.json`, `audit.md` and `audit.html` into `directory` (created if needed).
+    /// Writes `audit.json` and `audit.<ext>` in every format into `directory` (created if needed).
     public static func write(audit: AuditReport, to directory: URL) throws {
         let json = try audit.jsonData()
-        try AtomicFile.write(Data(MarkdownReport.render(audit).utf8), to: directory.appendingPathComponent(auditMarkdownName))
-        try AtomicFile.write(Data(HTMLReport.render(audit).utf8), to: directory.appendingPathComponent(auditHTMLName))
+        try writePage(ReportPage(audit), named: "audit", to: directory)
         try AtomicFile.write(json, to: directory.appendingPathComponent(auditJSONName))
     }
 
     // MARK: helpers
+
+    /// Everything derived from `report.json`: the CSV and the page in every format.
+    private static func writeRenderings(of report: AttackReport, images: [String: Data], to directory: URL) throws {
+        try AtomicFile.write(Data(CSVReport.victims(report).utf8), to: directory.appendingPathComponent(csvName))
+        try writePage(ReportPage(report, images: images), named: "report", to: directory)
+    }
+
+    private static func writePage(_ page: ReportPage, named stem: String, to directory: URL) throws {
+        for format in formats {
+            try AtomicFile.write(Data(format.render(page).utf8),
+                                 to: directory.appendingPathComponent("\(stem).\(format.fileExtension)"))
+        }
+    }
 
     /// A name must stay inside the report directory.
     private static func validateFileName(_ name: String) throws {

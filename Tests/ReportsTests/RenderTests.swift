@@ -17,7 +17,7 @@ func externalReferences(in html: String) -> [String] {
 struct RenderTests {
     @Test("HTML is one self-contained file: inline SVG charts, embedded PNG, no network references")
     func htmlSelfContained() {
-        let html = HTMLReport.render(sampleReport(), images: ["poison_grid.png": tinyPNG])
+        let html = HTMLFormat().render(ReportPage(sampleReport(), images: ["poison_grid.png": tinyPNG]))
         #expect(html.hasPrefix("<!DOCTYPE html>"))
         #expect(html.components(separatedBy: "<svg").count - 1 == 4, "per-class, per-victim ASR, confusion, baselines")
         #expect(html.contains("data:image/png;base64,\(tinyPNG.base64EncodedString())"))
@@ -51,7 +51,7 @@ struct RenderTests {
         var report = sampleReport(classNames: ["airplane", hostile, "bird\" onload=\"x"])
         report.results.heldout.victims[0].id = "<img src=https://evil>"
         report.config["<b>key</b>"] = "value & more"
-        let html = HTMLReport.render(report, images: [:])
+        let html = HTMLFormat().render(ReportPage(report, images: [:]))
         #expect(!html.contains("<script>"))
         #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
         #expect(!html.contains("bird\" onload"))
@@ -66,14 +66,14 @@ struct RenderTests {
 
     @Test("Non-PNG bytes are not embedded as PNG")
     func nonPNGLeftOut() {
-        let html = HTMLReport.render(sampleReport(), images: ["poison_grid.png": Data("GIF89a".utf8)])
+        let html = HTMLFormat().render(ReportPage(sampleReport(), images: ["poison_grid.png": Data("GIF89a".utf8)]))
         #expect(!html.contains("data:image/png"))
         #expect(html.contains("is not a PNG file"))
     }
 
     @Test("Markdown states the threat model with ATLAS ids and the headline ASR figures")
     func markdown() {
-        let md = MarkdownReport.render(sampleReport())
+        let md = MarkdownFormat().render(ReportPage(sampleReport()))
         #expect(md.contains("AML.T0020 (Poison Training Data)"))
         #expect(md.contains("AML.T0018.000"))
         #expect(md.contains("ASR 0.0% → 75.0%"))
@@ -92,7 +92,7 @@ struct RenderTests {
 
     @Test("Markdown escapes hostile class names")
     func markdownEscapes() {
-        let md = MarkdownReport.render(sampleReport(classNames: ["a|b", "<script>x</script>", "c"]))
+        let md = MarkdownFormat().render(ReportPage(sampleReport(classNames: ["a|b", "<script>x</script>", "c"])))
         #expect(!md.contains("<script>"))
         #expect(md.contains("\\<script\\>"))
         #expect(md.contains("a\\|b"))
@@ -135,11 +135,13 @@ struct RenderTests {
         #expect(throws: ReportError.unsupportedSchema(found: "amnesia.report/1", expected: "amnesia.audit/1")) {
             try AuditReport(jsonData: sampleReport().jsonData())
         }
-        let md = MarkdownReport.render(audit)
+        let md = MarkdownFormat().render(ReportPage(audit))
         #expect(md.contains("| **zero** |  | █ 85% (−2.0 pp) | · |"))
         #expect(md.contains("| **two** | ░ 20% (−10.0 pp) | · |  |"))
         #expect(md.contains("AML.T0020"))
-        let html = HTMLReport.render(audit)
+        #expect(md.contains("**Easiest pair: zero → one, ASR 85.0%**: 1 of 2 audited pairs"))
+        #expect(md.contains("### Timings\n\nNo timings recorded."))
+        let html = HTMLFormat().render(ReportPage(audit))
         #expect(html.contains("<svg"))
         #expect(html.contains("K zero → T one: ASR 85.0% ± 5.0 (min 80.0%, max 90.0%, n = 2); "
                               + "other-class accuracy drop 2.0 ± 1.0 pp (worst 3.0 pp)"))

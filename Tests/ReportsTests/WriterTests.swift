@@ -16,7 +16,7 @@ struct WriterTests {
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
         #expect(files == ["poison_grid.png", "report.html", "report.json", "report.md", "victims.csv"])
         #expect(try AttackReport(jsonData: Data(contentsOf: dir.appendingPathComponent("report.json"))) == report)
-        #expect(try String(contentsOf: dir.appendingPathComponent("report.md"), encoding: .utf8) == MarkdownReport.render(report))
+        #expect(try String(contentsOf: dir.appendingPathComponent("report.md"), encoding: .utf8) == MarkdownFormat().render(ReportPage(report)))
         #expect(try String(contentsOf: dir.appendingPathComponent("victims.csv"), encoding: .utf8) == CSVReport.victims(report))
         #expect(try Data(contentsOf: dir.appendingPathComponent("poison_grid.png")) == tinyPNG)
         // Writing again replaces the files in place.
@@ -35,7 +35,7 @@ struct WriterTests {
             try FileManager.default.removeItem(at: dir.appendingPathComponent(name))
         }
         try ReportWriter.rerender(directory: dir)
-        #expect(try String(contentsOf: dir.appendingPathComponent("report.md"), encoding: .utf8) == MarkdownReport.render(report))
+        #expect(try String(contentsOf: dir.appendingPathComponent("report.md"), encoding: .utf8) == MarkdownFormat().render(ReportPage(report)))
         let rebuilt = try String(contentsOf: dir.appendingPathComponent("report.html"), encoding: .utf8)
         #expect(rebuilt == html)
         #expect(rebuilt.contains("data:image/png;base64,"))

@@ -79,6 +79,15 @@ struct ZooTests {
         var other = spec
         other.heldout = 3
         #expect(throws: ZooError.self) { try Zoo.train(spec: other, root: root) }
+
+        // `known` is a role in reports only: a manifest that gives it to a victim is refused.
+        let manifestURL = zoo.directory.appendingPathComponent("manifest.json")
+        var manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: manifestURL)) as? [String: Any])
+        var victims = try #require(manifest["victims"] as? [[String: Any]])
+        victims[0]["role"] = "known"
+        manifest["victims"] = victims
+        try JSONSerialization.data(withJSONObject: manifest).write(to: manifestURL)
+        #expect(throws: ZooError.self) { try Zoo(at: zoo.directory) }
     }
 
     @Test("snapshot epochs add staggered crafting victims, never held-out ones, and count for resume")

@@ -1,0 +1,104 @@
+import Foundation
+import Results
+
+/// A human-readable report: its title, the ordered list of its sections, built once from the
+/// report model, and the schema it was rendered from. Every `ReportFormat` draws this value.
+public struct ReportPage: Sendable {
+    /// "Amnesia attack report" or "Amnesia robustness audit".
+    public var kind: String
+    /// The run's name.
+    public var name: String
+    public var sections: [ReportSection]
+    /// The schema id of the JSON the page was rendered from.
+    public var schema: String
+    /// The file the page can be re-rendered from (nil: none).
+    public var source: String?
+
+    /// "Amnesia attack report: <name>".
+    public var title: String { "\(kind): \(name)" }
+
+    /// An attack report's page. `images` are PNG files by name (the poison grid under
+    /// `report.poison.gridPNG`), shown with the poison.
+    public init(_ report: AttackReport, images: [String: Data] = [:]) {
+        let tm = report.threatModel
+        let heldout = report.results.heldout
+        let classes = (0..<report.classCount).map { c in
+            ClassRow(index: c, name: report.className(c),
+                     mark: c == tm.forgetClass ? " (K)" : c == tm.targetClass ? " (T)" : "",
+                     before: c < heldout.summary.before.perClass.count ? heldout.summary.before.perClass[c] : Stat([]),
+                     after: c < heldout.summary.after.perClass.count ? heldout.summary.after.perClass[c] : Stat([]))
+        }
+        let baselines = BaselineTable(learnedStepSizes: report.poison.learnedStepSizes, attack: heldout.summary,
+                                      attackVictims: heldout.victims.count, controls: report.sortedBaselines)
+        var others: [(label: String, summary: VictimSetSummary)] = []
+        if let known = report.results.known { others.append(("Known (white-box) victim", known.summary)) }
+        if let crafting = report.results.crafting {
+            others.append(("Crafting zoo (seen while crafting, optimistic)", crafting.summary))
+        }
+        var imageNames = images.keys.sorted()
+        if let grid = report.poison.gridPNG, let index = imageNames.firstIndex(of: grid) {
+            imageNames.remove(at: index)
+            imageNames.insert(grid, at: 0)
+        }
+        kind = "Amnesia attack report"
+        name = report.run.name
+        schema = report.schema
+        source = "report.json"
+        sections = [
+            .attackSummary(AttackSummary(verdict: Verdict(heldout.summary), threatModel: tm, dataset: report.dataset.name,
+                                         heldout: heldout.summary, heldoutCount: heldout.victims.count)),
+            .threatModel(ThreatFacts(summary: tm.summary, attack: tm, learnedStepSizes: report.poison.learnedStepSizes,
+                                     atlas: tm.atlas)),
+            .headline(Headline(heldout: heldout.summary, heldoutCount: heldout.victims.count, others: others)),
+            .poison(PoisonFigures(file: report.poison.file, images: report.poison.images,
+                                  learnedStepSizes: report.poison.learnedStepSizes, gridPNG: report.poison.gridPNG,
+                                  figures: imageNames.compactMap { name in images[name].map { (name, $0) } })),
+            .charts(AttackCharts(classes: classes, heldout: heldout, meanConfusion: report.meanHeldoutConfusion,
+                                 baselines: baselines)),
+            .perClass(classes),
+            .victims(report.results.namedSets.flatMap { set in set.set.victims.map { (set.name, $0) } }),
+            .baselines(baselines),
+        ]
+        if let robustness = report.robustness, !robustness.isEmpty {
+            sections.append(.robustness(robustness.keys.sorted().compactMap { key in robustness[key].map { (key, $0) } }))
+        }
+        sections.append(.reproduce(Reproduction(
+            seed: report.run.seed, amnesiaVersion: report.run.amnesiaVersion, created: report.run.created,
+            dataset: (report.dataset.name, report.normalization.mean.map(Double.init), report.normalization.std.map(Double.init)),
+            config: report.config, timings: report.run.timingsSeconds)))
+    }
+
+    /// An audit's page.
+    public init(_ audit: AuditReport) {
+        let names = (0..<audit.matrixSize).map(audit.className)
+        let audited: (Int, Int) -> AuditPair? = { k, t in
+            audit.pair(forget: k, target: t).flatMap { $0.asr.count > 0 ? $0 : nil }
+        }
+        let ranked = audit.pairs.filter { $0.asr.count > 0 }.sorted { $0.asr.mean > $1.asr.mean }
+            .map { RankedPair(forget: audit.className($0.forget), target: audit.className($0.target), pair: $0) }
+        kind = "Amnesia robustness audit"
+        name = audit.run.name
+        schema = audit.schema
+        source = nil
+        sections = [
+            .auditSummary(ranked: ranked),
+            .threatModel(ThreatFacts(summary: ReportPage.auditThreatWords, attack: nil, learnedStepSizes: [],
+                                     atlas: ThreatModel.atlasTechniques)),
+            .matrix(VulnerabilityMatrix(names: names, cells: names.indices.map { k in
+                names.indices.map { t in k == t ? nil : audited(k, t) }
+            })),
+        ]
+        if !ranked.isEmpty { sections.append(.rankedPairs(ranked)) }
+        sections.append(.reproduce(Reproduction(seed: audit.run.seed, amnesiaVersion: audit.run.amnesiaVersion,
+                                                created: audit.run.created, dataset: nil, config: audit.config,
+                                                timings: audit.run.timingsSeconds)))
+    }
+
+    /// The threat model of an audit, in plain words.
+    static let auditThreatWords = "For every audited pair K → T, an attacker supplies synthetic images and a step size "
+        + "so that one gradient-descent step on them (e.g. a fine-tuning update) makes the classifier predict "
+        + "class K as class T while keeping the other classes. The attacker knows the weight distribution "
+        + "(architecture, data, training recipe) but not the exact weights: the poison is crafted on a crafting "
+        + "zoo and scored on held-out victims it never saw. A high ASR with a small drop means the pair is "
+        + "easy to force quietly."
+}

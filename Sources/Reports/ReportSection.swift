@@ -1,0 +1,125 @@
+import Foundation
+import Results
+
+/// One part of a human-readable report, with the numbers it shows already picked out of the
+/// report model (sorted, named, marked), so every format draws the same rows.
+///
+/// A new section is a new case here, its place in `ReportPage`'s list, and one `case` in
+/// each `ReportFormat` (the compiler lists the formats that lack it).
+public enum ReportSection: Sendable {
+    /// The verdict and the held-out headline numbers of an attack.
+    case attackSummary(AttackSummary)
+    /// The easiest pairs of an audit (pairs with data, highest mean ASR first).
+    case auditSummary(ranked: [RankedPair])
+    /// The threat model in plain words, with the attack's parameters when there is one attack.
+    case threatModel(ThreatFacts)
+    /// Held-out before/after statistics, and the other victim sets beside them.
+    case headline(Headline)
+    /// The poison file and its images.
+    case poison(PoisonFigures)
+    /// Charts of the held-out results (formats without graphics leave them out).
+    case charts(AttackCharts)
+    /// Held-out accuracy of every class before and after.
+    case perClass([ClassRow])
+    /// Every victim of every set, before and after.
+    case victims([(set: String, victim: VictimResult)])
+    /// The attack beside its controls.
+    case baselines(BaselineTable)
+    /// The robustness probes, by name.
+    case robustness([(probe: String, stat: Stat)])
+    /// An audit's K×T matrix.
+    case matrix(VulnerabilityMatrix)
+    /// An audit's pairs, easiest first.
+    case rankedPairs([RankedPair])
+    /// What it takes to reproduce the run.
+    case reproduce(Reproduction)
+}
+
+/// The top of an attack report.
+public struct AttackSummary: Sendable {
+    /// The judgement of the held-out numbers.
+    public var verdict: Verdict
+    public var threatModel: ThreatModel
+    /// The dataset's name.
+    public var dataset: String
+    public var heldout: VictimSetSummary
+    /// Number of held-out victims.
+    public var heldoutCount: Int
+}
+
+/// The threat model: the paragraph, the attack it describes (nil for an audit of many
+/// attacks) and the MITRE ATLAS techniques.
+public struct ThreatFacts: Sendable {
+    public var summary: String
+    public var attack: ThreatModel?
+    public var learnedStepSizes: [Double]
+    public var atlas: [String]
+}
+
+/// The headline: held-out numbers first, then the other sets under their plain names.
+public struct Headline: Sendable {
+    public var heldout: VictimSetSummary
+    public var heldoutCount: Int
+    public var others: [(label: String, summary: VictimSetSummary)]
+}
+
+/// The poison file and the PNGs to show, the poison grid first.
+public struct PoisonFigures: Sendable {
+    public var file: String
+    public var images: Int
+    public var learnedStepSizes: [Double]
+    public var gridPNG: String?
+    /// The images by file name; a format shows what it can and says what it left out.
+    public var figures: [(name: String, png: Data)]
+}
+
+/// What the charts draw.
+public struct AttackCharts: Sendable {
+    public var classes: [ClassRow]
+    public var heldout: VictimSetResult
+    /// The held-out victims' mean confusion matrix after the step (nil without victims).
+    public var meanConfusion: [[Double]]?
+    public var baselines: BaselineTable
+}
+
+/// One class of the per-class table: its display name carries (K) or (T).
+public struct ClassRow: Sendable {
+    public var index: Int
+    public var name: String
+    /// " (K)", " (T)" or "".
+    public var mark: String
+    public var before: Stat
+    public var after: Stat
+}
+
+/// The learned poison's row and the controls' rows, in name order.
+public struct BaselineTable: Sendable {
+    public var learnedStepSizes: [Double]
+    public var attack: VictimSetSummary
+    public var attackVictims: Int
+    public var controls: [(name: String, result: BaselineResult)]
+}
+
+/// An audited pair with its class names.
+public struct RankedPair: Sendable {
+    public var forget: String
+    public var target: String
+    public var pair: AuditPair
+}
+
+/// The audit matrix: `cells[k][t]` is the pair K→T when it was audited with data.
+public struct VulnerabilityMatrix: Sendable {
+    public var names: [String]
+    public var cells: [[AuditPair?]]
+}
+
+/// Seed, version, date, dataset and the flattened config and timings.
+public struct Reproduction: Sendable {
+    public var seed: UInt64
+    public var amnesiaVersion: String
+    public var created: String
+    /// The dataset and its normalization, as "name", mean, std (nil for an audit).
+    public var dataset: (name: String, mean: [Double], std: [Double])?
+    public var config: [String: String]
+    public var timings: [String: Double]
+}
