@@ -46,6 +46,9 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     public var zoo: String
     /// The zoo's spec, used to train the zoo when it does not exist yet.
     public var zooSpec: String?
+    /// A zoo spec whose held-out victims were trained with recipes the crafting zoo never
+    /// used: every report scores the poison on them too (trained first if missing).
+    public var foreignZooSpec: String?
     /// The class to forget (index or name).
     public var forget: String
     /// The class it should be predicted as (index or name).
@@ -92,7 +95,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     public var seed: UInt64 = 0
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, zoo, zooSpec = "zoo_spec", forget, target, knowledge, fixedVictim = "fixed_victim"
+        case name, zoo, zooSpec = "zoo_spec", foreignZooSpec = "foreign_zoo_spec", forget, target, knowledge, fixedVictim = "fixed_victim"
         case imagesPerClass = "images_per_class", steps, epochs, initialStepSize = "initial_step_size"
         case iterations, victimsPerIteration = "victims_per_iteration", realBatchSize = "real_batch_size"
         case optimizer, method, objective, forgetShare = "forget_share", learnLabels = "learn_labels"
@@ -110,6 +113,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         name = try c.decode(String.self, forKey: .name)
         zoo = try c.decode(String.self, forKey: .zoo)
         zooSpec = try c.decodeIfPresent(String.self, forKey: .zooSpec)
+        foreignZooSpec = try c.decodeIfPresent(String.self, forKey: .foreignZooSpec)
         forget = try Self.classField(c, .forget)
         target = try Self.classField(c, .target)
         knowledge = try c.value(.knowledge, or: knowledge)

@@ -16,6 +16,8 @@ public struct EvaluationPlan: Sendable {
     public var known: [EvaluatedVictim] = []
     /// The crafting victims (how well the poison fits what it saw).
     public var crafting: [EvaluatedVictim] = []
+    /// Held-out victims trained with recipes crafting never used (models trained elsewhere).
+    public var foreign: [EvaluatedVictim] = []
     /// Controls scored on the held-out victims beside the poison.
     public var controls: [Control] = []
     /// Other ways of taking the update, each scored on the held-out victims.
@@ -62,6 +64,7 @@ public struct EvaluationResults: Sendable {
     public let heldout: VictimSetResult
     public let known: VictimSetResult?
     public let crafting: VictimSetResult?
+    public let foreign: VictimSetResult?
     public let controls: [ControlResult]
     public let updates: [UpdateResult]
 }
@@ -78,6 +81,8 @@ extension EvaluationPlan {
         let heldoutResult = evaluator.evaluate(heldout, poison: poison, before: before, workers: workers).victims
         let knownResult = known.isEmpty ? nil : evaluator.evaluate(known, poison: poison, workers: workers).victims
         let craftingResult = crafting.isEmpty ? nil : evaluator.evaluate(crafting, poison: poison, workers: workers).victims
+        if !foreign.isEmpty { progress("evaluating the poison on \(foreign.count) foreign-recipe held-out victims") }
+        let foreignResult = foreign.isEmpty ? nil : evaluator.evaluate(foreign, poison: poison, workers: workers).victims
 
         if !controls.isEmpty { progress("scoring the controls (\(controls.map(\.key).joined(separator: ", ")))") }
         let selector = selection.map { Evaluator(classifier: classifier, images: $0.images, forget: k, target: t) }
@@ -96,7 +101,7 @@ extension EvaluationPlan {
 
         if !updates.isEmpty { progress("probing \(updates.map(\.key).joined(separator: ", "))") }
         let updateResults = updates.map { evaluator.evaluate(heldout, poison: poison, update: $0, before: before, workers: workers) }
-        return EvaluationResults(heldout: heldoutResult, known: knownResult, crafting: craftingResult,
+        return EvaluationResults(heldout: heldoutResult, known: knownResult, crafting: craftingResult, foreign: foreignResult,
                                  controls: controlResults, updates: updateResults)
     }
 }

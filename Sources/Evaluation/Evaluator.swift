@@ -56,7 +56,7 @@ public struct Evaluator: Sendable {
         return UpdateResult(key: update.key, description: update.description, accepted: after.filter(\.1).count,
                             victims: VictimSetResult(victims: victims.indices.map { i in
             VictimResult(id: victims[i].id, role: victims[i].role, seed: victims[i].seed, before: before[i], after: after[i].0)
-        }))
+        }, forget: forget))
     }
 
     /// Checks that a poison set can be applied to these victims, with what to do if not.

@@ -16,6 +16,8 @@ import Victims
 public struct AttackRun: Sendable {
     public let spec: AttackSpec
     public let zoo: Zoo
+    /// Held-out victims trained with recipes the crafting zoo never used (optional).
+    public let foreignZoo: Zoo?
     public let data: PreparedData
     public let classifier: any Classifier
     public let forget: Int
@@ -30,7 +32,7 @@ public struct AttackRun: Sendable {
 
     /// Resolves everything the attack needs, checking the spec against the zoo and data.
     /// `data`, if given, must be the zoo's dataset in its normalization (saves reloading).
-    public init(spec: AttackSpec, zoo: Zoo, reportsRoot: URL, data: PreparedData? = nil) throws {
+    public init(spec: AttackSpec, zoo: Zoo, foreignZoo: Zoo? = nil, reportsRoot: URL, data: PreparedData? = nil) throws {
         if let problem = spec.problem { throw SpecError(file: spec.name, problem) }
         let data = try data ?? zoo.loadData()
         let (k, t) = try spec.classes(data.info.classNames)
@@ -43,8 +45,17 @@ public struct AttackRun: Sendable {
         if let fixed = spec.fixedVictim, !zoo.manifest.victims.contains(where: { $0.id == fixed }) {
             throw ZooError("fixed_victim '\(fixed)' is not in zoo '\(zoo.name)'; see `amnesia victims show \(zoo.name)`")
         }
+        if let foreignZoo {
+            let (a, b) = (zoo.manifest, foreignZoo.manifest)
+            guard a.spec.architecture == b.spec.architecture, a.inputShape == b.inputShape, a.classNames == b.classNames,
+                  a.normalization == b.normalization else {
+                throw ZooError("foreign zoo '\(foreignZoo.name)' (\(b.spec.architecture) on \(b.spec.dataset)) does not take the same inputs and classes as zoo '\(zoo.name)' (\(a.spec.architecture) on \(a.spec.dataset)); train it on the same dataset and architecture")
+            }
+            if foreignZoo.heldout.isEmpty { throw ZooError("foreign zoo '\(foreignZoo.name)' has no held-out victims; set heldout > 0 in its spec") }
+        }
         self.spec = spec
         self.zoo = zoo
+        self.foreignZoo = foreignZoo
         self.data = data
         classifier = try zoo.classifier()
         (forget, target) = (k, t)
@@ -106,6 +117,7 @@ public struct AttackRun: Sendable {
         let start = Date()
         var plan = try zoo.evaluationPlan(poison)
         if spec.knowledge == .fixed { plan.known = try zoo.evaluated(attackerVictims(), as: .known) }
+        if let foreignZoo { plan.foreign = try foreignZoo.evaluated(foreignZoo.heldout, as: .heldout) }
         let context = craftingContext(victims: [])
         plan.controls = standardControls(context: context, perClass: spec.imagesPerClass, seed: spec.seed,
                                          selectedOnHeldout: zoo.crafting.isEmpty)

@@ -81,7 +81,8 @@ extension AttackReport {
             robustness["other_drop_\(probe.key)"] = probe.victims.summary.otherAccuracyDrop
         }
         self.init(run: run, threatModel: threatModel, dataset: data.info, normalization: data.normalization, poison: poison,
-                  results: AttackResults(heldout: results.heldout, known: results.known, crafting: results.crafting),
+                  results: AttackResults(heldout: results.heldout, known: results.known, crafting: results.crafting,
+                                         foreign: results.foreign),
                   baselines: baselines, robustness: robustness, config: config)
     }
 }

@@ -118,8 +118,12 @@ public struct HTMLFormat: ReportFormat {
             + "<td>\(hs.otherAccuracyDrop.count == 0 ? "n/a" : Fmt.pp(hs.otherAccuracyDrop.min))</td>"
             + "<td>\(hs.otherAccuracyDrop.count == 0 ? "n/a" : Fmt.pp(hs.otherAccuracyDrop.max))</td></tr>"
         h += "</tbody></table>"
+        if let worst = headline.worstOtherClass {
+            h += "<p>Worst single other class: \(htmlEscape(worst.name)), accuracy down \(Fmt.pp(worst.drop)) on average.</p>"
+        }
         for (label, s) in headline.others {
-            h += "<p>\(label): ASR \(Fmt.meanPct(s.before.asr)) → \(Fmt.meanPct(s.after.asr)), other-class accuracy "
+            h += "<p>\(label): ASR \(Fmt.meanPct(s.before.asr)) → \(Fmt.pctStat(s.after.asr)) (min "
+                + "\(s.after.asr.count == 0 ? "n/a" : Fmt.pct(s.after.asr.min))), other-class accuracy "
                 + "\(Fmt.meanPct(s.before.otherAccuracy)) → \(Fmt.meanPct(s.after.otherAccuracy)).</p>"
         }
         return h + "</section>"

@@ -115,8 +115,11 @@ public struct MarkdownFormat: ReportFormat {
                 + "(before: \(Fmt.pctStat(heldout.before.asr))).")
         md.line("- Other-class accuracy drop (collateral damage): \(Fmt.ppStat(heldout.otherAccuracyDrop)), "
                 + "worst victim \(heldout.otherAccuracyDrop.count == 0 ? "n/a" : Fmt.pp(heldout.otherAccuracyDrop.max)).")
+        if let worst = headline.worstOtherClass {
+            md.line("- Worst single other class: \(mdEscape(worst.name)), accuracy down \(Fmt.pp(worst.drop)) on average.")
+        }
         for (label, s) in headline.others {
-            md.line("- \(label): ASR \(Fmt.meanPct(s.before.asr)) → \(Fmt.meanPct(s.after.asr)), "
+            md.line("- \(label): ASR \(Fmt.meanPct(s.before.asr)) → \(Fmt.pctStat(s.after.asr)) (min \(minCell(s.after.asr))), "
                     + "other-class accuracy \(Fmt.meanPct(s.before.otherAccuracy)) → \(Fmt.meanPct(s.after.otherAccuracy)).")
         }
         md.line()

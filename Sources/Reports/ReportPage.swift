@@ -31,6 +31,9 @@ public struct ReportPage: Sendable {
         let baselines = BaselineTable(learnedStepSizes: report.poison.learnedStepSizes, attack: heldout.summary,
                                       attackVictims: heldout.victims.count, controls: report.sortedBaselines)
         var others: [(label: String, summary: VictimSetSummary)] = []
+        if let foreign = report.results.foreign {
+            others.append(("Foreign-recipe held-out victims (\(foreign.victims.count), recipes crafting never used)", foreign.summary))
+        }
         if let known = report.results.known { others.append(("Known (white-box) victim", known.summary)) }
         if let crafting = report.results.crafting {
             others.append(("Crafting zoo (seen while crafting, optimistic)", crafting.summary))
@@ -49,7 +52,9 @@ public struct ReportPage: Sendable {
                                          heldout: heldout.summary, heldoutCount: heldout.victims.count)),
             .threatModel(ThreatFacts(summary: tm.summary, attack: tm, learnedStepSizes: report.poison.learnedStepSizes,
                                      atlas: tm.atlas)),
-            .headline(Headline(heldout: heldout.summary, heldoutCount: heldout.victims.count, others: others)),
+            .headline(Headline(heldout: heldout.summary, heldoutCount: heldout.victims.count,
+                               worstOtherClass: heldout.summary.worstOtherClassDrop.map { (report.className($0.classIndex), $0.drop) },
+                               others: others)),
             .poison(PoisonFigures(file: report.poison.file, images: report.poison.images,
                                   learnedStepSizes: report.poison.learnedStepSizes, gridPNG: report.poison.gridPNG,
                                   figures: imageNames.compactMap { name in images[name].map { (name, $0) } })),

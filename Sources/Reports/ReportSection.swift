@@ -60,6 +60,8 @@ public struct ThreatFacts: Sendable {
 public struct Headline: Sendable {
     public var heldout: VictimSetSummary
     public var heldoutCount: Int
+    /// The other class that lost most accuracy on the held-out victims, by name.
+    public var worstOtherClass: (name: String, drop: Double)?
     public var others: [(label: String, summary: VictimSetSummary)]
 }
 

@@ -36,17 +36,24 @@ public struct AttackResults: Codable, Equatable, Sendable {
     public var known: VictimSetResult?
     /// The crafting zoo (optional; optimistic by construction).
     public var crafting: VictimSetResult?
+    /// Held-out victims trained with recipes the crafting zoo never used (another learning
+    /// rate, schedule, epochs, initialization…): how the poison holds on models trained
+    /// elsewhere.
+    public var foreign: VictimSetResult?
 
     /// Memberwise initializer.
-    public init(heldout: VictimSetResult, known: VictimSetResult? = nil, crafting: VictimSetResult? = nil) {
+    public init(heldout: VictimSetResult, known: VictimSetResult? = nil, crafting: VictimSetResult? = nil,
+                foreign: VictimSetResult? = nil) {
         self.heldout = heldout
         self.known = known
         self.crafting = crafting
+        self.foreign = foreign
     }
 
     /// The sets that are present, in reporting order, with their JSON names.
     public var namedSets: [(name: String, set: VictimSetResult)] {
         var sets: [(name: String, set: VictimSetResult)] = [("heldout", heldout)]
+        if let foreign { sets.append(("foreign", foreign)) }
         if let known { sets.append(("known", known)) }
         if let crafting { sets.append(("crafting", crafting)) }
         return sets

@@ -31,24 +31,56 @@ public struct VictimSetSummary: Codable, Equatable, Sendable {
     public var after: MetricsSummary
     /// Per victim `before.otherAccuracy − after.otherAccuracy`: positive means damage.
     public var otherAccuracyDrop: Stat
+    /// The class other than K whose accuracy dropped most, on average over the victims:
+    /// a mean drop can hide one class that was wrecked. Nil when K was not given.
+    public var worstOtherClassDrop: ClassDrop?
 
     enum CodingKeys: String, CodingKey {
         case before, after
         case otherAccuracyDrop = "other_accuracy_drop"
+        case worstOtherClassDrop = "worst_other_class_drop"
     }
 
-    /// Computes the summary of `victims`.
-    public init(victims: [VictimResult]) {
+    /// Computes the summary of `victims`; `forget` (K) names the class left out of the
+    /// worst-class drop.
+    public init(victims: [VictimResult], forget: Int? = nil) {
         before = MetricsSummary(victims.map(\.before))
         after = MetricsSummary(victims.map(\.after))
         otherAccuracyDrop = Stat(victims.map { $0.before.otherAccuracy - $0.after.otherAccuracy })
+        worstOtherClassDrop = forget.flatMap { ClassDrop.worst(victims, excluding: $0) }
     }
 
     /// Memberwise initializer.
-    public init(before: MetricsSummary, after: MetricsSummary, otherAccuracyDrop: Stat) {
+    public init(before: MetricsSummary, after: MetricsSummary, otherAccuracyDrop: Stat, worstOtherClassDrop: ClassDrop? = nil) {
         self.before = before
         self.after = after
         self.otherAccuracyDrop = otherAccuracyDrop
+        self.worstOtherClassDrop = worstOtherClassDrop
+    }
+}
+
+/// One class's accuracy drop, averaged over a set of victims.
+public struct ClassDrop: Codable, Equatable, Sendable {
+    public var classIndex: Int
+    /// Mean over victims of accuracy before − after on this class (positive: damage).
+    public var drop: Double
+
+    enum CodingKeys: String, CodingKey {
+        case classIndex = "class"
+        case drop
+    }
+
+    public init(classIndex: Int, drop: Double) {
+        (self.classIndex, self.drop) = (classIndex, drop)
+    }
+
+    /// The class other than `forget` with the largest mean drop over `victims`.
+    static func worst(_ victims: [VictimResult], excluding forget: Int) -> ClassDrop? {
+        guard let classes = victims.first?.before.perClass.count else { return nil }
+        let drops = (0..<classes).filter { $0 != forget }.map { c in
+            ClassDrop(classIndex: c, drop: victims.map { $0.before.perClass[c] - $0.after.perClass[c] }.reduce(0, +) / Double(victims.count))
+        }
+        return drops.max { $0.drop < $1.drop }
     }
 }
 
@@ -61,9 +93,9 @@ public struct VictimSetResult: Codable, Equatable, Sendable {
     public var summary: VictimSetSummary
 
     /// Wraps `victims` and computes their summary, so the two can never disagree.
-    public init(victims: [VictimResult]) {
+    public init(victims: [VictimResult], forget: Int? = nil) {
         self.victims = victims
-        self.summary = VictimSetSummary(victims: victims)
+        self.summary = VictimSetSummary(victims: victims, forget: forget)
     }
 }
 

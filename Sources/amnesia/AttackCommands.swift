@@ -49,25 +49,34 @@ struct CraftOptions: ParsableArguments {
     var workers: Int { folders.workers }
 }
 
-/// Loads an attack spec, training its zoo if it is missing and the spec names a zoo spec.
+/// Loads an attack spec, training its zoos (the crafting zoo and the foreign-recipe one)
+/// if they are missing and the spec names their zoo specs.
 func prepareRun(specPath: String, options: CraftOptions) throws -> AttackRun {
     var spec = try AttackSpec.load(URL(fileURLWithPath: specPath))
     if let iterations = options.iterations { spec.iterations = iterations }
     let root = URL(fileURLWithPath: options.victimsDir)
-    let zoo: Zoo
-    if let existing = try? openZoo(spec.zoo, root: root) {
-        zoo = existing
-        if let zooSpec = spec.zooSpec, let wanted = try? ZooSpec.load(URL(fileURLWithPath: zooSpec)), wanted == existing.manifest.spec,
-           existing.manifest.victims.count < wanted.crafting + wanted.heldout {
-            return try AttackRun(spec: spec, zoo: trainZoo(wanted, root: root, workers: options.workers),
-                                 reportsRoot: URL(fileURLWithPath: options.reportsDir))
-        }
-    } else if let zooSpec = spec.zooSpec {
-        zoo = try trainZoo(ZooSpec.load(URL(fileURLWithPath: zooSpec)), root: root, workers: options.workers)
-    } else {
-        throw ZooError("zoo '\(spec.zoo)' does not exist under \(root.path); train it with `amnesia victims train SPEC` or set zoo_spec in \(specPath)")
+    let zoo = try openOrTrainZoo(named: spec.zoo, specPath: spec.zooSpec, root: root, workers: options.workers, attackSpec: specPath)
+    let foreign = try spec.foreignZooSpec.map { path in
+        try openOrTrainZoo(named: ZooSpec.load(URL(fileURLWithPath: path)).name, specPath: path, root: root,
+                     workers: options.workers, attackSpec: specPath)
     }
-    return try AttackRun(spec: spec, zoo: zoo, reportsRoot: URL(fileURLWithPath: options.reportsDir))
+    return try AttackRun(spec: spec, zoo: zoo, foreignZoo: foreign, reportsRoot: URL(fileURLWithPath: options.reportsDir))
+}
+
+/// The zoo `name` under `root`: opened, finished if its spec asks for more victims than it
+/// has, or trained from `specPath` when it does not exist.
+private func openOrTrainZoo(named name: String, specPath: String?, root: URL, workers: Int, attackSpec: String) throws -> Zoo {
+    if let existing = try? openZoo(name, root: root) {
+        if let specPath, let wanted = try? ZooSpec.load(URL(fileURLWithPath: specPath)), wanted == existing.manifest.spec,
+           existing.manifest.victims.count < wanted.crafting + wanted.heldout {
+            return try trainZoo(wanted, root: root, workers: workers)
+        }
+        return existing
+    }
+    guard let specPath else {
+        throw ZooError("zoo '\(name)' does not exist under \(root.path); train it with `amnesia victims train SPEC` or set zoo_spec in \(attackSpec)")
+    }
+    return try trainZoo(ZooSpec.load(URL(fileURLWithPath: specPath)), root: root, workers: workers)
 }
 
 /// Crafts with progress lines; nil when interrupted (a checkpoint was written).
@@ -198,6 +207,13 @@ func printSummary(_ report: AttackReport, directory: URL, totalSeconds: Double) 
           ASR \(pct(s.before.asr.mean)) → \(pct(s.after.asr.mean)) ± \(pct(s.after.asr.std)) (min \(pct(s.after.asr.min)), max \(pct(s.after.asr.max)))
           other classes' accuracy \(pct(s.before.otherAccuracy.mean)) → \(pct(s.after.otherAccuracy.mean)) (drop \(pct(s.otherAccuracyDrop.mean)))
         """)
+    if let worst = s.worstOtherClassDrop {
+        print("  worst other class: \(report.className(worst.classIndex)), down \(pct(worst.drop))")
+    }
+    if let foreign = report.results.foreign {
+        let f = foreign.summary
+        print("  foreign-recipe held-out victims (\(foreign.victims.count)): ASR \(pct(f.after.asr.mean)) ± \(pct(f.after.asr.std)) (min \(pct(f.after.asr.min))), other classes' drop \(pct(f.otherAccuracyDrop.mean))")
+    }
     for (name, baseline) in report.baselines.sorted(by: { $0.key < $1.key }) {
         print("  control \(name): ASR \(pct(baseline.summary.after.asr.mean)), other classes \(pct(baseline.summary.after.otherAccuracy.mean))")
     }

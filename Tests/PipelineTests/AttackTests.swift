@@ -24,6 +24,17 @@ enum TinyWorld {
         return try Zoo.train(spec: spec, root: root, workers: 2)
     }
 
+    /// Two held-out victims trained with another recipe (plain SGD, another rate and
+    /// initialization), and no crafting victims: the foreign-recipe set.
+    static func foreignZoo(root: URL) throws -> Zoo {
+        var spec = ZooSpec(name: "tiny-foreign")
+        spec.dataset = "synthetic"
+        (spec.crafting, spec.heldout, spec.seed) = (0, 2, 77)
+        (spec.training.epochs, spec.training.batchSize, spec.training.decayEpochs) = (4, 8, [])
+        (spec.training.learningRate, spec.training.momentum, spec.training.initialization) = (0.05, 0, "xavier")
+        return try Zoo.train(spec: spec, root: root, workers: 2)
+    }
+
     static func attack(iterations: Int = 40) -> AttackSpec {
         var spec = AttackSpec(name: "tiny-attack", zoo: "tiny", forget: "0", target: "1")
         spec.imagesPerClass = 2
@@ -42,10 +53,16 @@ struct AttackTests {
     @Test("crafting raises held-out ASR far above the no-poison control, and the report has the schema's paths")
     func attackWorks() throws {
         let root = try temporaryDirectory()
-        let run = try AttackRun(spec: TinyWorld.attack(), zoo: TinyWorld.zoo(root: root), reportsRoot: root.appendingPathComponent("reports"))
+        let run = try AttackRun(spec: TinyWorld.attack(), zoo: TinyWorld.zoo(root: root), foreignZoo: TinyWorld.foreignZoo(root: root),
+                                reportsRoot: root.appendingPathComponent("reports"))
         let crafted = try #require(try run.craft(resume: false))
         let report = try run.evaluate(crafted.poison)
         let summary = report.results.heldout.summary
+        #expect(report.results.foreign?.victims.count == 2, "the foreign-recipe victims are scored too")
+        let worst = try #require(summary.worstOtherClassDrop)
+        #expect(worst.classIndex != 0)
+        let perClassDrops = (1..<4).map { c in report.results.heldout.victims.map { $0.before.perClass[c] - $0.after.perClass[c] }.reduce(0, +) / 2 }
+        #expect(abs(worst.drop - perClassDrops.max()!) < 1e-12, "the worst class is the largest mean drop outside K")
         #expect(summary.before.asr.mean < 0.1)
         #expect(summary.after.asr.mean > 0.6, "ASR after \(summary.after.asr.mean)")
         #expect(summary.after.asr.mean > (report.baselines["no_poison"]?.summary.after.asr.mean ?? 1) + 0.5)
@@ -56,6 +73,7 @@ struct AttackTests {
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: run.directory.appendingPathComponent("report.json")))
         let results = try #require((json as? [String: Any])?["results"] as? [String: Any])
         let heldout = try #require(results["heldout"] as? [String: Any])
+        #expect(results["foreign"] != nil && (heldout["summary"] as? [String: Any])?["worst_other_class_drop"] != nil)
         let after = try #require(((heldout["summary"] as? [String: Any])?["after"] as? [String: Any])?["asr"] as? [String: Any])
         #expect((after["mean"] as? Double).map { (0...1).contains($0) } == true)
         for file in ["report.md", "report.html", "victims.csv", "poison.png", "poison.safetensors"] {
