@@ -24,6 +24,25 @@ struct AttackSpecTests {
         do { _ = try unknown.classes(classNames) } catch { #expect(error.description.contains("0 T-shirt/top, 1 Trouser, 2 Pullover")) }
     }
 
+    @Test("method, objective and knowledge are chosen from a list; a misspelling names the list")
+    func choices() throws {
+        let base = "name: a\nzoo: z\nforget: 0\ntarget: 1\n"
+        let spec = try SpecFile.decode(AttackSpec.self, yaml: base + "method: unrolled-steps\nobjective: standard\n", file: "a.yaml")
+        #expect(spec.method == .unrolledSteps && spec.objective == .standard)
+        for (key, value, allowed) in [("objective", "forgot", "forget, standard"), ("method", "mtt", "unrolled-steps"),
+                                      ("knowledge", "white-box", "fixed, distribution")] {
+            do {
+                _ = try SpecFile.decode(AttackSpec.self, yaml: base + "\(key): \(value)\n", file: "a.yaml")
+                Issue.record("\(key): \(value) accepted")
+            } catch {
+                #expect("\(error)".contains("'\(value)' is not one of: \(allowed)") && "\(error)".contains("'\(key)'"), "\(error)")
+            }
+        }
+        var standard = spec
+        standard.forgetShare = 0.2
+        #expect(standard.problem?.contains("forget_share and retain_weight shape the forget objective") == true)
+    }
+
     @Test("unknown keys, nested too, are errors naming the key and file")
     func unknownKeys() {
         do {
