@@ -93,6 +93,9 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// survives being saved as 8-bit PNG, instead of unbounded arrays.
     public var clipPixels: Bool = false
     public var seed: UInt64 = 0
+    /// Defenses the victims deploy in the evaluation: the poison and its controls are scored
+    /// under each, beside the undefended update.
+    public var defenses: [DefenseSpec] = []
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, zoo, zooSpec = "zoo_spec", foreignZooSpec = "foreign_zoo_spec", forget, target, knowledge, fixedVictim = "fixed_victim"
@@ -100,7 +103,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         case iterations, victimsPerIteration = "victims_per_iteration", realBatchSize = "real_batch_size"
         case optimizer, method, objective, forgetShare = "forget_share", learnLabels = "learn_labels"
         case victimTemperature = "victim_temperature", victimNoise = "victim_noise"
-        case retainWeight = "retain_weight", clipPixels = "clip_pixels", seed
+        case retainWeight = "retain_weight", clipPixels = "clip_pixels", seed, defenses
     }
 
     public init(name: String, zoo: String, forget: String, target: String) {
@@ -135,6 +138,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         retainWeight = try c.value(.retainWeight, or: retainWeight)
         clipPixels = try c.value(.clipPixels, or: clipPixels)
         seed = try c.value(.seed, or: seed)
+        defenses = try c.value(.defenses, or: defenses)
     }
 
     /// A class may be written as a number or a name.

@@ -63,6 +63,28 @@ public struct PoisonSet: Sendable {
         return (rows(images, from: s * m, count: m), targets)
     }
 
+    /// This poison with every step's images and targets replaced by `transform(s, images,
+    /// targets)` (a defense dropping or adding rows); every step must come out with the same
+    /// number of rows. The result carries its targets as soft labels.
+    public func replacingSteps(classes: Int, _ transform: (Int, Tensor, Tensor) -> (images: Tensor, targets: Tensor)) -> PoisonSet {
+        let replaced = (0..<steps).map { s in
+            let (x, targets) = step(s, classes: classes)
+            return transform(s, x, targets)
+        }
+        let rows = replaced[0].images.shape[0]
+        precondition(replaced.allSatisfy { $0.images.shape[0] == rows }, "every step must keep the same number of rows")
+        func joined(_ tensors: [Tensor]) -> Tensor {
+            Tensor(shape: [rows * steps] + tensors[0].shape.dropFirst(), scalars: tensors.flatMap(\.scalars))
+        }
+        let soft = joined(replaced.map(\.targets))
+        let labels = (0..<(rows * steps)).map { r in
+            let row = soft.scalars[(r * classes)..<((r + 1) * classes)]
+            return row.indices.max { row[$0] < row[$1] }! - r * classes
+        }
+        return PoisonSet(images: joined(replaced.map(\.images)), labels: labels, softLabels: soft, stepSizes: stepSizes,
+                         steps: steps, epochs: epochs, metadata: metadata)
+    }
+
     /// `count` leading-axis rows of `tensor` starting at `start`.
     private func rows(_ tensor: Tensor, from start: Int, count: Int) -> Tensor {
         let size = tensor.shape.dropFirst().reduce(1, *)

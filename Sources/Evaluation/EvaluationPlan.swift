@@ -20,8 +20,10 @@ public struct EvaluationPlan: Sendable {
     public var foreign: [EvaluatedVictim] = []
     /// Controls scored on the held-out victims beside the poison.
     public var controls: [Control] = []
-    /// Other ways of taking the update, each scored on the held-out victims.
+    /// Other ways of taking the update (probes), each scored on the held-out victims.
     public var updates: [any VictimUpdate] = []
+    /// Defenses the victims deploy: the poison and every control are scored under each.
+    public var defenses: [any VictimUpdate] = []
     /// Where controls get their step sizes: victims and images that are not the held-out
     /// victims and the test split (crafting victims and a training sample).
     public var selection: (victims: [EvaluatedVictim], images: LabeledImages)?
@@ -59,6 +61,15 @@ public struct ControlResult: Sendable {
     public let victims: VictimSetResult
 }
 
+/// The poison and the controls under one defense, on the held-out victims.
+public struct DefenseResult: Sendable {
+    public let key: String
+    public let description: String
+    public let poison: UpdateResult
+    /// By control key (the no-poison control is left out: a defense of no update is moot).
+    public let controls: [String: UpdateResult]
+}
+
 /// Everything a plan measured.
 public struct EvaluationResults: Sendable {
     public let heldout: VictimSetResult
@@ -67,6 +78,7 @@ public struct EvaluationResults: Sendable {
     public let foreign: VictimSetResult?
     public let controls: [ControlResult]
     public let updates: [UpdateResult]
+    public let defenses: [DefenseResult]
 }
 
 extension EvaluationPlan {
@@ -86,6 +98,7 @@ extension EvaluationPlan {
 
         if !controls.isEmpty { progress("scoring the controls (\(controls.map(\.key).joined(separator: ", ")))") }
         let selector = selection.map { Evaluator(classifier: classifier, images: $0.images, forget: k, target: t) }
+        var chosenControls: [(key: String, poison: PoisonSet)] = []
         let controlResults = controls.map { control -> ControlResult in
             guard var chosen = control.poison else {
                 return ControlResult(key: control.key, description: control.description, stepSize: 0,
@@ -95,13 +108,24 @@ extension EvaluationPlan {
                 let size = ControlStepSize.choose(chosen, evaluator: selector, victims: victims)
                 chosen.stepSizes = chosen.stepSizes.map { _ in size }
             }
+            chosenControls.append((control.key, chosen))
             return ControlResult(key: control.key, description: control.description, stepSize: chosen.stepSizes[0],
                                  victims: evaluator.evaluate(heldout, poison: chosen, before: before, workers: workers).victims)
         }
 
         if !updates.isEmpty { progress("probing \(updates.map(\.key).joined(separator: ", "))") }
         let updateResults = updates.map { evaluator.evaluate(heldout, poison: poison, update: $0, before: before, workers: workers) }
+
+        if !defenses.isEmpty { progress("defending with \(defenses.map(\.key).joined(separator: ", "))") }
+        let defenseResults = defenses.map { defense in
+            DefenseResult(key: defense.key, description: defense.description,
+                          poison: evaluator.evaluate(heldout, poison: poison, update: defense, before: before, workers: workers),
+                          controls: Dictionary(uniqueKeysWithValues: chosenControls.map { control in
+                              (control.key, evaluator.evaluate(heldout, poison: control.poison, update: defense, before: before,
+                                                               workers: workers))
+                          }))
+        }
         return EvaluationResults(heldout: heldoutResult, known: knownResult, crafting: craftingResult, foreign: foreignResult,
-                                 controls: controlResults, updates: updateResults)
+                                 controls: controlResults, updates: updateResults, defenses: defenseResults)
     }
 }

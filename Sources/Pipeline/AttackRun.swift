@@ -59,8 +59,10 @@ public struct AttackRun: Sendable {
         self.data = data
         classifier = try zoo.classifier()
         (forget, target) = (k, t)
-        let resolved = try Self.resolvedConfig(spec: spec, zoo: zoo)
-        configHash = String(SHA256.hex(resolved).prefix(8))
+        // Defenses act at evaluation only, so they do not change which poison a folder holds.
+        var crafted = spec
+        crafted.defenses = []
+        configHash = String(SHA256.hex(try Self.resolvedConfig(spec: crafted, zoo: zoo)).prefix(8))
         directory = reportsRoot.appendingPathComponent("\(spec.name)-\(configHash)")
     }
 
@@ -123,6 +125,7 @@ public struct AttackRun: Sendable {
                                          selectedOnHeldout: zoo.crafting.isEmpty)
         plan.selection = (try zoo.selectionVictims(), try selectionImages(data, seed: spec.seed))
         plan.updates = standardProbes
+        plan.defenses = try defenseUpdates(spec.defenses, data: data, seed: spec.seed)
         let results = try plan.run(classifier: classifier, images: data.test, workers: workers, progress: progress)
         var allTimings = timings
         allTimings["evaluate"] = Date().timeIntervalSince(start)

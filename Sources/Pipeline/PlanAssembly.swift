@@ -39,6 +39,15 @@ func selectionImages(_ data: PreparedData, seed: UInt64) throws -> LabeledImages
     return try data.train.subset(Array((0..<data.train.count).shuffled(using: &rng).prefix(2000)))
 }
 
+/// The victim updates of `defenses`: the gate validates on 2,000 training images of its
+/// own draw (the victim's clean data; never the test split the results come from), and
+/// dilution and noise draw from `seed`.
+func defenseUpdates(_ defenses: [DefenseSpec], data: PreparedData, seed: UInt64) throws -> [any VictimUpdate] {
+    guard !defenses.isEmpty else { return [] }
+    let validation = try selectionImages(data, seed: seed &+ 0x5EED)
+    return defenses.map { $0.update(validation: validation, train: data.train, seed: seed) }
+}
+
 /// The robustness probes every report carries: the victim's own step size (half, double)
 /// and the poison saved as 8-bit images.
 let standardProbes: [any VictimUpdate] = [ScaledStep(factor: 0.5), ScaledStep(factor: 2), EightBitImages()]
@@ -80,10 +89,15 @@ extension AttackReport {
             robustness["asr_\(probe.key)"] = probe.victims.summary.after.asr
             robustness["other_drop_\(probe.key)"] = probe.victims.summary.otherAccuracyDrop
         }
+        let defenses = results.defenses.map { d in
+            DefenseReport(key: d.key, description: d.description, accepted: d.poison.accepted,
+                          victims: d.poison.victims.victims.count, summary: d.poison.victims.summary,
+                          controls: d.controls.mapValues(\.victims.summary))
+        }
         self.init(run: run, threatModel: threatModel, dataset: data.info, normalization: data.normalization, poison: poison,
                   results: AttackResults(heldout: results.heldout, known: results.known, crafting: results.crafting,
                                          foreign: results.foreign),
-                  baselines: baselines, robustness: robustness, config: config)
+                  baselines: baselines, robustness: robustness, defenses: defenses.isEmpty ? nil : defenses, config: config)
     }
 }
 

@@ -47,7 +47,7 @@ public struct PoisonEvaluation: Sendable {
     }
 
     /// Copies the poison into the report folder, scores it and writes the report.
-    public func run(workers: Int = 2, progress: (String) -> Void = { _ in }) throws -> AttackReport {
+    public func run(defenses: [DefenseSpec] = [], workers: Int = 2, progress: (String) -> Void = { _ in }) throws -> AttackReport {
         let start = Date()
         let classifier = try zoo.classifier()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -67,6 +67,7 @@ public struct PoisonEvaluation: Sendable {
                                          selectedOnHeldout: zoo.crafting.isEmpty)
         plan.selection = (try zoo.selectionVictims(), try selectionImages(data, seed: poison.metadata.seed))
         plan.updates = standardProbes
+        plan.defenses = try defenseUpdates(defenses, data: data, seed: poison.metadata.seed)
         let results = try plan.run(classifier: classifier, images: data.test, workers: workers, progress: progress)
         let report = AttackReport(
             run: RunInfo(name: directory.lastPathComponent, created: RunInfo.timestamp(Date()), amnesiaVersion: amnesiaVersion,

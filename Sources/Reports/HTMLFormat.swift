@@ -77,6 +77,11 @@ public struct HTMLFormat: ReportFormat {
                 + table(["Probe", "Mean ± std", "Min", "Max", "n"], probes.map { probe, s in
                     [htmlEscape(probe), "\(Fmt.num(s.mean)) ± \(Fmt.num(s.std))", Fmt.num(s.min), Fmt.num(s.max), "\(s.count)"]
                 }) + "</section>"
+        case let .defenses(rows):
+            return "<section><h2>Defenses</h2><p class=\"note\">The poison and its controls when the held-out victims "
+                + "deploy each defense around their update.</p>" + table(defenseColumns, rows.map { defenseCells($0, escape: htmlEscape) })
+                + "<ul>" + rows.dropFirst().map { "<li><code>\(htmlEscape($0.defense))</code>: \(htmlEscape($0.description))</li>" }.joined()
+                + "</ul></section>"
         case let .matrix(matrix):
             return drawMatrix(matrix)
         case let .rankedPairs(ranked):

@@ -87,6 +87,14 @@ public struct MarkdownFormat: ReportFormat {
                 [mdEscape(probe), Fmt.num(s.mean) + " ± " + Fmt.num(s.std), Fmt.num(s.min), Fmt.num(s.max), "\(s.count)"]
             })
             md.line()
+        case let .defenses(rows):
+            md.heading("Defenses")
+            md.line("The poison and its controls when the held-out victims deploy each defense around their update.")
+            md.line()
+            md.table(defenseColumns, rows.map { defenseCells($0, escape: mdEscape) })
+            md.line()
+            for row in rows.dropFirst() { md.line("- `\(row.defense)`: \(mdEscape(row.description))") }
+            md.line()
         case let .matrix(matrix):
             drawMatrix(matrix, into: &md)
         case let .rankedPairs(ranked):

@@ -67,6 +67,20 @@ public struct ReportPage: Sendable {
         if let robustness = report.robustness, !robustness.isEmpty {
             sections.append(.robustness(robustness.keys.sorted().compactMap { key in robustness[key].map { (key, $0) } }))
         }
+        if let defenses = report.defenses, !defenses.isEmpty {
+            func row(_ key: String, _ description: String, accepted: Int, summary: VictimSetSummary,
+                     controls: [String: VictimSetSummary]) -> DefenseRow {
+                DefenseRow(defense: key, description: description, accepted: accepted, victims: heldout.victims.count,
+                           summary: summary, worstClass: summary.worstOtherClassDrop.map { report.className($0.classIndex) },
+                           bestControl: controls.filter { $0.key != "no_poison" }.max { $0.value.after.asr.mean < $1.value.after.asr.mean }
+                               .map { ($0.key, $0.value.after.asr) })
+            }
+            let undefended = row("none", "The poison's own update, undefended.", accepted: heldout.victims.count,
+                                 summary: heldout.summary, controls: report.baselines.mapValues(\.summary))
+            sections.append(.defenses([undefended] + defenses.map {
+                row($0.key, $0.description, accepted: $0.accepted, summary: $0.summary, controls: $0.controls)
+            }))
+        }
         sections.append(.reproduce(Reproduction(
             seed: report.run.seed, amnesiaVersion: report.run.amnesiaVersion, created: report.run.created,
             dataset: (report.dataset.name, report.normalization.mean.map(Double.init), report.normalization.std.map(Double.init)),

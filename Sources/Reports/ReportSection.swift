@@ -27,6 +27,8 @@ public enum ReportSection: Sendable {
     case baselines(BaselineTable)
     /// The robustness probes, by name.
     case robustness([(probe: String, stat: Stat)])
+    /// The poison and its best control under each defense, beside the undefended update.
+    case defenses([DefenseRow])
     /// An audit's K×T matrix.
     case matrix(VulnerabilityMatrix)
     /// An audit's pairs, easiest first.
@@ -124,4 +126,16 @@ public struct Reproduction: Sendable {
     public var dataset: (name: String, mean: [Double], std: [Double])?
     public var config: [String: String]
     public var timings: [String: Double]
+}
+
+/// One defense in the defense table: the poison under it (and undefended, in the first
+/// row), the worst other class by name, and the strongest control under the same defense.
+public struct DefenseRow: Sendable {
+    public var defense: String
+    public var description: String
+    public var accepted: Int
+    public var victims: Int
+    public var summary: VictimSetSummary
+    public var worstClass: String?
+    public var bestControl: (name: String, asr: Stat)?
 }

@@ -88,13 +88,15 @@ public struct AttackReport: VersionedReport, Equatable, Sendable {
     /// step size, "other_drop_step_x0.5" the other classes' accuracy drop there (also "step_x2",
     /// "png_8bit").
     public var robustness: [String: Stat]?
+    /// The poison and its controls under each defense the victims deployed, in spec order.
+    public var defenses: [DefenseReport]?
     /// The resolved config, flattened to `key.path → value` strings.
     public var config: [String: String]
 
     /// Builds a report with the current schema id.
     public init(run: RunInfo, threatModel: ThreatModel, dataset: DatasetInfo, normalization: Normalization,
                 poison: PoisonInfo, results: AttackResults, baselines: [String: BaselineResult] = [:],
-                robustness: [String: Stat]? = nil, config: [String: String] = [:]) {
+                robustness: [String: Stat]? = nil, defenses: [DefenseReport]? = nil, config: [String: String] = [:]) {
         self.schema = AttackReport.schemaID
         self.run = run
         self.threatModel = threatModel
@@ -104,7 +106,28 @@ public struct AttackReport: VersionedReport, Equatable, Sendable {
         self.results = results
         self.baselines = baselines
         self.robustness = robustness
+        self.defenses = defenses
         self.config = config
+    }
+}
+
+/// The poison under one defense: how many victims took the update, what it did to them,
+/// and the controls under the same defense.
+public struct DefenseReport: Codable, Equatable, Sendable {
+    /// `name:parameters`, e.g. `gate:max_drop=0.02`.
+    public var key: String
+    public var description: String
+    /// Victims that took the update (a gate refuses some), of `victims`.
+    public var accepted: Int
+    public var victims: Int
+    public var summary: VictimSetSummary
+    /// The controls' summaries under the same defense, by control name.
+    public var controls: [String: VictimSetSummary]
+
+    public init(key: String, description: String, accepted: Int, victims: Int, summary: VictimSetSummary,
+                controls: [String: VictimSetSummary]) {
+        (self.key, self.description, self.accepted, self.victims) = (key, description, accepted, victims)
+        (self.summary, self.controls) = (summary, controls)
     }
 }
 
@@ -114,7 +137,7 @@ extension AttackReport {
     enum CodingKeys: String, CodingKey {
         case schema, run
         case threatModel = "threat_model"
-        case dataset, poison, results, baselines, robustness, config
+        case dataset, poison, results, baselines, robustness, defenses, config
     }
 
     enum DatasetKeys: String, CodingKey {
@@ -137,6 +160,7 @@ extension AttackReport {
         results = try c.decode(AttackResults.self, forKey: .results)
         baselines = try c.decode([String: BaselineResult].self, forKey: .baselines)
         robustness = try c.decodeIfPresent([String: Stat].self, forKey: .robustness)
+        defenses = try c.decodeIfPresent([DefenseReport].self, forKey: .defenses)
         config = try c.decode([String: String].self, forKey: .config)
     }
 
@@ -154,6 +178,7 @@ extension AttackReport {
         try c.encode(results, forKey: .results)
         try c.encode(baselines, forKey: .baselines)
         try c.encodeIfPresent(robustness, forKey: .robustness)
+        try c.encodeIfPresent(defenses, forKey: .defenses)
         try c.encode(config, forKey: .config)
     }
 }

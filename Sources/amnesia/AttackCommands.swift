@@ -36,6 +36,16 @@ struct FolderOptions: ParsableArguments {
     var workers = ProcessInfo.processInfo.activeProcessorCount
 }
 
+/// Defenses the victims deploy, from the command line.
+struct DefenseOptions: ParsableArguments {
+    @Option(name: .customLong("defense"), help: ArgumentHelp(
+        "A defense the victims deploy, scored beside the undefended update (repeatable; adds to a spec's defenses).",
+        discussion: "Forms: \(DefenseSpec.forms). Example: --defense gate:max_drop=0.02 --defense dilution:clean=1000"))
+    var defenses: [String] = []
+
+    func specs() throws -> [DefenseSpec] { try defenses.map { try DefenseSpec(commandLine: $0) } }
+}
+
 /// Options shared by the commands that craft.
 struct CraftOptions: ParsableArguments {
     @OptionGroup var folders: FolderOptions
@@ -51,9 +61,10 @@ struct CraftOptions: ParsableArguments {
 
 /// Loads an attack spec, training its zoos (the crafting zoo and the foreign-recipe one)
 /// if they are missing and the spec names their zoo specs.
-func prepareRun(specPath: String, options: CraftOptions) throws -> AttackRun {
+func prepareRun(specPath: String, options: CraftOptions, defenses: [DefenseSpec] = []) throws -> AttackRun {
     var spec = try AttackSpec.load(URL(fileURLWithPath: specPath))
     if let iterations = options.iterations { spec.iterations = iterations }
+    spec.defenses += defenses
     let root = URL(fileURLWithPath: options.victimsDir)
     let zoo = try openOrTrainZoo(named: spec.zoo, specPath: spec.zooSpec, root: root, workers: options.workers, attackSpec: specPath)
     let foreign = try spec.foreignZooSpec.map { path in
@@ -123,10 +134,11 @@ struct Run: ParsableCommand {
         discussion: "Example: amnesia run attacks/fashion-tshirt-to-trouser.yaml")
     @Argument(help: "An attack spec (YAML).") var spec: String
     @OptionGroup var options: CraftOptions
+    @OptionGroup var defense: DefenseOptions
 
     func run() throws {
         let start = Date()
-        let run = try prepareRun(specPath: spec, options: options)
+        let run = try prepareRun(specPath: spec, options: options, defenses: try defense.specs())
         let zooSeconds = Date().timeIntervalSince(start)
         guard let (poison, craftSeconds) = try craftWithProgress(run, options: options) else { return }
         let report = try run.evaluate(poison, workers: options.workers,
@@ -160,6 +172,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "The dataset the poison was made for, if the file does not say.") var dataset: String?
     @Option(help: "Inner steps per epoch, if the file does not say.") var steps: Int?
     @Option(help: "Epochs over the steps, if the file does not say.") var epochs: Int?
+    @OptionGroup var defense: DefenseOptions
 
     func run() throws {
         let start = Date()
@@ -169,7 +182,8 @@ struct Evaluate: ParsableCommand {
         let evaluation = try PoisonEvaluation(poisonURL: URL(fileURLWithPath: poison), overrides: overrides, zoo: zoo,
                                               reportsRoot: URL(fileURLWithPath: folders.reportsDir))
         for warning in evaluation.warnings { Console.shared.say("WARNING: \(warning)") }
-        let report = try evaluation.run(workers: folders.workers) { Console.shared.say($0) }
+        let report = try evaluation.run(defenses: try defense.specs(),
+                                        workers: folders.workers) { Console.shared.say($0) }
         printSummary(report, directory: evaluation.directory, totalSeconds: Date().timeIntervalSince(start))
     }
 
