@@ -97,6 +97,9 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// survives being saved as 8-bit PNG, instead of unbounded arrays.
     public var clipPixels: Bool = false
     public var seed: UInt64 = 0
+    /// HOOK (issue 13): the `robustness:` section, levers for held-out and foreign-recipe
+    /// victims (see Robustness.swift); all off when absent.
+    public var robustness = Robustness()
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, zoo, zooSpec = "zoo_spec", forget, target, knowledge, fixedVictim = "fixed_victim"
@@ -105,6 +108,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         case optimizer, objective, forgetShare = "forget_share", learnLabels = "learn_labels"
         case victimTemperature = "victim_temperature", victimNoise = "victim_noise"
         case retainWeight = "retain_weight", clipPixels = "clip_pixels", seed
+        case robustness
     }
 
     public init(name: String, zoo: String, forget: String, target: String) {
@@ -137,6 +141,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         retainWeight = try c.value(.retainWeight, or: retainWeight)
         clipPixels = try c.value(.clipPixels, or: clipPixels)
         seed = try c.value(.seed, or: seed)
+        robustness = try c.value(.robustness, or: robustness)
     }
 
     /// A class may be written as a number or a name.
@@ -165,6 +170,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         if !(retainWeight >= 0) { return "retain_weight must be zero or positive (got \(retainWeight))" }
         if let noise = victimNoise, !(noise >= 0) { return "victim_noise must be zero or positive (got \(noise))" }
         if let t = victimTemperature, !(t > 0) { return "victim_temperature must be positive (got \(t))" }
+        if let problem = robustness.problem { return problem }
         if optimizer.decayEvery < 1 { return "optimizer.decay_every must be at least 1 (got \(optimizer.decayEvery))" }
         return nil
     }

@@ -92,18 +92,25 @@ public struct Crafter: Sendable {
         let rhoLeaves = state.rho.map { Tensor($0).requiringGradient() }
         let labelLeaves = state.labelLogits.map { $0.requiringGradient() }
         let fixedTargets = Tensor.oneHot(stepLabels, classes: classes)
+        let batchLabels = batch.map { data.train.labels[$0] }
         let perVictim = parallelMap(Array(zip(chosen, noiseSeeds)), workers: workers) { victim, noiseSeed -> (Float, [Tensor]) in
-            let etas = rhoLeaves.map { softplus($0) }
+            // Issue 13 hooks (Robustness.swift): 2b step scale, 2a augmented images,
+            // 1 start weights, 3 outer loss; each is the identity when its option is off.
+            let scale = stepScaleFactor(seed: noiseSeed)
+            let etas = rhoLeaves.map { scale == 1 ? softplus($0) : softplus($0) * scale }
             let steps = imageLeaves.indices.map { s in
-                InnerStep(images: imageLeaves[s], targets: labelLeaves.isEmpty ? fixedTargets : exp(logSoftmax(labelLeaves[s])))
+                InnerStep(images: innerImages(imageLeaves[s], seed: noiseSeed, step: s),
+                          targets: labelLeaves.isEmpty ? fixedTargets : exp(logSoftmax(labelLeaves[s])))
             }
-            let start = spec.victimNoise.map { Self.perturbed(victims[victim], by: $0, seed: noiseSeed) } ?? victims[victim]
+            let start = startWeights(victims[victim], seed: noiseSeed, real: real, wanted: wanted, batchLabels: batchLabels,
+                                     steps: steps, stepSizes: etas)
             let theta = unroll(classifier, from: start, steps: steps, stepSizes: etas,
                                epochs: spec.epochs, createGraph: true)
-            let loss = crossEntropy(classifier.logits(real, theta), targets: wanted)
+            let before = spec.robustness.retainKL == nil ? nil : GradientMode.withoutRecording { classifier.logits(real, start) }
+            let loss = outerLoss(classifier.logits(real, theta), wanted: wanted, batchLabels: batchLabels, before: before)
             return (loss.item, gradients(of: loss, wrt: imageLeaves + rhoLeaves + labelLeaves))
         }
-        let weights = Self.victimWeights(perVictim.map(\.0), temperature: spec.victimTemperature)
+        let weights = combinedVictimWeights(perVictim.map(\.0))   // issue 13 hook 4
         let summed = GradientMode.withoutRecording {
             perVictim.indices.dropFirst().reduce(perVictim[0].1.map { $0 * weights[0] }) { total, v in
                 zip(total, perVictim[v].1).map { $0 + $1 * weights[v] }
