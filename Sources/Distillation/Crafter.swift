@@ -37,6 +37,9 @@ public struct Crafter: Sendable {
         public var iteration: Int
         /// Outer loss of each completed iteration.
         public var losses: [Float]
+        /// HOOK (issue 13): the best poison on the validation split (`robustness.validation_victims`);
+        /// not checkpointed, so a resumed run keeps the best from its own iterations.
+        public var best: BestPoison? = nil
     }
 
     public init(spec: AttackSpec, classifier: any Classifier, data: PreparedData, victims: [[Tensor]],
@@ -83,9 +86,10 @@ public struct Crafter: Sendable {
         let batch = realBatch(using: &rng)
         let real = data.train.batch(batch)
         let wanted = outerTargets(batch)
-        let chosen = spec.knowledge == .fixed || victims.count <= spec.victimsPerIteration
-            ? Array(victims.indices.prefix(spec.victimsPerIteration))
-            : Array(victims.indices.shuffled(using: &rng).prefix(spec.victimsPerIteration))
+        let pool = samplingPool   // issue 13 hook 5: all but the validation split
+        let chosen = spec.knowledge == .fixed || pool.count <= spec.victimsPerIteration
+            ? Array(pool.prefix(spec.victimsPerIteration))
+            : Array(pool.shuffled(using: &rng).prefix(spec.victimsPerIteration))
 
         let noiseSeeds = chosen.map { _ in rng.next() }
         let imageLeaves = state.images.map { $0.requiringGradient() }
@@ -130,6 +134,7 @@ public struct Crafter: Sendable {
         }
         state.losses.append(perVictim.map(\.0).reduce(0, +) / Float(perVictim.count))
         state.iteration += 1
+        keepBest(&state)   // issue 13 hook 6
     }
 
     /// The outer loss's targets for a real batch: one-hot of the objective's labels, with
@@ -198,6 +203,7 @@ public struct Crafter: Sendable {
 
     /// The poison set of `state`.
     public func poisonSet(_ state: State, architecture: String) -> PoisonSet {
+        let state = finalState(state)   // issue 13 hook 7: the best validated poison, if any
         let all = Tensor(shape: [spec.steps * imagesPerStep] + data.inputShape) { out in
             var offset = 0
             for image in state.images {

@@ -41,10 +41,16 @@ public struct Robustness: Codable, Sendable, Equatable, StrictlyDecodable {
     public var retainKL: Float?
     /// Differentiable augmentation of the poison images inside the inner step.
     public var augment: Augment?
+    /// Hold the last n crafting victims out of sampling as a validation split; every
+    /// `validate_every` iterations score the poison on them (ASR minus the other classes'
+    /// accuracy drop, on a fixed sample of training images) and keep the best poison.
+    public var validationVictims: Int?
+    public var validateEvery: Int = 100
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case stepScale = "step_scale", weightAugmentation = "weight_augmentation", sharpnessRadius = "sharpness_radius"
         case outerLoss = "outer_loss", margin, victimCVaR = "victim_cvar", retainKL = "retain_kl", augment
+        case validationVictims = "validation_victims", validateEvery = "validate_every"
     }
 
     public init() {}
@@ -61,6 +67,8 @@ public struct Robustness: Codable, Sendable, Equatable, StrictlyDecodable {
         r.victimCVaR = try c.decodeIfPresent(Float.self, forKey: .victimCVaR)
         r.retainKL = try c.decodeIfPresent(Float.self, forKey: .retainKL)
         r.augment = try c.decodeIfPresent(Augment.self, forKey: .augment)
+        r.validationVictims = try c.decodeIfPresent(Int.self, forKey: .validationVictims)
+        r.validateEvery = try c.value(.validateEvery, or: r.validateEvery)
         self = r
     }
 
@@ -78,6 +86,8 @@ public struct Robustness: Codable, Sendable, Equatable, StrictlyDecodable {
         if let q = victimCVaR, !(q > 0 && q <= 1) { return "robustness.victim_cvar must be in (0, 1] (got \(q))" }
         if let k = retainKL, !(k >= 0) { return "robustness.retain_kl must be zero or positive (got \(k))" }
         if let a = augment, a.shift < 0 { return "robustness.augment.shift must be zero or positive (got \(a.shift))" }
+        if let n = validationVictims, n < 1 { return "robustness.validation_victims must be at least 1 (got \(n))" }
+        if validateEvery < 1 { return "robustness.validate_every must be at least 1 (got \(validateEvery))" }
         return nil
     }
 }
@@ -254,5 +264,74 @@ extension Crafter {
         let m = max(1, min(losses.count, Int((share * Float(losses.count)).rounded(.up))))
         let worst = Set(losses.indices.sorted { losses[$0] > losses[$1] }.prefix(m))
         return losses.indices.map { worst.contains($0) ? 1 / Float(m) : 0 }
+    }
+}
+
+// MARK: Validation split (hooks 5 and 6)
+
+/// The best poison seen on the validation split, and its score.
+public struct BestPoison: Sendable {
+    public var score: Float
+    public var iteration: Int
+    public var images: [Tensor]
+    public var rho: [Float]
+    public var labelLogits: [Tensor]
+}
+
+extension Crafter {
+    /// HOOK 5 — the crafting victims sampled from: all but the validation split.
+    public var samplingPool: [Int] {
+        let held = min(spec.robustness.validationVictims ?? 0, max(victims.count - 1, 0))
+        return Array(victims.indices.dropLast(held))
+    }
+
+    /// The validation split: the last `validation_victims` crafting victims.
+    public var validationPool: [Int] { Array(victims.indices.dropFirst(samplingPool.count)) }
+
+    /// HOOK 6 — after an iteration: every `validate_every` iterations (and at the last one)
+    /// score the poison on the validation split and keep it in `state.best` if it is the best.
+    func keepBest(_ state: inout State) {
+        guard spec.robustness.validationVictims != nil, !validationPool.isEmpty,
+              state.iteration % spec.robustness.validateEvery == 0 || state.iteration == spec.iterations else { return }
+        let score = validationScore(state)
+        if state.best == nil || score > state.best!.score {
+            state.best = BestPoison(score: score, iteration: state.iteration, images: state.images, rho: state.rho,
+                                    labelLogits: state.labelLogits)
+        }
+    }
+
+    /// Mean over the validation victims of ASR − (other classes' accuracy drop), on a fixed
+    /// sample of training images (up to 500 of class K and 1,000 others), one step at the
+    /// learned step size.
+    public func validationScore(_ state: State) -> Float {
+        var rng = SeededGenerator(seed: spec.seed &+ 0x5EED)
+        let k = Array(forgetIndices.shuffled(using: &rng).prefix(500))
+        let others = Array(otherIndices.shuffled(using: &rng).prefix(1000))
+        let (kImages, oImages) = (data.train.batch(k), data.train.batch(others))
+        let oLabels = others.map { data.train.labels[$0] }
+        let fixedTargets = Tensor.oneHot(stepLabels, classes: classes)
+        return GradientMode.withoutRecording {
+            let steps = state.images.indices.map { s in
+                InnerStep(images: state.images[s], targets: state.labelLogits.isEmpty ? fixedTargets : exp(logSoftmax(state.labelLogits[s])))
+            }
+            let etas = Self.stepSizes(state.rho).map { Tensor($0) }
+            let scores = validationPool.map { v -> Float in
+                let theta = unroll(classifier, from: victims[v], steps: steps, stepSizes: etas, epochs: spec.epochs, createGraph: false)
+                let asr = Float(classifier.predictions(kImages, theta).filter { $0 == target }.count) / Float(max(k.count, 1))
+                func accuracy(_ p: [Tensor]) -> Float {
+                    Float(zip(classifier.predictions(oImages, p), oLabels).filter { $0 == $1 }.count) / Float(max(others.count, 1))
+                }
+                return asr - (accuracy(victims[v]) - accuracy(theta))
+            }
+            return scores.reduce(0, +) / Float(max(scores.count, 1))
+        }
+    }
+
+    /// HOOK 7 — the state a poison set is made from: the best validated one if any.
+    func finalState(_ state: State) -> State {
+        guard let best = state.best else { return state }
+        var chosen = state
+        (chosen.images, chosen.rho, chosen.labelLogits) = (best.images, best.rho, best.labelLogits)
+        return chosen
     }
 }

@@ -196,6 +196,13 @@ struct CraftingOptionTests {
     }
 }
 
+extension Crafter.State {
+    init(_ best: BestPoison, from state: Crafter.State) {
+        self = state
+        (images, rho, labelLogits) = (best.images, best.rho, best.labelLogits)
+    }
+}
+
 @Suite("Robustness options (issue 13)")
 struct RobustnessTests {
     func crafter(_ configure: (inout AttackSpec) -> Void) throws -> Crafter {
@@ -312,6 +319,26 @@ struct RobustnessTests {
             for _ in 0..<2 { c.iterate(&again) }
             #expect(again.images[0].scalars == state.images[0].scalars, "\(name) is reproducible")
         }
+    }
+
+    @Test("validation_victims holds the last victims out of sampling and keeps the best-scoring poison")
+    func validationSplit() throws {
+        let c = try crafter {
+            $0.robustness.validationVictims = 1
+            $0.robustness.validateEvery = 1
+            $0.iterations = 3
+        }
+        #expect(c.samplingPool == [0] && c.validationPool == [1])
+        var state = c.initialState()
+        for _ in 0..<3 { c.iterate(&state) }
+        let best = try #require(state.best)
+        #expect((1...3).contains(best.iteration) && best.score.isFinite)
+        #expect(abs(c.validationScore(Crafter.State(best, from: state)) - best.score) < 1e-6)
+        let poison = c.poisonSet(state, architecture: "lenet")
+        #expect(poison.images.scalars == best.images[0].scalars, "the poison is the best validated one")
+        var bad = c.spec
+        bad.robustness.validationVictims = 0
+        #expect(bad.problem?.contains("robustness.validation_victims") == true)
     }
 
     @Test("retain_kl is zero for an unchanged victim and grows when the other classes' predictions move")
