@@ -36,7 +36,9 @@ public struct AttackRun: Sendable {
 
     /// Resolves everything the attack needs, checking the spec against the zoo and data.
     /// `data`, if given, must be the zoo's dataset in its normalization (saves reloading).
-    public init(spec: AttackSpec, zoo: Zoo, reportsRoot: URL, data: PreparedData? = nil) throws {
+    /// `evaluationOnly` (scoring a given poison): the zoo needs no crafting victims, so a
+    /// held-out-only zoo (e.g. foreign recipes, `crafting: 0`) can be scored.
+    public init(spec: AttackSpec, zoo: Zoo, reportsRoot: URL, data: PreparedData? = nil, evaluationOnly: Bool = false) throws {
         if let problem = spec.problem { throw SpecError(file: spec.name, problem) }
         let data = try data ?? PreparedData.load(dataset: zoo.manifest.spec.dataset, directory: zoo.manifest.spec.dataDir,
                                                  normalization: zoo.manifest.normalization)
@@ -44,7 +46,7 @@ public struct AttackRun: Sendable {
         if zoo.heldout.isEmpty {
             throw ZooError("zoo '\(zoo.name)' has no held-out victims to evaluate on; set heldout > 0 in its spec and train again")
         }
-        if spec.knowledge == .distribution && zoo.crafting.isEmpty {
+        if spec.knowledge == .distribution && zoo.crafting.isEmpty && !evaluationOnly {
             throw ZooError("zoo '\(zoo.name)' has no crafting victims; distribution knowledge needs crafting > 0")
         }
         if let fixed = spec.fixedVictim, !zoo.manifest.victims.contains(where: { $0.id == fixed }) {

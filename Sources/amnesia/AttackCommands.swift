@@ -137,7 +137,7 @@ struct Evaluate: ParsableCommand {
                               forget: String(set.metadata.forget), target: String(set.metadata.target))
         spec.imagesPerClass = max(1, set.imagesPerStep / max(classes, 1))
         (spec.steps, spec.epochs, spec.seed, spec.iterations) = (set.steps, set.epochs, set.metadata.seed, 0)
-        let run = try AttackRun(spec: spec, zoo: zoo, reportsRoot: URL(fileURLWithPath: options.reportsDir))
+        let run = try AttackRun(spec: spec, zoo: zoo, reportsRoot: URL(fileURLWithPath: options.reportsDir), evaluationOnly: true)
         try FileManager.default.createDirectory(at: run.directory, withIntermediateDirectories: true)
         try AtomicFile.write(Data(contentsOf: url), to: run.poisonURL)
         try AtomicFile.write(set.grid().encoded(), to: run.directory.appendingPathComponent("poison.png"))
