@@ -96,6 +96,9 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// Defenses the victims deploy in the evaluation: the poison and its controls are scored
     /// under each, beside the undefended update.
     public var defenses: [DefenseSpec] = []
+    /// HOOK (issue 13): the `robustness:` section, levers for held-out and foreign-recipe
+    /// victims (see Robustness.swift); all off when absent.
+    public var robustness = Robustness()
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, zoo, zooSpec = "zoo_spec", foreignZooSpec = "foreign_zoo_spec", forget, target, knowledge, fixedVictim = "fixed_victim"
@@ -104,6 +107,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         case optimizer, method, objective, forgetShare = "forget_share", learnLabels = "learn_labels"
         case victimTemperature = "victim_temperature", victimNoise = "victim_noise"
         case retainWeight = "retain_weight", clipPixels = "clip_pixels", seed, defenses
+        case robustness
     }
 
     public init(name: String, zoo: String, forget: String, target: String) {
@@ -139,6 +143,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         clipPixels = try c.value(.clipPixels, or: clipPixels)
         seed = try c.value(.seed, or: seed)
         defenses = try c.value(.defenses, or: defenses)
+        robustness = try c.value(.robustness, or: robustness)
     }
 
     /// A class may be written as a number or a name.
@@ -169,6 +174,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         if !(retainWeight >= 0) { return "retain_weight must be zero or positive (got \(retainWeight))" }
         if let noise = victimNoise, !(noise >= 0) { return "victim_noise must be zero or positive (got \(noise))" }
         if let t = victimTemperature, !(t > 0) { return "victim_temperature must be positive (got \(t))" }
+        if let problem = robustness.problem { return problem }
         if optimizer.decayEvery < 1 { return "optimizer.decay_every must be at least 1 (got \(optimizer.decayEvery))" }
         return nil
     }

@@ -39,10 +39,12 @@ extension Zoo {
         }
         let classifier = try zoo.classifier()
 
-        let planned = (0..<spec.crafting).map { (String(format: "crafting-%03d", $0), VictimRole.crafting, spec.seed + UInt64($0)) }
-            + (0..<spec.heldout).map { (String(format: "heldout-%03d", $0), VictimRole.heldout, spec.seed + ZooSpec.heldoutSeedOffset + UInt64($0)) }
-        let pending = planned.filter { id, role, _ in
-            let ids = [id] + (role == .crafting ? spec.snapshotEpochs.map { snapshotID(id, epoch: $0) } : [])
+        let planned = (0..<spec.crafting).map { (String(format: "crafting-%03d", $0), VictimRole.crafting, spec.seed + UInt64($0),
+                                                 spec.recipe(crafting: true, index: $0)) }
+            + (0..<spec.heldout).map { (String(format: "heldout-%03d", $0), VictimRole.heldout, spec.seed + ZooSpec.heldoutSeedOffset + UInt64($0),
+                                        spec.recipe(crafting: false, index: $0)) }
+        let pending = planned.filter { id, role, _, recipe in
+            let ids = [id] + (role == .crafting ? spec.snapshotEpochs.filter { $0 < recipe.epochs }.map { snapshotID(id, epoch: $0) } : [])
             let complete = ids.allSatisfy { id in
                 guard let record = zoo.manifest.victims.first(where: { $0.id == id }),
                       let bytes = try? Data(contentsOf: directory.appendingPathComponent(record.file)) else { return false }
@@ -63,11 +65,11 @@ extension Zoo {
             while failure.withLock({ $0 == nil }) {
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < pending.count else { return }
-                let (id, role, seed) = pending[index]
+                let (id, role, seed, recipe) = pending[index]
                 events(.started(id: id, index: index + 1, total: pending.count))
                 let start = Date()
                 do {
-                    let records = try trainVictim(id: id, role: role, seed: seed, spec: spec, classifier: classifier,
+                    let records = try trainVictim(id: id, role: role, seed: seed, recipe: recipe, spec: spec, classifier: classifier,
                                                   data: data, directory: directory) { events(.progress(id: id, $0)) }
                     try shared.withLock { zoo in try records.forEach { try zoo.record($0) } }
                     events(.finished(records[0], seconds: Date().timeIntervalSince(start)))
@@ -86,11 +88,11 @@ extension Zoo {
     /// Trains one victim and writes its weights, plus (crafting victims) the snapshots the
     /// spec asks for; returns their records, the fully trained victim first.
     private static func trainVictim(
-        id: String, role: VictimRole, seed: UInt64, spec: ZooSpec, classifier: any Classifier,
+        id: String, role: VictimRole, seed: UInt64, recipe: TrainingRecipe, spec: ZooSpec, classifier: any Classifier,
         data: PreparedData, directory: URL, progress: (TrainingProgress) -> Void
     ) throws -> [VictimRecord] {
         var snapshots: [(epoch: Int, parameters: [Tensor])] = []
-        let parameters = Trainer.train(classifier, on: data.train, recipe: spec.training, seed: seed, progress: progress) { epoch, p in
+        let parameters = Trainer.train(classifier, on: data.train, recipe: recipe, seed: seed, progress: progress) { epoch, p in
             if role == .crafting && spec.snapshotEpochs.contains(epoch) { snapshots.append((epoch, p)) }
         }
         func save(_ id: String, _ parameters: [Tensor], epoch: Int?) throws -> VictimRecord {
@@ -103,7 +105,7 @@ extension Zoo {
             if let epoch { metadata["amnesia.epoch"] = String(epoch) }
             let bytes = try weightsFile(parameters, classifier: classifier, metadata: metadata).data()
             try AtomicFile.write(bytes, to: directory.appendingPathComponent("\(id).safetensors"))
-            return VictimRecord(id: id, role: role, seed: seed, source: "trained", recipe: spec.training,
+            return VictimRecord(id: id, role: role, seed: seed, source: "trained", recipe: recipe,
                                 testAccuracy: confusion.accuracy, perClassAccuracy: confusion.perClassAccuracy,
                                 file: "\(id).safetensors", sha256: SHA256.hex(bytes), epoch: epoch)
         }

@@ -73,10 +73,17 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// crafting victim (`crafting-003-e2`): a staggered ensemble, more diverse crafting
     /// weights at no extra training cost. Held-out victims are always fully trained.
     public var snapshotEpochs: [Int] = []
+    /// Recipes cycled over the crafting victims (crafting victim i trains with entry
+    /// i mod count): a crafting zoo that spans recipes. Each entry is a full recipe; keys
+    /// it leaves out take `training`'s values. Empty: every crafting victim uses `training`.
+    public var craftingRecipes: [TrainingRecipe] = []
+    /// Recipes cycled over the held-out victims, as `crafting_recipes` (e.g. a
+    /// foreign-recipe held-out zoo). Empty: every held-out victim uses `training`.
+    public var heldoutRecipes: [TrainingRecipe] = []
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, dataset, dataDir = "data_dir", architecture, crafting, heldout, seed, training
-        case snapshotEpochs = "snapshot_epochs"
+        case snapshotEpochs = "snapshot_epochs", craftingRecipes = "crafting_recipes", heldoutRecipes = "heldout_recipes"
     }
 
     public init(name: String) { self.name = name }
@@ -93,6 +100,21 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         seed = try c.value(.seed, or: seed)
         training = try c.value(.training, or: training)
         snapshotEpochs = try c.value(.snapshotEpochs, or: snapshotEpochs)
+        // Recipe lists: each entry's missing keys default to `training`'s values.
+        let base = training
+        func recipes(_ key: CodingKeys) throws -> [TrainingRecipe] {
+            guard c.contains(key) else { return [] }
+            return try c.decode([RecipeOverride].self, forKey: key).map { try $0.applied(to: base) }
+        }
+        craftingRecipes = try recipes(.craftingRecipes)
+        heldoutRecipes = try recipes(.heldoutRecipes)
+    }
+
+    /// The recipe of victim `index` of `role`: its entry of the role's recipe list, cycled,
+    /// or `training` when that list is empty.
+    public func recipe(crafting: Bool, index: Int) -> TrainingRecipe {
+        let list = crafting ? craftingRecipes : heldoutRecipes
+        return list.isEmpty ? training : list[index % list.count]
     }
 
     /// Offset between the crafting and held-out seed ranges.
@@ -120,8 +142,42 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
             throw SpecError(file: "", "crafting must be below \(Self.heldoutSeedOffset) so seeds stay disjoint")
         }
         try training.validate()
-        if let bad = snapshotEpochs.first(where: { !(1..<training.epochs).contains($0) }) {
-            throw SpecError(file: "", "snapshot_epochs entry \(bad) must be an epoch before the last (1…\(training.epochs - 1))")
+        for (key, list) in [("crafting_recipes", craftingRecipes), ("heldout_recipes", heldoutRecipes)] {
+            for (i, recipe) in list.enumerated() {
+                do { try recipe.validate() } catch {
+                    throw SpecError(file: "", "\(key)[\(i)]: " + error.message.replacingOccurrences(of: "training.", with: ""))
+                }
+            }
         }
+        let lastEpoch = (craftingRecipes.isEmpty ? [training] : craftingRecipes).map(\.epochs).min() ?? training.epochs
+        if let bad = snapshotEpochs.first(where: { !(1..<lastEpoch).contains($0) }) {
+            throw SpecError(file: "", "snapshot_epochs entry \(bad) must be an epoch before the last of every crafting recipe (1…\(lastEpoch - 1))")
+        }
+    }
+}
+
+/// One entry of `crafting_recipes` / `heldout_recipes`: the recipe keys it sets, over a
+/// base recipe (the zoo's `training`). Unknown keys are errors, as everywhere.
+struct RecipeOverride: Decodable, StrictlyDecodable {
+    typealias CodingKeys = TrainingRecipe.CodingKeys
+    var values: KeyedDecodingContainer<TrainingRecipe.CodingKeys>
+
+    init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(for: Self.self)
+        values = try decoder.container(keyedBy: CodingKeys.self)
+    }
+
+    func applied(to base: TrainingRecipe) throws -> TrainingRecipe {
+        var r = base
+        r.epochs = try values.value(.epochs, or: r.epochs)
+        r.batchSize = try values.value(.batchSize, or: r.batchSize)
+        r.optimizer = try values.value(.optimizer, or: r.optimizer)
+        r.learningRate = try values.value(.learningRate, or: r.learningRate)
+        r.momentum = try values.value(.momentum, or: r.momentum)
+        r.weightDecay = try values.value(.weightDecay, or: r.weightDecay)
+        r.decayEpochs = try values.value(.decayEpochs, or: r.decayEpochs)
+        r.decay = try values.value(.decay, or: r.decay)
+        r.initialization = try values.value(.initialization, or: r.initialization)
+        return r
     }
 }

@@ -48,6 +48,15 @@ let shapeCases: [OpCase] = [
     OpCase("reshape", [random([2, 6], seed: 27)]) { exp($0[0].reshaped([3, -1])) * random([3, 4], seed: 1) },
     OpCase("permute", [random([2, 3, 4], seed: 28)]) { exp($0[0].permuted([2, 0, 1])) * random([4, 2, 3], seed: 2) },
     OpCase("transpose", [random([2, 3], seed: 29)]) { exp($0[0].transposed()) * random([3, 2], seed: 3) },
+    // Shifts with replicated borders read some pixels twice: the scatter-add must sum them.
+    OpCase("remap shift and flip", [random([2, 1, 3, 4], seed: 19)]) {
+        let offsets = translationOffsets(shape: [2, 1, 3, 4], dy: [1, -2], dx: [-1, 2], flip: [false, true])
+        return exp(remapped($0[0], sourceOffsets: offsets, shape: [2, 1, 3, 4])) * random([2, 1, 3, 4], seed: 4)
+    },
+    OpCase("remap crop", [random([1, 2, 3, 3], seed: 18)]) {
+        let offsets: [Int32] = [0, 1, 3, 4, 9, 10, 12, 13]   // the top-left 2×2 of each channel
+        return exp(remapped($0[0], sourceOffsets: offsets, shape: [1, 2, 2, 2]) * $0[0].sum())
+    },
 ]
 
 let linearAlgebraCases: [OpCase] = [

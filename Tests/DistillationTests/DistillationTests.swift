@@ -220,3 +220,161 @@ func unrolledSteps(_ spec: AttackSpec, data: PreparedData, victims: [[Tensor]]) 
         classifier: try LeNet(inputShape: [1, 28, 28], classes: 4), data: data, victims: victims,
         forget: 0, target: 1, architecture: "lenet"))
 }
+
+extension UnrolledSteps.State {
+    init(_ best: BestPoison, from state: UnrolledSteps.State) {
+        self = state
+        (images, rho, labelLogits) = (best.images, best.rho, best.labelLogits)
+    }
+}
+
+@Suite("Robustness options (issue 13)")
+struct RobustnessTests {
+    func crafter(_ configure: (inout AttackSpec) -> Void) throws -> UnrolledSteps {
+        try CraftingOptionTests().crafter(configure)
+    }
+
+    @Test("the robustness section decodes strictly; bad values are refused naming the key")
+    func decoding() throws {
+        let yaml = """
+            name: a
+            zoo: z
+            forget: 0
+            target: 1
+            robustness:
+              step_scale: [0.5, 2]
+              weight_augmentation: 0.05
+              sharpness_radius: 0.01
+              outer_loss: margin
+              margin: 1
+              victim_cvar: 0.5
+              retain_kl: 0.5
+              augment: {shift: 2, flip: true}
+            """
+        let spec = try SpecFile.decode(AttackSpec.self, yaml: yaml, file: "a.yaml")
+        #expect(spec.robustness.stepScale == [0.5, 2] && spec.robustness.outerLoss == "margin" && spec.robustness.augment == Augment(shift: 2, flip: true))
+        #expect(spec.problem == nil)
+        do {
+            _ = try SpecFile.decode(AttackSpec.self, yaml: "name: a\nzoo: z\nforget: 0\ntarget: 1\nrobustness:\n  step_scales: [1, 2]\n", file: "a.yaml")
+            Issue.record("accepted an unknown key")
+        } catch { #expect("\(error)".contains("unknown key 'step_scales'")) }
+        let bad: [(inout Robustness) -> Void] = [
+            { $0.stepScale = [2, 1] }, { $0.weightAugmentation = -1 }, { $0.sharpnessRadius = -1 }, { $0.outerLoss = "hinge" },
+            { $0.victimCVaR = 0 }, { $0.retainKL = -1 }, { $0.augment = Augment(shift: -1) }, { $0.margin = -1 },
+        ]
+        let keys = ["step_scale", "weight_augmentation", "sharpness_radius", "outer_loss", "victim_cvar", "retain_kl", "augment.shift", "margin"]
+        for (change, key) in zip(bad, keys) {
+            var s = spec
+            change(&s.robustness)
+            #expect(s.problem?.contains("robustness." + key) == true, "\(key): \(s.problem ?? "accepted")")
+        }
+    }
+
+    @Test("translation offsets shift with replicated borders and mirror; remapped images follow them")
+    func augmentation() {
+        let x = Tensor(shape: [1, 1, 2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        let right = remapped(x, sourceOffsets: translationOffsets(shape: x.shape, dy: [0], dx: [1], flip: [false]), shape: x.shape)
+        #expect(right.scalars == [1, 1, 2, 4, 4, 5])
+        let down = remapped(x, sourceOffsets: translationOffsets(shape: x.shape, dy: [1], dx: [0], flip: [true]), shape: x.shape)
+        #expect(down.scalars == [3, 2, 1, 3, 2, 1])
+        let same = Augment(shift: 0, flip: false).apply(x, seed: 3)
+        #expect(same.scalars == x.scalars)
+        let moved = Augment(shift: 1, flip: true).apply(Tensor(shape: [8, 1, 2, 3], scalars: (0..<48).map(Float.init)), seed: 3)
+        #expect(moved.shape == [8, 1, 2, 3] && moved.scalars != (0..<48).map(Float.init))
+    }
+
+    @Test("CVaR weights the worst share of victims equally; the margin loss is a hinge on the smooth margin")
+    func weightsAndMargin() {
+        #expect(UnrolledSteps.cvarWeights([0.1, 0.9, 0.5, 0.2], share: 0.5) == [0, 0.5, 0.5, 0])
+        #expect(UnrolledSteps.cvarWeights([0.1, 0.9], share: 0.01) == [0, 1])
+        // Row 0: target 1 wins by log(10) − log(e⁰) over a single other class → margin 2.3 > 1: no loss.
+        // Row 1: target 0, logits equal → margin = −log(1) = 0 → loss κ = 1, weighted 2.
+        let logits = Tensor(shape: [2, 2], scalars: [0, Foundation.log(10), 0, 0])
+        let wanted = Tensor(shape: [2, 2], scalars: [0, 1, 2, 0])
+        let loss = UnrolledSteps.marginLoss(logits, wanted: wanted, margin: 1).item
+        #expect(abs(loss - 1) < 1e-5, "(0 + 2·1) / 2 rows, got \(loss)")
+    }
+
+    @Test("weight augmentation moves each output unit by the fraction of its norm, reproducibly")
+    func unitScaled() {
+        var rng = SeededGenerator(seed: 2)
+        let w = [Tensor.randomNormal([4, 50], std: 3, using: &rng), Tensor.randomNormal([4], using: &rng)]
+        let moved = UnrolledSteps.unitScaledPerturbation(w, by: 0.1, seed: 7)
+        for r in 0..<4 {
+            let row = w[0].scalars[(r * 50)..<((r + 1) * 50)], after = moved[0].scalars[(r * 50)..<((r + 1) * 50)]
+            let delta = zip(row, after).map { ($1 - $0) * ($1 - $0) }.reduce(0, +).squareRoot()
+            let norm = row.map { $0 * $0 }.reduce(0, +).squareRoot()
+            #expect(abs(delta / norm - 0.1) < 1e-3)
+        }
+        #expect(UnrolledSteps.unitScaledPerturbation(w, by: 0.1, seed: 7)[1].scalars == moved[1].scalars)
+    }
+
+    @Test("step_scale draws factors log-uniformly inside its range; a fixed range is that factor")
+    func stepScale() throws {
+        let c = try crafter { $0.robustness.stepScale = [0.5, 2] }
+        let factors = (0..<200).map { c.stepScaleFactor(seed: UInt64($0)) }
+        #expect(factors.allSatisfy { $0 >= 0.5 && $0 <= 2 })
+        #expect(factors.filter { $0 < 1 }.count > 70 && factors.filter { $0 > 1 }.count > 70, "log-uniform: about half below 1")
+        let fixed = try crafter { $0.robustness.stepScale = [3, 3] }
+        #expect(fixed.stepScaleFactor(seed: 1) == 3)
+        #expect(try crafter { _ in }.stepScaleFactor(seed: 1) == 1)
+    }
+
+    @Test("every option crafts finite, changed images on the tiny problem, and differs from the plain run")
+    func everyOptionIterates() throws {
+        let plain = try crafter { _ in }
+        var base = plain.initialState()
+        for _ in 0..<2 { plain.iterate(&base) }
+        let options: [(String, (inout AttackSpec) -> Void)] = [
+            ("step_scale", { $0.robustness.stepScale = [0.5, 2] }),
+            ("weight_augmentation", { $0.robustness.weightAugmentation = 0.1 }),
+            ("sharpness_radius", { $0.robustness.sharpnessRadius = 0.05 }),
+            ("margin", { $0.robustness.outerLoss = "margin" }),
+            ("victim_cvar", { $0.robustness.victimCVaR = 0.5 }),
+            ("retain_kl", { $0.robustness.retainKL = 1 }),
+            ("augment", { $0.robustness.augment = Augment(shift: 2, flip: true) }),
+        ]
+        for (name, configure) in options {
+            let c = try crafter(configure)
+            var state = c.initialState()
+            for _ in 0..<2 { c.iterate(&state) }
+            #expect(state.losses.allSatisfy(\.isFinite) && state.images[0].scalars.allSatisfy(\.isFinite), "\(name)")
+            #expect(state.images[0].scalars != base.images[0].scalars, "\(name) changes the crafted images")
+            var again = c.initialState()
+            for _ in 0..<2 { c.iterate(&again) }
+            #expect(again.images[0].scalars == state.images[0].scalars, "\(name) is reproducible")
+        }
+    }
+
+    @Test("validation_victims holds the last victims out of sampling and keeps the best-scoring poison")
+    func validationSplit() throws {
+        let c = try crafter {
+            $0.robustness.validationVictims = 1
+            $0.robustness.validateEvery = 1
+            $0.iterations = 3
+        }
+        #expect(c.samplingPool == [0] && c.validationPool == [1])
+        var state = c.initialState()
+        for _ in 0..<3 { c.iterate(&state) }
+        let best = try #require(state.best)
+        #expect((1...3).contains(best.iteration) && best.score.isFinite)
+        #expect(abs(c.validationScore(UnrolledSteps.State(best, from: state)) - best.score) < 1e-6)
+        let poison = c.poisonSet(state)
+        #expect(poison.images.scalars == best.images[0].scalars, "the poison is the best validated one")
+        var bad = c.spec
+        bad.robustness.validationVictims = 0
+        #expect(bad.problem?.contains("robustness.validation_victims") == true)
+    }
+
+    @Test("retain_kl is zero for an unchanged victim and grows when the other classes' predictions move")
+    func retainKL() throws {
+        let c = try crafter { $0.robustness.retainKL = 2 }
+        var rng = SeededGenerator(seed: 8)
+        let logits = Tensor.randomNormal([3, 4], using: &rng)
+        let wanted = Tensor.oneHot([1, 1, 2], classes: 4)
+        let ce = crossEntropy(logits, targets: wanted).item
+        #expect(abs(c.outerLoss(logits, wanted: wanted, batchLabels: [0, 1, 2], before: logits).item - ce) < 1e-5)
+        let moved = logits + Tensor.randomNormal([3, 4], using: &rng)
+        #expect(c.outerLoss(moved, wanted: wanted, batchLabels: [0, 1, 2], before: logits).item > crossEntropy(moved, targets: wanted).item)
+    }
+}

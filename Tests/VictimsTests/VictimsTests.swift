@@ -112,6 +112,45 @@ struct ZooTests {
         #expect(throws: SpecError.self) { try ZooSpec.load(url) }
     }
 
+    @Test("recipe lists are cycled over their role's victims, recorded per victim, and resumed; entries default to training")
+    func recipeLists() throws {
+        let root = try temporaryDirectory()
+        let yaml = """
+            name: mixed
+            dataset: synthetic
+            crafting: 3
+            heldout: 2
+            seed: 5
+            training: {epochs: 2, batch_size: 16, decay_epochs: []}
+            crafting_recipes:
+              - {}
+              - {optimizer: adam, learning_rate: 0.001, epochs: 1}
+            heldout_recipes:
+              - {momentum: 0, initialization: xavier}
+            """
+        let spec = try SpecFile.decode(ZooSpec.self, yaml: yaml, file: "mixed.yaml")
+        #expect(spec.craftingRecipes.count == 2 && spec.craftingRecipes[0] == spec.training)
+        #expect(spec.craftingRecipes[1].batchSize == 16 && spec.craftingRecipes[1].optimizer == "adam")
+        #expect(spec.recipe(crafting: true, index: 2) == spec.training && spec.recipe(crafting: false, index: 1).momentum == 0)
+        let zoo = try Zoo.train(spec: spec, root: root, workers: 2)
+        #expect(zoo.crafting.map { $0.recipe?.optimizer } == ["sgd", "adam", "sgd"])
+        #expect(zoo.crafting.map { $0.recipe?.epochs } == [2, 1, 2])
+        #expect(zoo.heldout.allSatisfy { $0.recipe?.initialization == "xavier" && $0.recipe?.momentum == 0 })
+        let events = EventLog()
+        let again = try Zoo.train(spec: try Zoo(at: zoo.directory).manifest.spec, root: root, workers: 1) { events.append($0) }
+        #expect(events.started.isEmpty && again.manifest.victims.count == 5, "the manifest's spec round-trips the recipe lists")
+
+        do {
+            _ = try SpecFile.decode(ZooSpec.self, yaml: "name: z\ncrafting_recipes:\n  - {lr: 0.1}\n", file: "z.yaml")
+            Issue.record("accepted an unknown recipe key")
+        } catch { #expect("\(error)".contains("unknown key 'lr'")) }
+        let url = root.appendingPathComponent("bad.yaml")
+        try "name: z\nheldout_recipes:\n  - {}\n  - {optimizer: rmsprop}\n".write(to: url, atomically: true, encoding: .utf8)
+        do { _ = try ZooSpec.load(url); Issue.record("accepted") } catch { #expect("\(error)".contains("heldout_recipes[1]: optimizer")) }
+        try "name: z\nsnapshot_epochs: [2]\ncrafting_recipes:\n  - {epochs: 2}\n".write(to: url, atomically: true, encoding: .utf8)
+        do { _ = try ZooSpec.load(url); Issue.record("accepted") } catch { #expect("\(error)".contains("snapshot_epochs")) }
+    }
+
     @Test("an exported victim re-imports to identical predictions; bad files are refused")
     func importRoundTrip() throws {
         let root = try temporaryDirectory()

@@ -30,6 +30,9 @@ public struct UnrolledSteps: DistillationMethod {
 
         public var lastLoss: Float? { losses.last }
         public var currentStepSizes: [Float] { UnrolledSteps.stepSizes(rho) }
+        /// HOOK (issue 13): the best poison on the validation split (`robustness.validation_victims`);
+        /// not checkpointed, so a resumed run keeps the best from its own iterations.
+        public var best: BestPoison? = nil
     }
 
     public init(spec: AttackSpec, context: CraftingContext) {
@@ -38,6 +41,14 @@ public struct UnrolledSteps: DistillationMethod {
 
     public var iterations: Int { spec.iterations }
     var classes: Int { context.classes }
+    var data: PreparedData { context.data }
+    var classifier: any Classifier { context.classifier }
+    var victims: [[Tensor]] { context.victims }
+    var forget: Int { context.metadata.forget }
+    var target: Int { context.metadata.target }
+    /// Training images of class K, and of every other class.
+    var forgetIndices: [Int] { data.train.labels.indices.filter { data.train.labels[$0] == forget } }
+    var otherIndices: [Int] { data.train.labels.indices.filter { data.train.labels[$0] != forget } }
     /// Images per step: `imagesPerClass` for every class, in class order.
     public var imagesPerStep: Int { spec.imagesPerClass * classes }
     /// The fixed labels of one step: class c for the c-th block.
@@ -68,29 +79,35 @@ public struct UnrolledSteps: DistillationMethod {
         let batch = context.objective.realBatch(size: spec.realBatchSize, using: &rng)
         let real = context.data.train.batch(batch)
         let wanted = context.objective.outerTargets(batch)
-        let victims = context.victims
-        let chosen = spec.knowledge == .fixed || victims.count <= spec.victimsPerIteration
-            ? Array(victims.indices.prefix(spec.victimsPerIteration))
-            : Array(victims.indices.shuffled(using: &rng).prefix(spec.victimsPerIteration))
+        let pool = samplingPool   // issue 13 hook 5: all but the validation split
+        let chosen = spec.knowledge == .fixed || pool.count <= spec.victimsPerIteration
+            ? Array(pool.prefix(spec.victimsPerIteration))
+            : Array(pool.shuffled(using: &rng).prefix(spec.victimsPerIteration))
 
         let noiseSeeds = chosen.map { _ in rng.next() }
         let imageLeaves = state.images.map { $0.requiringGradient() }
         let rhoLeaves = state.rho.map { Tensor($0).requiringGradient() }
         let labelLeaves = state.labelLogits.map { $0.requiringGradient() }
         let fixedTargets = Tensor.oneHot(stepLabels, classes: classes)
-        let classifier = context.classifier
+        let batchLabels = batch.map { data.train.labels[$0] }
         let perVictim = parallelMap(Array(zip(chosen, noiseSeeds)), workers: workers) { victim, noiseSeed -> (Float, [Tensor]) in
-            let etas = rhoLeaves.map { softplus($0) }
+            // Issue 13 hooks (Robustness.swift): 2b step scale, 2a augmented images,
+            // 1 start weights, 3 outer loss; each is the identity when its option is off.
+            let scale = stepScaleFactor(seed: noiseSeed)
+            let etas = rhoLeaves.map { scale == 1 ? softplus($0) : softplus($0) * scale }
             let steps = imageLeaves.indices.map { s in
-                InnerStep(images: imageLeaves[s], targets: labelLeaves.isEmpty ? fixedTargets : exp(logSoftmax(labelLeaves[s])))
+                InnerStep(images: innerImages(imageLeaves[s], seed: noiseSeed, step: s),
+                          targets: labelLeaves.isEmpty ? fixedTargets : exp(logSoftmax(labelLeaves[s])))
             }
-            let start = spec.victimNoise.map { Self.perturbed(victims[victim], by: $0, seed: noiseSeed) } ?? victims[victim]
+            let start = startWeights(victims[victim], seed: noiseSeed, real: real, wanted: wanted, batchLabels: batchLabels,
+                                     steps: steps, stepSizes: etas)
             let theta = unroll(classifier, from: start, steps: steps, stepSizes: etas,
                                epochs: spec.epochs, createGraph: true)
-            let loss = crossEntropy(classifier.logits(real, theta), targets: wanted)
+            let before = spec.robustness.retainKL == nil ? nil : GradientMode.withoutRecording { classifier.logits(real, start) }
+            let loss = outerLoss(classifier.logits(real, theta), wanted: wanted, batchLabels: batchLabels, before: before)
             return (loss.item, gradients(of: loss, wrt: imageLeaves + rhoLeaves + labelLeaves))
         }
-        let weights = Self.victimWeights(perVictim.map(\.0), temperature: spec.victimTemperature)
+        let weights = combinedVictimWeights(perVictim.map(\.0))   // issue 13 hook 4
         let summed = GradientMode.withoutRecording {
             perVictim.indices.dropFirst().reduce(perVictim[0].1.map { $0 * weights[0] }) { total, v in
                 zip(total, perVictim[v].1).map { $0 + $1 * weights[v] }
@@ -110,6 +127,7 @@ public struct UnrolledSteps: DistillationMethod {
         }
         state.losses.append(perVictim.map(\.0).reduce(0, +) / Float(perVictim.count))
         state.iteration += 1
+        keepBest(&state)   // issue 13 hook 6
     }
 
     /// `images` with every pixel clamped to the normalized image range [(0 − mean)/std,
@@ -147,6 +165,7 @@ public struct UnrolledSteps: DistillationMethod {
 
     /// The poison set of `state`.
     public func poisonSet(_ state: State) -> PoisonSet {
+        let state = finalState(state)   // issue 13 hook 7: the best validated poison, if any
         let soft = state.labelLogits.isEmpty ? nil : GradientMode.withoutRecording {
             Tensor(shape: [spec.steps * imagesPerStep, classes],
                    scalars: state.labelLogits.flatMap { exp(logSoftmax($0)).scalars })
