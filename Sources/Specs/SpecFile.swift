@@ -73,7 +73,9 @@ public enum SpecFile {
         }
     }
 
-    private static func describe(_ error: DecodingError) -> String {
+    /// A decoding error as the key path and what is wrong with it (also used for JSON
+    /// files such as zoo manifests).
+    public static func describe(_ error: DecodingError) -> String {
         func path(_ keys: [any CodingKey]) -> String {
             keys.isEmpty ? "the top level" : "'" + keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
                 .joined(separator: ".").replacingOccurrences(of: ".[", with: "[") + "'"

@@ -4,6 +4,7 @@ import Dispatch
 import Formats
 import Foundation
 import Networks
+import Specs
 import Synchronization
 
 /// What zoo training reports as it goes.
@@ -22,6 +23,7 @@ extension Zoo {
     @discardableResult
     public static func train(spec: ZooSpec, root: URL, data: PreparedData? = nil, workers: Int = 2,
                              events: @escaping @Sendable (ZooEvent) -> Void = { _ in }) throws -> Zoo {
+        do { try spec.validate() } catch { throw SpecError(file: "zoo spec", error.message) }
         let data = try data ?? PreparedData.load(dataset: spec.dataset, directory: spec.dataDir)
         let directory = root.appendingPathComponent(spec.name)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -105,7 +107,8 @@ extension Zoo {
             try AtomicFile.write(bytes, to: directory.appendingPathComponent("\(id).safetensors"))
             return VictimRecord(id: id, role: role, seed: seed, source: "trained", recipe: spec.training,
                                 testAccuracy: confusion.accuracy, perClassAccuracy: confusion.perClassAccuracy,
-                                file: "\(id).safetensors", sha256: SHA256.hex(bytes), epoch: epoch)
+                                file: "\(id).safetensors", sha256: SHA256.hex(bytes), epoch: epoch,
+                                warning: VictimRecord.accuracyWarning(confusion.accuracy, classes: data.info.numClasses))
         }
         return try [save(id, parameters, epoch: nil)] + snapshots.map { try save(snapshotID(id, epoch: $0.epoch), $0.parameters, epoch: $0.epoch) }
     }
@@ -121,17 +124,22 @@ extension Zoo {
             do { bytes = try Data(contentsOf: url) } catch {
                 throw ZooError("cannot read \(url.path): \(error.localizedDescription)")
             }
-            return (url, bytes, try Self.parameters(from: SafeTensors(data: bytes, source: url.path), for: classifier))
+            let parameters = try Self.parameters(from: SafeTensors(data: bytes, source: url.path), for: classifier)
+            if let problem = weightsProblem(parameters, names: classifier.parameterSpecs.map(\.name)) {
+                throw ZooError("\(url.path): \(problem); these are not trained weights (nothing was imported)")
+            }
+            return (url, bytes, parameters)
         }
         return try checked.map { url, bytes, parameters in
             let confusion = Confusion(predictions: Trainer.predictions(classifier, parameters, on: data.test),
                                       labels: data.test.labels, classes: data.info.numClasses)
-            var id = "imported-" + url.deletingPathExtension().lastPathComponent
+            var id = "imported-" + SafeName.sanitized(url.deletingPathExtension().lastPathComponent)
             if manifest.victims.contains(where: { $0.id == id }) { id += "-" + String(SHA256.hex(bytes).prefix(8)) }
             try AtomicFile.write(bytes, to: directory.appendingPathComponent("\(id).safetensors"))
             let record = VictimRecord(id: id, role: role, seed: 0, source: "imported from \(url.lastPathComponent)", recipe: nil,
                                       testAccuracy: confusion.accuracy, perClassAccuracy: confusion.perClassAccuracy,
-                                      file: "\(id).safetensors", sha256: SHA256.hex(bytes), epoch: nil)
+                                      file: "\(id).safetensors", sha256: SHA256.hex(bytes), epoch: nil,
+                                      warning: VictimRecord.accuracyWarning(confusion.accuracy, classes: data.info.numClasses))
             try self.record(record)
             return record
         }
@@ -140,6 +148,7 @@ extension Zoo {
     /// An empty zoo for imported victims, created if `root/name` does not exist yet.
     public static func openOrCreate(name: String, architecture: String, dataset: String, dataDir: String?,
                                     root: URL, data: PreparedData) throws -> Zoo {
+        if let message = SafeName.describe(name, key: "--zoo") { throw ZooError(message) }
         let directory = root.appendingPathComponent(name)
         if FileManager.default.fileExists(atPath: directory.appendingPathComponent("manifest.json").path) {
             return try Zoo(at: directory)
