@@ -46,8 +46,20 @@ public struct PoisonEvaluation: Sendable {
         directory = reportsRoot.appendingPathComponent("evaluate-\(stem)-\(SHA256.hex(Data(identity.utf8)).prefix(8))")
     }
 
-    /// Copies the poison into the report folder, scores it and writes the report.
+    /// Copies the poison into the report folder, scores it and writes the report. A folder
+    /// this call created is removed again when scoring fails, so a refused poison leaves
+    /// nothing behind.
     public func run(workers: Int = 2, progress: (String) -> Void = { _ in }) throws -> AttackReport {
+        let created = !FileManager.default.fileExists(atPath: directory.path)
+        do {
+            return try scoreAndWrite(workers: workers, progress: progress)
+        } catch {
+            if created { try? FileManager.default.removeItem(at: directory) }
+            throw error
+        }
+    }
+
+    private func scoreAndWrite(workers: Int, progress: (String) -> Void) throws -> AttackReport {
         let start = Date()
         let classifier = try zoo.classifier()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -26,20 +26,22 @@ extension Zoo {
         do { try spec.validate() } catch { throw SpecError(file: "zoo spec", error.message) }
         let data = try data ?? PreparedData.load(dataset: spec.dataset, directory: spec.dataDir)
         let directory = root.appendingPathComponent(spec.name)
+        let fresh = Zoo(directory: directory, manifest: ZooManifest(
+            spec: spec, classNames: data.info.classNames, inputShape: data.inputShape,
+            normalization: data.normalization, victims: []))
+        let classifier = try fresh.classifier()  // an unknown architecture fails before anything is written
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var zoo: Zoo
-        if FileManager.default.fileExists(atPath: directory.appendingPathComponent("manifest.json").path) {
-            zoo = try Zoo(at: directory)
-            guard zoo.manifest.spec == spec else {
+        var zoo = fresh
+        let manifestURL = directory.appendingPathComponent("manifest.json")
+        // A zoo without victims holds nothing to keep: a corrected spec replaces it.
+        if FileManager.default.fileExists(atPath: manifestURL.path), case let existing = try Zoo(at: directory), !existing.manifest.victims.isEmpty {
+            guard existing.manifest.spec == spec else {
                 throw ZooError("\(directory.path) holds a zoo trained from a different spec; give the spec another name or delete that folder")
             }
+            zoo = existing
         } else {
-            zoo = Zoo(directory: directory, manifest: ZooManifest(
-                spec: spec, classNames: data.info.classNames, inputShape: data.inputShape,
-                normalization: data.normalization, victims: []))
             try zoo.saveManifest()
         }
-        let classifier = try zoo.classifier()
 
         let planned = (0..<spec.crafting).map { (String(format: "crafting-%03d", $0), VictimRole.crafting, spec.seed + UInt64($0)) }
             + (0..<spec.heldout).map { (String(format: "heldout-%03d", $0), VictimRole.heldout, spec.seed + ZooSpec.heldoutSeedOffset + UInt64($0)) }

@@ -52,4 +52,19 @@ struct HostileInputTests {
         #expect(text.contains("'images' value 0 is nan"), "\(text)")
         #expect(box.escapes().isEmpty && !FileManager.default.fileExists(atPath: reports.path))
     }
+
+    @Test("a poison the victims cannot take (8×8 images for 28×28 victims) leaves no report folder behind")
+    func unusablePoisonLeavesNothing() throws {
+        let root = try temporaryDirectory()
+        let zoo = try TinyWorld.zoo(root: root.appendingPathComponent("victims"))
+        var file = SafeTensors(metadata: ["dataset": "synthetic", "mean": "[0.5]", "std": "[0.2]", "K": "0", "T": "1"])
+        try file.add(name: "images", floats: [Float](repeating: 0.1, count: 64), shape: [1, 1, 8, 8])
+        try file.add(name: "labels", int64s: [0], shape: [1])
+        try file.add(name: "lrs", floats: [0.1], shape: [1])
+        let url = root.appendingPathComponent("small.safetensors")
+        try file.write(to: url)
+        let evaluation = try PoisonEvaluation(poisonURL: url, overrides: .init(), zoo: zoo, reportsRoot: root.appendingPathComponent("reports"))
+        #expect(errorText { _ = try evaluation.run() }.contains("the poison's images are [1, 8, 8] but the victims take [1, 28, 28]"))
+        #expect(!FileManager.default.fileExists(atPath: evaluation.directory.path))
+    }
 }

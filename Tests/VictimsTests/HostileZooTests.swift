@@ -97,6 +97,26 @@ struct HostileZooTests {
         #expect(errorText { _ = try Zoo(at: zoo.directory) }.contains("is not a valid zoo manifest"))
     }
 
+    @Test("an unknown architecture writes nothing; a zoo folder without victims does not block a corrected spec")
+    func failedZooLeavesNothing() throws {
+        let root = try temporaryDirectory()
+        var spec = ZooTests.tinySpec("tiny")
+        spec.architecture = "resnet"
+        #expect(throws: (any Error).self) { try Zoo.train(spec: spec, root: root) }
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("tiny").path))
+
+        spec = ZooTests.tinySpec("tiny")
+        spec.heldout = 0
+        spec.crafting = 1
+        let zoo = try Zoo.train(spec: spec, root: root, workers: 1)
+        let url = zoo.directory.appendingPathComponent("manifest.json")
+        var manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        manifest["victims"] = [Any]()
+        try JSONSerialization.data(withJSONObject: manifest).write(to: url)
+        let corrected = try Zoo.train(spec: ZooTests.tinySpec("tiny"), root: root, workers: 2)
+        #expect(corrected.manifest.spec == ZooTests.tinySpec("tiny") && corrected.heldout.count == 1)
+    }
+
     @Test("imported NaN or all-zero weights are refused; a victim below twice chance carries a warning")
     func hostileWeights() throws {
         let root = try temporaryDirectory()
