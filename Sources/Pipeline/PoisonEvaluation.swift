@@ -6,6 +6,7 @@ import Foundation
 import Networks
 import Reports
 import Results
+import Specs
 import Victims
 
 /// `amnesia evaluate`: a poison set made anywhere, scored on a zoo's held-out victims
@@ -41,7 +42,8 @@ public struct PoisonEvaluation: Sendable {
         let bytes = try Data(contentsOf: poisonURL)
         poisonHash = SHA256.hex(bytes)
         let identity = poisonHash + zoo.manifest.victims.map(\.sha256).joined()
-        let stem = poisonURL.deletingPathExtension().lastPathComponent
+        // The file's name is anyone's choice: its folder gets a safe, bounded form of it.
+        let stem = SafeName.sanitized(poisonURL.deletingPathExtension().lastPathComponent)
         (self.poison, self.poisonURL, self.zoo, self.data, self.warnings) = (poison, poisonURL, zoo, data, warnings)
         directory = reportsRoot.appendingPathComponent("evaluate-\(stem)-\(SHA256.hex(Data(identity.utf8)).prefix(8))")
     }
