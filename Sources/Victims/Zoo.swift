@@ -132,7 +132,13 @@ public struct Zoo: Sendable {
         guard SHA256.hex(data) == record.sha256 else {
             throw ZooError("victim '\(record.id)': \(url.path) does not match its SHA-256 in the manifest (changed or corrupt); delete it and retrain")
         }
-        return try Self.parameters(from: SafeTensors(data: data, source: url.path), for: classifier())
+        let file = try SafeTensors(data: data, source: url.path)
+        // Weights this zoo trained record their role: a manifest edited to move a victim
+        // between crafting and held-out is caught here, before it skews a held-out score.
+        if file.metadata["amnesia.zoo"] == name, let role = file.metadata["amnesia.role"], role != record.role.rawValue {
+            throw ZooError("victim '\(record.id)': the manifest says \(record.role.rawValue) but \(url.path) was trained as \(role); restore the manifest or retrain the zoo")
+        }
+        return try Self.parameters(from: file, for: classifier())
     }
 
     /// Parameters in `classifier`'s order from a `state_dict` file. Missing, extra or

@@ -92,6 +92,11 @@ struct HostileZooTests {
         #expect(try opened { $0[0]["file"] = "../../etc/passwd" }.contains("victim 'crafting-000' file '../../etc/passwd' starts with '.'"))
         #expect(try opened { $0[heldout]["file"] = "crafting-000.safetensors" }.contains("same file crafting-000.safetensors as crafting victim 'crafting-000'"))
         #expect(try opened { $0[heldout]["sha256"] = $0[0]["sha256"] }.contains("held-out results would include a victim the poison was crafted on"))
+        let moved = try opened { $0[heldout]["role"] = "crafting" }
+        #expect(moved == "accepted")
+        let relabelled = try Zoo(at: zoo.directory)
+        #expect(errorText { _ = try relabelled.parameters(of: relabelled.manifest.victims[heldout]) }
+            .contains("the manifest says crafting but"))
         #expect(try opened { $0[0]["seed"] = "x" }.contains("\(url.path) is not a valid zoo manifest"))
         try Data("{".utf8).write(to: url)
         #expect(errorText { _ = try Zoo(at: zoo.directory) }.contains("is not a valid zoo manifest"))
