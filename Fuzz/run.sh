@@ -14,7 +14,7 @@ status=0
 for target in "${targets[@]}"; do
     work=.build/corpus-$target crashes=.build/crashes-$target
     mkdir -p "$work" "$crashes"
-    log=.build/fuzz-$target.log
+    log=.build/$target.log
     if ! ".build/fuzz-$target" -max_total_time="$seconds" -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$crashes/" "$work" "corpus/$target" > "$log" 2>&1; then
         echo "$target: CRASH, see $log and $crashes/"

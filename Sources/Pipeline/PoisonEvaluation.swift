@@ -39,7 +39,7 @@ public struct PoisonEvaluation: Sendable {
         if !close(poison.metadata.mean, zooNorm.mean) || !close(poison.metadata.std, zooNorm.std) {
             warnings.append("the poison's normalization (mean \(poison.metadata.mean), std \(poison.metadata.std)) differs from the zoo's (mean \(zooNorm.mean), std \(zooNorm.std)): the victims see its images as given, in their own normalized space")
         }
-        let bytes = try Data(contentsOf: poisonURL)
+        let bytes = try Data(contentsOf: poisonURL, options: .mappedIfSafe)
         poisonHash = SHA256.hex(bytes)
         let identity = poisonHash + zoo.manifest.victims.map(\.sha256).joined()
         // The file's name is anyone's choice: its folder gets a safe, bounded form of it.
