@@ -102,6 +102,7 @@ public struct AttackRun: Sendable {
     public func craft(resume: Bool, checkpointEvery: Int = 50, workers: Int = 2, shouldStop: @Sendable () -> Bool = { false },
                       progress: (CraftProgress) -> Void = { _ in }) throws -> (poison: PoisonSet, seconds: Double)? {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        AtomicFile.sweepStale(in: directory)
         let victims = try attackerVictims().map { try zoo.parameters(of: $0) }
         let method = spec.makeMethod(craftingContext(victims: victims))
         let start = Date()

@@ -31,6 +31,7 @@ extension Zoo {
             normalization: data.normalization, victims: []))
         let classifier = try fresh.classifier()  // an unknown architecture fails before anything is written
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        AtomicFile.sweepStale(in: directory)
         var zoo = fresh
         let manifestURL = directory.appendingPathComponent("manifest.json")
         // A zoo without victims holds nothing to keep: a corrected spec replaces it.
