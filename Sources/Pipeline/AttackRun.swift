@@ -101,7 +101,8 @@ public struct AttackRun: Sendable {
     /// returns nil then. The checkpoint is removed once the poison is written.
     public func craft(resume: Bool, checkpointEvery: Int = 50, workers: Int = 2, shouldStop: @Sendable () -> Bool = { false },
                       progress: (CraftProgress) -> Void = { _ in }) throws -> (poison: PoisonSet, seconds: Double)? {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let lock = try FolderLock(directory, purpose: "crafting this run")
+        defer { withExtendedLifetime(lock) {} }
         AtomicFile.sweepStale(in: directory)
         let victims = try attackerVictims().map { try zoo.parameters(of: $0) }
         let method = spec.makeMethod(craftingContext(victims: victims))

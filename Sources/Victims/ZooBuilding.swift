@@ -30,7 +30,8 @@ extension Zoo {
             spec: spec, classNames: data.info.classNames, inputShape: data.inputShape,
             normalization: data.normalization, victims: []))
         let classifier = try fresh.classifier()  // an unknown architecture fails before anything is written
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let lock = try FolderLock(directory, purpose: "training this zoo")
+        defer { withExtendedLifetime(lock) {} }
         AtomicFile.sweepStale(in: directory)
         var zoo = fresh
         let manifestURL = directory.appendingPathComponent("manifest.json")
