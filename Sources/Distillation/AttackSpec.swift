@@ -55,10 +55,10 @@ public struct OuterOptimizer: Codable, Sendable, Equatable, StrictlyDecodable {
 
 /// The largest values an attack spec may ask for: each far above what an attack needs and
 /// below where memory or time would run out before the first iteration finishes.
-public struct AttackLimits: Sendable {
-    public let imagesPerClass = 1_000
-    public let realBatchSize = 10_000
-    public let victimsPerIteration = 1_000
+public enum AttackLimits {
+    public static let imagesPerClass = 1_000
+    public static let realBatchSize = 10_000
+    public static let victimsPerIteration = 1_000
 }
 
 /// An attack: forget class K (predict it as T) after a gradient step on crafted data.
@@ -166,8 +166,6 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         return try c.decode(String.self, forKey: key)
     }
 
-    public static let limits = AttackLimits()
-
     /// Loads an attack spec and checks the values that do not need the dataset.
     public static func load(_ url: URL) throws -> AttackSpec {
         let spec = try SpecFile.load(AttackSpec.self, from: url)
@@ -178,7 +176,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// The first invalid value, named by its key.
     public var problem: String? {
         if let message = SafeName.describe(name, key: "name") ?? SafeName.describe(zoo, key: "zoo") { return message }
-        let limits = Self.limits
+        let limits = AttackLimits.self
         if !(1...limits.imagesPerClass).contains(imagesPerClass) { return "images_per_class must be 1…\(limits.imagesPerClass) (got \(imagesPerClass))" }
         if steps < 1 || epochs < 1 { return "steps and epochs must be at least 1 (got \(steps), \(epochs))" }
         if steps > PoisonSet.maxUpdates / epochs {

@@ -37,6 +37,16 @@ struct HostileInputTests {
             .contains("victims_per_iteration 4 is more than zoo 'tiny' has crafting victims (3)"))
     }
 
+    @Test("an audit template with a non-finite setting is refused by key, not as an encoding error")
+    func nanAuditTemplate() throws {
+        let root = try temporaryDirectory()
+        let zoo = try TinyWorld.zoo(root: root)
+        var template = TinyWorld.attack()
+        template.retainWeight = .nan
+        let text = errorText { _ = try Audit(zoo: zoo, template: template, pairs: [(0, 1)], reportsRoot: root) }
+        #expect(text.contains("retain_weight must be zero or positive and finite (got nan)"), "\(text)")
+    }
+
     @Test("a poison with NaN pixels is refused by evaluate before its report folder exists")
     func nanPoison() throws {
         let box = try Sandbox()
