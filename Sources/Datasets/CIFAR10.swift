@@ -99,6 +99,6 @@ public enum CIFAR10 {
             }
         }
         throw DatasetError(.missingFile, file: directory.path,
-                           "no CIFAR-10 batches here or in cifar-10-batches-bin/ (expected \(trainFiles.joined(separator: ", ")), \(testFile)); extract cifar-10-binary.tar.gz into this folder or point --data-dir elsewhere")
+                           "no CIFAR-10 batches here or in cifar-10-batches-bin/ (expected \(trainFiles.joined(separator: ", ")), \(testFile)); extract cifar-10-binary.tar.gz into this folder or set data_dir in the zoo spec (--data-dir of `victims import`) to another folder")
     }
 }

@@ -104,17 +104,17 @@ public enum MNISTFamily {
         if let directory {
             guard isDirectory(directory) else {
                 throw DatasetError(.missingFile, file: directory.path,
-                                   "\(variant.rawValue) data directory does not exist; point --data-dir to a folder containing the IDX files (train-images-idx3-ubyte[.gz], ...)")
+                                   "\(variant.rawValue) data directory does not exist; set data_dir in the zoo spec (--data-dir of `victims import`) to a folder containing the IDX files (train-images-idx3-ubyte[.gz], ...)")
             }
             return directory
         }
         guard let fallback = variant.defaultDirectory else {
             throw DatasetError(.missingFile, file: nil,
-                               "\(variant.rawValue) has no default location; download its IDX files and point --data-dir to that folder")
+                               "\(variant.rawValue) has no default location; download its IDX files and set data_dir in the zoo spec (--data-dir of `victims import`) to that folder")
         }
         guard isDirectory(fallback) else {
             throw DatasetError(.missingFile, file: fallback.path,
-                               "\(variant.rawValue) is not installed; install it with `apt-get install dataset-fashion-mnist` (or point --data-dir to a folder with the IDX files)")
+                               "\(variant.rawValue) is not installed; install it with `apt-get install dataset-fashion-mnist`, or set data_dir in the zoo spec (--data-dir of `victims import`) to a folder with the IDX files")
         }
         return fallback
     }
@@ -126,7 +126,7 @@ public enum MNISTFamily {
             return candidate
         }
         throw DatasetError(.missingFile, file: directory.path,
-                           "\(variant.rawValue) file \(base) (or \(base).gz) is missing from this directory; point --data-dir to a folder with all four IDX files")
+                           "\(variant.rawValue) file \(base) (or \(base).gz) is missing from this directory; set data_dir in the zoo spec (--data-dir of `victims import`) to a folder with all four IDX files")
     }
 
     private static func isDirectory(_ url: URL) -> Bool {

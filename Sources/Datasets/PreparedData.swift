@@ -16,6 +16,11 @@ public struct PreparedData: Sendable {
     public var inputShape: [Int] { [train.channels, train.height, train.width] }
 
     public init(splits: consuming DatasetSplits, normalization: Normalization? = nil) throws {
+        let (trainShape, testShape) = ([splits.train.channels, splits.train.height, splits.train.width],
+                                       [splits.test.channels, splits.test.height, splits.test.width])
+        guard trainShape == testShape else {
+            throw DatasetError(.sizeMismatch, file: nil, "the test images are \(testShape) but the training images are \(trainShape); both splits must be the same dataset")
+        }
         let normalization = normalization ?? Normalization.fit(splits.train)
         var (train, test) = (splits.train, splits.test)
         // Dropping the splits leaves each pixel array with one owner, so it is normalized

@@ -36,6 +36,29 @@ public struct OuterOptimizer: Codable, Sendable, Equatable, StrictlyDecodable {
         self = o
     }
 
+    /// The first invalid value, named by its key: rates zero or positive and finite, Adam's betas
+    /// in [0, 1) (at 1 its moment estimates never move and the bias correction divides by
+    /// zero), the decay positive.
+    var problem: String? {
+        for (key, rate) in [("learning_rate", learningRate), ("step_size_learning_rate", stepSizeLearningRate),
+                            ("label_learning_rate", labelLearningRate)] where !(rate >= 0 && rate.isFinite) {
+            return "optimizer.\(key) must be zero or positive and finite (got \(rate))"
+        }
+        for (key, beta) in [("beta1", beta1), ("beta2", beta2)] where !(0..<1).contains(beta) {
+            return "optimizer.\(key) must be in [0, 1) (got \(beta))"
+        }
+        if decayEvery < 1 { return "optimizer.decay_every must be at least 1 (got \(decayEvery))" }
+        if !(decay > 0 && decay.isFinite) { return "optimizer.decay must be positive and finite (got \(decay))" }
+        return nil
+    }
+}
+
+/// The largest values an attack spec may ask for: each far above what an attack needs and
+/// below where memory or time would run out before the first iteration finishes.
+public enum AttackLimits {
+    public static let imagesPerClass = 1_000
+    public static let realBatchSize = 10_000
+    public static let victimsPerIteration = 1_000
 }
 
 /// An attack: forget class K (predict it as T) after a gradient step on crafted data.
@@ -161,21 +184,28 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
 
     /// The first invalid value, named by its key.
     public var problem: String? {
-        if imagesPerClass < 1 { return "images_per_class must be at least 1 (got \(imagesPerClass))" }
+        if let message = SafeName.describe(name, key: "name") ?? SafeName.describe(zoo, key: "zoo") { return message }
+        let limits = AttackLimits.self
+        if !(1...limits.imagesPerClass).contains(imagesPerClass) { return "images_per_class must be 1…\(limits.imagesPerClass) (got \(imagesPerClass))" }
         if steps < 1 || epochs < 1 { return "steps and epochs must be at least 1 (got \(steps), \(epochs))" }
-        if !(initialStepSize > 0) { return "initial_step_size must be positive (got \(initialStepSize))" }
-        if iterations < 0 { return "iterations must not be negative (got \(iterations))" }
-        if victimsPerIteration < 1 { return "victims_per_iteration must be at least 1 (got \(victimsPerIteration))" }
-        if realBatchSize < 1 { return "real_batch_size must be at least 1 (got \(realBatchSize))" }
+        if steps > PoisonSet.maxUpdates / epochs {
+            return "steps × epochs must be at most \(PoisonSet.maxUpdates) inner updates (got steps \(steps), epochs \(epochs))"
+        }
+        if !(initialStepSize > 0 && initialStepSize.isFinite) { return "initial_step_size must be positive and finite (got \(initialStepSize))" }
+        if iterations < 1 { return "iterations must be at least 1 (got \(iterations)): with none, the poison would be the starting noise" }
+        if !(1...limits.victimsPerIteration).contains(victimsPerIteration) {
+            return "victims_per_iteration must be 1…\(limits.victimsPerIteration) (got \(victimsPerIteration))"
+        }
+        if !(1...limits.realBatchSize).contains(realBatchSize) { return "real_batch_size must be 1…\(limits.realBatchSize) (got \(realBatchSize))" }
+        if let problem = optimizer.problem { return problem }
         if objective == .standard && (forgetShare != nil || retainWeight != 1) {
             return "forget_share and retain_weight shape the forget objective; remove them or set objective: forget"
         }
         if let share = forgetShare, !(share > 0 && share < 1) { return "forget_share must be between 0 and 1 exclusive (got \(share))" }
-        if !(retainWeight >= 0) { return "retain_weight must be zero or positive (got \(retainWeight))" }
-        if let noise = victimNoise, !(noise >= 0) { return "victim_noise must be zero or positive (got \(noise))" }
-        if let t = victimTemperature, !(t > 0) { return "victim_temperature must be positive (got \(t))" }
+        if !(retainWeight >= 0 && retainWeight.isFinite) { return "retain_weight must be zero or positive and finite (got \(retainWeight))" }
+        if let noise = victimNoise, !(noise >= 0 && noise.isFinite) { return "victim_noise must be zero or positive and finite (got \(noise))" }
+        if let t = victimTemperature, !(t > 0 && t.isFinite) { return "victim_temperature must be positive and finite (got \(t))" }
         if let problem = robustness.problem { return problem }
-        if optimizer.decayEvery < 1 { return "optimizer.decay_every must be at least 1 (got \(optimizer.decayEvery))" }
         return nil
     }
 

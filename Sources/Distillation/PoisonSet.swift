@@ -161,7 +161,7 @@ public struct PoisonSet: Sendable {
         }
 
         let shape = try file.shape(of: "images")
-        guard shape.count == 4 else { throw fail("'images' must be [M, C, H, W] F32, got \(shape)") }
+        guard shape.count == 4, shape[0] > 0 else { throw fail("'images' must be [M, C, H, W] F32 with M ≥ 1, got \(shape)") }
         let labels = try file.int64s("labels").map { Int($0) }
         guard labels.count == shape[0] else { throw fail("'labels' has \(labels.count) entries for \(shape[0]) images") }
         let lrs = try file.floats("lrs")
@@ -180,6 +180,8 @@ public struct PoisonSet: Sendable {
         if let steps, let epochs {
             if steps < 1 || epochs < 1 || shape[0] % steps != 0 {
                 problems.append("steps \(steps) must be ≥ 1 and divide the \(shape[0]) images; epochs \(epochs) must be ≥ 1")
+            } else if steps > Self.maxUpdates / epochs {
+                problems.append("steps × epochs (\(steps) × \(epochs)) must be at most \(Self.maxUpdates) inner updates")
             } else if lrs.count != steps * epochs {
                 problems.append("'lrs' has \(lrs.count) entries, expected steps × epochs = \(steps * epochs)")
             }
@@ -216,7 +218,10 @@ public struct PoisonSet: Sendable {
             throw fail("cannot use this poison set:\n  - " + problems.joined(separator: "\n  - ")
                        + "\n(a poison set is safetensors with images [M, C, H, W] F32 in normalized space, labels [M] I64, lrs [steps×epochs] F32, and metadata dataset, mean, std, K, T, steps, epochs)")
         }
-        images = Tensor(shape: shape, scalars: try file.floats("images"))
+        let pixels = try file.floats("images")
+        let values = Self.valueProblems(images: pixels, stepSizes: lrs, labels: labels, softLabels: softLabels)
+        guard values.isEmpty else { throw fail("cannot use this poison set:\n  - " + values.joined(separator: "\n  - ")) }
+        images = Tensor(shape: shape, scalars: pixels)
         self.labels = labels
         self.softLabels = softLabels
         stepSizes = lrs

@@ -65,6 +65,20 @@ public enum AtomicFile {
         }
     }
 
+    /// Removes the temporary files in `directory` that `write` left when its process was
+    /// killed mid-write (`.<name>.tmp-<pid>-<suffix>` of a process that no longer runs); a
+    /// live process's temporary file is kept. Returns the names removed.
+    @discardableResult
+    public static func sweepStale(in directory: URL) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.filter { name in
+            guard name.hasPrefix("."), let marker = name.range(of: ".tmp-", options: .backwards),
+                  let pid = Int32(name[marker.upperBound...].prefix { $0 != "-" }), pid > 0,
+                  kill(pid, 0) != 0, errno == ESRCH else { return false }
+            return (try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))) != nil
+        }
+    }
+
     private static func ioError(_ path: String, _ what: String) -> FormatError {
         let reason = String(cString: strerror(errno))
         return FormatError(.io, file: path, "\(what): \(reason); check free space and permissions of the directory")

@@ -164,7 +164,9 @@ public struct SafeTensors: Sendable, Equatable {
     public init(data: Data, source: String) throws {
         self.source = source
         self.metadata = [:]
-        let bytes = [UInt8](data)  // bounded by the input size
+        // Indexed in place (a mapped file is not copied): only the tensors of a file that
+        // passed every check are copied out. Rebased so offsets count from zero.
+        let bytes = data.startIndex == 0 ? data : Data(data)
         guard bytes.count >= 8 else {
             throw SafeTensorsError(.fileTooShort, source: source,
                                    "file is \(bytes.count) bytes, shorter than the 8-byte header length; it is truncated or not a safetensors file")

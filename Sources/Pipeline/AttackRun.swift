@@ -39,11 +39,17 @@ public struct AttackRun: Sendable {
         if zoo.heldout.isEmpty {
             throw ZooError("zoo '\(zoo.name)' has no held-out victims to evaluate on; set heldout > 0 in its spec and train again")
         }
-        if spec.knowledge == .distribution && zoo.crafting.isEmpty {
-            throw ZooError("zoo '\(zoo.name)' has no crafting victims; distribution knowledge needs crafting > 0")
+        if zoo.crafting.isEmpty {
+            throw ZooError("zoo '\(zoo.name)' has no crafting victims; the attacker's victims (either knowledge) come from the crafting set, so set crafting > 0")
         }
         if let fixed = spec.fixedVictim, !zoo.manifest.victims.contains(where: { $0.id == fixed }) {
             throw ZooError("fixed_victim '\(fixed)' is not in zoo '\(zoo.name)'; see `amnesia victims show \(zoo.name)`")
+        }
+        if let fixed = spec.fixedVictim, zoo.heldout.contains(where: { $0.id == fixed }) {
+            throw ZooError("fixed_victim '\(fixed)' is a held-out victim of zoo '\(zoo.name)': the held-out results would include the victim the poison was crafted on; name a crafting victim")
+        }
+        if spec.knowledge == .distribution && spec.victimsPerIteration > zoo.crafting.count {
+            throw SpecError(file: spec.name, "victims_per_iteration \(spec.victimsPerIteration) is more than zoo '\(zoo.name)' has crafting victims (\(zoo.crafting.count)); lower it or train a larger zoo")
         }
         if let foreignZoo {
             let (a, b) = (zoo.manifest, foreignZoo.manifest)
@@ -79,7 +85,7 @@ public struct AttackRun: Sendable {
         switch spec.knowledge {
         case .distribution: return zoo.crafting
         case .fixed:
-            let id = spec.fixedVictim ?? zoo.crafting.first?.id ?? zoo.heldout[0].id
+            let id = spec.fixedVictim ?? zoo.crafting[0].id
             return zoo.manifest.victims.filter { $0.id == id }
         }
     }
@@ -97,7 +103,9 @@ public struct AttackRun: Sendable {
     /// returns nil then. The checkpoint is removed once the poison is written.
     public func craft(resume: Bool, checkpointEvery: Int = 50, workers: Int = 2, shouldStop: @Sendable () -> Bool = { false },
                       progress: (CraftProgress) -> Void = { _ in }) throws -> (poison: PoisonSet, seconds: Double)? {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let lock = try FolderLock(directory, purpose: "crafting this run")
+        defer { withExtendedLifetime(lock) {} }
+        AtomicFile.sweepStale(in: directory)
         let victims = try attackerVictims().map { try zoo.parameters(of: $0) }
         let method = spec.makeMethod(craftingContext(victims: victims))
         let start = Date()

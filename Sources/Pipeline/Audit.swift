@@ -21,6 +21,8 @@ public struct Audit: Sendable {
     /// - Parameters:
     ///   - pairs: the K→T pairs; all ordered pairs of distinct classes when nil.
     public init(zoo: Zoo, template: AttackSpec, pairs: [(forget: Int, target: Int)]?, reportsRoot: URL) throws {
+        // Checked before the template is hashed: a non-finite setting cannot be encoded.
+        if let problem = template.problem { throw SpecError(file: template.name, problem) }
         let classes = zoo.manifest.classNames.count
         let all = pairs ?? (0..<classes).flatMap { k in (0..<classes).filter { $0 != k }.map { (k, $0) } }
         for (k, t) in all where k == t || !(0..<classes).contains(k) || !(0..<classes).contains(t) {

@@ -6,6 +6,7 @@ import Foundation
 import Networks
 import Reports
 import Results
+import Specs
 import Victims
 
 /// `amnesia evaluate`: a poison set made anywhere, scored on a zoo's held-out victims
@@ -38,16 +39,29 @@ public struct PoisonEvaluation: Sendable {
         if !close(poison.metadata.mean, zooNorm.mean) || !close(poison.metadata.std, zooNorm.std) {
             warnings.append("the poison's normalization (mean \(poison.metadata.mean), std \(poison.metadata.std)) differs from the zoo's (mean \(zooNorm.mean), std \(zooNorm.std)): the victims see its images as given, in their own normalized space")
         }
-        let bytes = try Data(contentsOf: poisonURL)
+        let bytes = try Data(contentsOf: poisonURL, options: .mappedIfSafe)
         poisonHash = SHA256.hex(bytes)
         let identity = poisonHash + zoo.manifest.victims.map(\.sha256).joined()
-        let stem = poisonURL.deletingPathExtension().lastPathComponent
+        // The file's name is anyone's choice: its folder gets a safe, bounded form of it.
+        let stem = SafeName.sanitized(poisonURL.deletingPathExtension().lastPathComponent)
         (self.poison, self.poisonURL, self.zoo, self.data, self.warnings) = (poison, poisonURL, zoo, data, warnings)
         directory = reportsRoot.appendingPathComponent("evaluate-\(stem)-\(SHA256.hex(Data(identity.utf8)).prefix(8))")
     }
 
-    /// Copies the poison into the report folder, scores it and writes the report.
+    /// Copies the poison into the report folder, scores it and writes the report. A folder
+    /// this call created is removed again when scoring fails, so a refused poison leaves
+    /// nothing behind.
     public func run(defenses: [DefenseSpec] = [], workers: Int = 2, progress: (String) -> Void = { _ in }) throws -> AttackReport {
+        let created = !FileManager.default.fileExists(atPath: directory.path)
+        do {
+            return try scoreAndWrite(defenses: defenses, workers: workers, progress: progress)
+        } catch {
+            if created { try? FileManager.default.removeItem(at: directory) }
+            throw error
+        }
+    }
+
+    private func scoreAndWrite(defenses: [DefenseSpec], workers: Int, progress: (String) -> Void) throws -> AttackReport {
         let start = Date()
         let classifier = try zoo.classifier()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

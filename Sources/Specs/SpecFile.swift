@@ -67,13 +67,39 @@ public enum SpecFile {
         do {
             return try YAMLDecoder().decode(type, from: yaml)
         } catch let error as DecodingError {
-            throw SpecError(file: file, describe(error))
+            // Yams reports a syntax error as a decoding error wrapping the parser's, which
+            // alone has the line, column and a snippet.
+            if let syntax = context(of: error).underlyingError as? YamlError { throw SpecError(file: file, "not valid YAML: \(syntax)") }
+            let at = location(of: context(of: error).codingPath, in: yaml).map { " (\($0))" } ?? ""
+            throw SpecError(file: file, describe(error) + at)
         } catch let error as YamlError {
             throw SpecError(file: file, "not valid YAML: \(error)")
         }
     }
 
-    private static func describe(_ error: DecodingError) -> String {
+    private static func context(of error: DecodingError) -> DecodingError.Context {
+        switch error {
+        case let .keyNotFound(_, context), let .typeMismatch(_, context), let .valueNotFound(_, context),
+             let .dataCorrupted(context): context
+        @unknown default: .init(codingPath: [], debugDescription: "")
+        }
+    }
+
+    /// Where `path` points in `yaml` as "line L, column C": the deepest node of the path
+    /// that exists (a missing key points at its mapping).
+    static func location(of path: [any CodingKey], in yaml: String) -> String? {
+        guard var node = try? Yams.compose(yaml: yaml) else { return nil }
+        for key in path {
+            let child = key.intValue.flatMap { i in node.sequence.flatMap { i < $0.count ? $0[i] : nil } } ?? node[key.stringValue]
+            guard let child else { break }
+            node = child
+        }
+        return node.mark.map { "line \($0.line), column \($0.column)" }
+    }
+
+    /// A decoding error as the key path and what is wrong with it (also used for JSON
+    /// files such as zoo manifests).
+    public static func describe(_ error: DecodingError) -> String {
         func path(_ keys: [any CodingKey]) -> String {
             keys.isEmpty ? "the top level" : "'" + keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
                 .joined(separator: ".").replacingOccurrences(of: ".[", with: "[") + "'"

@@ -3,6 +3,7 @@ import Datasets
 import Formats
 import Foundation
 import Networks
+import Specs
 import Synchronization
 
 /// Which part of an experiment a victim belongs to: a zoo holds `crafting` and `heldout`
@@ -40,10 +41,12 @@ public struct VictimRecord: Codable, Sendable, Equatable {
     /// For a snapshot (see `ZooSpec.snapshotEpochs`), the epoch it was taken after;
     /// nil for a fully trained victim.
     public var epoch: Int?
+    /// Set when the victim is suspicious but usable (see `accuracyWarning`).
+    public var warning: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, role, seed, source, recipe, testAccuracy = "test_accuracy"
-        case perClassAccuracy = "per_class_accuracy", file, sha256, epoch
+        case perClassAccuracy = "per_class_accuracy", file, sha256, epoch, warning
     }
 }
 
@@ -92,8 +95,10 @@ public struct Zoo: Sendable {
         }
         do {
             manifest = try JSONDecoder().decode(ZooManifest.self, from: data)
+        } catch let error as DecodingError {
+            throw ZooError("\(url.path) is not a valid zoo manifest (\(ZooManifest.schemaID)): \(SpecFile.describe(error)); retrain the zoo or restore the file")
         } catch {
-            throw ZooError("\(url.path) is not a valid zoo manifest: \(error)")
+            throw ZooError("\(url.path) is not a valid zoo manifest (\(ZooManifest.schemaID)): \(error.localizedDescription)")
         }
         guard manifest.schema == ZooManifest.schemaID else {
             throw ZooError("\(url.path) has schema '\(manifest.schema)', expected '\(ZooManifest.schemaID)'")
@@ -101,6 +106,7 @@ public struct Zoo: Sendable {
         if let stray = manifest.victims.first(where: { !VictimRole.zooRoles.contains($0.role) }) {
             throw ZooError("\(url.path): victim '\(stray.id)' has role '\(stray.role.rawValue)'; a zoo's victims are crafting or heldout")
         }
+        if let problem = manifest.problem { throw ZooError("\(url.path): \(problem)") }
         self.directory = directory
     }
 
@@ -126,7 +132,13 @@ public struct Zoo: Sendable {
         guard SHA256.hex(data) == record.sha256 else {
             throw ZooError("victim '\(record.id)': \(url.path) does not match its SHA-256 in the manifest (changed or corrupt); delete it and retrain")
         }
-        return try Self.parameters(from: SafeTensors(data: data, source: url.path), for: classifier())
+        let file = try SafeTensors(data: data, source: url.path)
+        // Weights this zoo trained record their role: a manifest edited to move a victim
+        // between crafting and held-out is caught here, before it skews a held-out score.
+        if file.metadata["amnesia.zoo"] == name, let role = file.metadata["amnesia.role"], role != record.role.rawValue {
+            throw ZooError("victim '\(record.id)': the manifest says \(record.role.rawValue) but \(url.path) was trained as \(role); restore the manifest or retrain the zoo")
+        }
+        return try Self.parameters(from: file, for: classifier())
     }
 
     /// Parameters in `classifier`'s order from a `state_dict` file. Missing, extra or

@@ -4,6 +4,7 @@ import Dispatch
 import Formats
 import Foundation
 import Networks
+import Specs
 import Synchronization
 
 /// What zoo training reports as it goes.
@@ -22,22 +23,27 @@ extension Zoo {
     @discardableResult
     public static func train(spec: ZooSpec, root: URL, data: PreparedData? = nil, workers: Int = 2,
                              events: @escaping @Sendable (ZooEvent) -> Void = { _ in }) throws -> Zoo {
+        do { try spec.validate() } catch { throw SpecError(file: "zoo spec", error.message) }
         let data = try data ?? PreparedData.load(dataset: spec.dataset, directory: spec.dataDir)
         let directory = root.appendingPathComponent(spec.name)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var zoo: Zoo
-        if FileManager.default.fileExists(atPath: directory.appendingPathComponent("manifest.json").path) {
-            zoo = try Zoo(at: directory)
-            guard zoo.manifest.spec == spec else {
+        let fresh = Zoo(directory: directory, manifest: ZooManifest(
+            spec: spec, classNames: data.info.classNames, inputShape: data.inputShape,
+            normalization: data.normalization, victims: []))
+        let classifier = try fresh.classifier()  // an unknown architecture fails before anything is written
+        let lock = try FolderLock(directory, purpose: "training this zoo")
+        defer { withExtendedLifetime(lock) {} }
+        AtomicFile.sweepStale(in: directory)
+        var zoo = fresh
+        let manifestURL = directory.appendingPathComponent("manifest.json")
+        // A zoo without victims holds nothing to keep: a corrected spec replaces it.
+        if FileManager.default.fileExists(atPath: manifestURL.path), case let existing = try Zoo(at: directory), !existing.manifest.victims.isEmpty {
+            guard existing.manifest.spec == spec else {
                 throw ZooError("\(directory.path) holds a zoo trained from a different spec; give the spec another name or delete that folder")
             }
+            zoo = existing
         } else {
-            zoo = Zoo(directory: directory, manifest: ZooManifest(
-                spec: spec, classNames: data.info.classNames, inputShape: data.inputShape,
-                normalization: data.normalization, victims: []))
             try zoo.saveManifest()
         }
-        let classifier = try zoo.classifier()
 
         let planned = (0..<spec.crafting).map { (String(format: "crafting-%03d", $0), VictimRole.crafting, spec.seed + UInt64($0),
                                                  spec.recipe(crafting: true, index: $0)) }
@@ -107,7 +113,8 @@ extension Zoo {
             try AtomicFile.write(bytes, to: directory.appendingPathComponent("\(id).safetensors"))
             return VictimRecord(id: id, role: role, seed: seed, source: "trained", recipe: recipe,
                                 testAccuracy: confusion.accuracy, perClassAccuracy: confusion.perClassAccuracy,
-                                file: "\(id).safetensors", sha256: SHA256.hex(bytes), epoch: epoch)
+                                file: "\(id).safetensors", sha256: SHA256.hex(bytes), epoch: epoch,
+                                warning: VictimRecord.accuracyWarning(confusion.accuracy, classes: data.info.numClasses))
         }
         return try [save(id, parameters, epoch: nil)] + snapshots.map { try save(snapshotID(id, epoch: $0.epoch), $0.parameters, epoch: $0.epoch) }
     }
@@ -123,17 +130,22 @@ extension Zoo {
             do { bytes = try Data(contentsOf: url) } catch {
                 throw ZooError("cannot read \(url.path): \(error.localizedDescription)")
             }
-            return (url, bytes, try Self.parameters(from: SafeTensors(data: bytes, source: url.path), for: classifier))
+            let parameters = try Self.parameters(from: SafeTensors(data: bytes, source: url.path), for: classifier)
+            if let problem = weightsProblem(parameters, names: classifier.parameterSpecs.map(\.name)) {
+                throw ZooError("\(url.path): \(problem); these are not trained weights (nothing was imported)")
+            }
+            return (url, bytes, parameters)
         }
         return try checked.map { url, bytes, parameters in
             let confusion = Confusion(predictions: Trainer.predictions(classifier, parameters, on: data.test),
                                       labels: data.test.labels, classes: data.info.numClasses)
-            var id = "imported-" + url.deletingPathExtension().lastPathComponent
+            var id = "imported-" + SafeName.sanitized(url.deletingPathExtension().lastPathComponent)
             if manifest.victims.contains(where: { $0.id == id }) { id += "-" + String(SHA256.hex(bytes).prefix(8)) }
             try AtomicFile.write(bytes, to: directory.appendingPathComponent("\(id).safetensors"))
             let record = VictimRecord(id: id, role: role, seed: 0, source: "imported from \(url.lastPathComponent)", recipe: nil,
                                       testAccuracy: confusion.accuracy, perClassAccuracy: confusion.perClassAccuracy,
-                                      file: "\(id).safetensors", sha256: SHA256.hex(bytes), epoch: nil)
+                                      file: "\(id).safetensors", sha256: SHA256.hex(bytes), epoch: nil,
+                                      warning: VictimRecord.accuracyWarning(confusion.accuracy, classes: data.info.numClasses))
             try self.record(record)
             return record
         }
@@ -142,6 +154,7 @@ extension Zoo {
     /// An empty zoo for imported victims, created if `root/name` does not exist yet.
     public static func openOrCreate(name: String, architecture: String, dataset: String, dataDir: String?,
                                     root: URL, data: PreparedData) throws -> Zoo {
+        if let message = SafeName.describe(name, key: "--zoo") { throw ZooError(message) }
         let directory = root.appendingPathComponent(name)
         if FileManager.default.fileExists(atPath: directory.appendingPathComponent("manifest.json").path) {
             return try Zoo(at: directory)

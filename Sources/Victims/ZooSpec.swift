@@ -39,13 +39,20 @@ public struct TrainingRecipe: Codable, Sendable, Equatable, StrictlyDecodable {
         self = r
     }
 
+    /// Largest batch accepted: far above any useful batch, far below where index
+    /// arithmetic could overflow.
+    public static let maxBatchSize = 1 << 20
+
     /// Checks the values a person can get wrong, naming the key.
     func validate() throws(SpecError) {
         let problems = [
             epochs < 1 ? "training.epochs must be at least 1 (got \(epochs))" : nil,
-            batchSize < 1 ? "training.batch_size must be at least 1 (got \(batchSize))" : nil,
+            !(1...Self.maxBatchSize).contains(batchSize) ? "training.batch_size must be 1…\(Self.maxBatchSize) (got \(batchSize))" : nil,
             !["sgd", "adam"].contains(optimizer) ? "training.optimizer must be sgd or adam (got '\(optimizer)')" : nil,
-            !(learningRate > 0) ? "training.learning_rate must be positive (got \(learningRate))" : nil,
+            !(learningRate > 0 && learningRate.isFinite) ? "training.learning_rate must be positive and finite (got \(learningRate))" : nil,
+            !(0..<1).contains(momentum) ? "training.momentum must be in [0, 1) (got \(momentum))" : nil,
+            !(weightDecay >= 0 && weightDecay.isFinite) ? "training.weight_decay must be zero or positive and finite (got \(weightDecay))" : nil,
+            !(decay > 0 && decay.isFinite) ? "training.decay must be positive and finite (got \(decay))" : nil,
             !["pytorch", "xavier"].contains(initialization)
                 ? "training.initialization must be pytorch or xavier (got '\(initialization)')" : nil,
         ].compactMap { $0 }
@@ -132,14 +139,15 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     }
 
     func validate() throws(SpecError) {
-        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-            throw SpecError(file: "", "name '\(name)' must be non-empty letters, digits, '-', '_' or '.' (it names a folder)")
-        }
+        try SafeName.check(name, key: "name", file: "")
         guard crafting >= 0, heldout >= 0, crafting + heldout > 0 else {
             throw SpecError(file: "", "crafting (\(crafting)) and heldout (\(heldout)) must be non-negative and not both zero")
         }
-        guard crafting < Int(Self.heldoutSeedOffset) else {
-            throw SpecError(file: "", "crafting must be below \(Self.heldoutSeedOffset) so seeds stay disjoint")
+        guard crafting < Int(Self.heldoutSeedOffset), heldout < Int(Self.heldoutSeedOffset) else {
+            throw SpecError(file: "", "crafting (\(crafting)) and heldout (\(heldout)) must be below \(Self.heldoutSeedOffset) so seeds stay disjoint")
+        }
+        guard seed <= UInt64.max - 2 * Self.heldoutSeedOffset else {
+            throw SpecError(file: "", "seed \(seed) is too large: victims train with seeds up to seed + \(2 * Self.heldoutSeedOffset); use a seed below \(UInt64.max - 2 * Self.heldoutSeedOffset)")
         }
         try training.validate()
         for (key, list) in [("crafting_recipes", craftingRecipes), ("heldout_recipes", heldoutRecipes)] {

@@ -118,6 +118,7 @@ extension VictimsCommand {
             }
             for record in records {
                 print("imported \(record.id) (\(record.role.rawValue)): test accuracy \(String(format: "%.4f", record.testAccuracy))")
+                if let warning = record.warning { Console.shared.say("warning: \(record.id): \(warning)") }
             }
         }
     }
@@ -147,6 +148,7 @@ func trainZoo(_ spec: ZooSpec, root: URL, workers: Int) throws -> Zoo {
             console.progress(id, "  \(id): epoch \(p.epoch)/\(p.epochs) batch \(p.batch)/\(p.batches) loss \(String(format: "%.4f", p.loss)) \(Int(p.imagesPerSecond)) img/s")
         case let .finished(record, seconds):
             console.say("  \(record.id): test accuracy \(String(format: "%.4f", record.testAccuracy)) in \(formatDuration(seconds)) (total \(formatDuration(Date().timeIntervalSince(start))))")
+            if let warning = record.warning { console.say("  warning: \(record.id): \(warning)") }
         }
     }
 }

@@ -28,4 +28,15 @@ import TestSupport
             #expect(entries == ["taken"], "temporary files left behind: \(entries)")
         }
     }
+
+    @Test func sweepRemovesOnlyTemporaryFilesOfDeadProcesses() throws {
+        try withTempDir { dir in
+            // pid 2^22 + 1 is above Linux's pid_max, so no process has it.
+            let names = [".out.bin.tmp-4194305-abc", ".out.bin.tmp-\(getpid())-def", "out.bin", ".hidden"]
+            for name in names { try Data([1]).write(to: dir.appendingPathComponent(name)) }
+            #expect(AtomicFile.sweepStale(in: dir) == [".out.bin.tmp-4194305-abc"])
+            let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+            #expect(left == Array(names.dropFirst()).sorted())
+        }
+    }
 }

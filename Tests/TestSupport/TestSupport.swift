@@ -28,3 +28,30 @@ public struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// A temporary folder three levels deep around the folder handed to the code under test,
+/// so a name that climbs (`..`, `../../x`) lands inside the sandbox where `escapes()`
+/// sees it instead of in the shared temp directory.
+public struct Sandbox {
+    public let outer: URL
+    /// The folder the code under test is given (victims or reports root).
+    public let root: URL
+
+    public init() throws {
+        outer = try temporaryDirectory()
+        root = outer.appendingPathComponent("a/b/root")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    }
+
+    /// Everything in the sandbox outside `root` (the two folders above it excepted).
+    public func escapes() -> [String] {
+        let base = outer.resolvingSymlinksInPath().path
+        let paths = FileManager.default.enumerator(atPath: base)?.compactMap { $0 as? String } ?? []
+        return paths.filter { !["a", "a/b", "a/b/root"].contains($0) && !$0.hasPrefix("a/b/root/") }
+    }
+}
+
+/// The description of the error `body` throws, or "accepted" when it throws none.
+public func errorText(_ body: () throws -> Void) -> String {
+    do { try body(); return "accepted" } catch { return "\(error)" }
+}

@@ -1,0 +1,45 @@
+import Autodiff
+import Foundation
+import Specs
+
+extension ZooManifest {
+    /// Why this manifest cannot be trusted, or nil. A manifest is read from disk and may have
+    /// been edited: every name that becomes a path must stay inside the zoo's folder, and no
+    /// held-out victim may be a crafting victim under another id (its "held-out" score would
+    /// then include weights the poison was crafted on).
+    public var problem: String? {
+        if let message = SafeName.describe(spec.name, key: "spec.name") { return message }
+        for victim in victims {
+            if let message = SafeName.describe(victim.file, key: "victim '\(victim.id)' file") { return message }
+        }
+        let crafting = victims.filter { $0.role == .crafting }
+        for victim in victims where victim.role == .heldout {
+            if let twin = crafting.first(where: { $0.file == victim.file || $0.sha256 == victim.sha256 }) {
+                let same = twin.file == victim.file ? "file \(victim.file)" : "weights (SHA-256 \(victim.sha256.prefix(12))…)"
+                return "held-out victim '\(victim.id)' has the same \(same) as crafting victim '\(twin.id)': held-out results would include a victim the poison was crafted on; remove one of them"
+            }
+        }
+        return nil
+    }
+}
+
+extension VictimRecord {
+    /// A warning for a victim whose test accuracy is below twice chance (1 / classes): legal,
+    /// but such a victim is barely a classifier, so attack numbers on it mean little.
+    public static func accuracyWarning(_ accuracy: Double, classes: Int) -> String? {
+        let floor = 2 / Double(max(classes, 1))
+        guard accuracy < floor else { return nil }
+        return "test accuracy \(String(format: "%.4f", accuracy)) is below twice chance (\(String(format: "%.2f", floor))): check the recipe or the weights"
+    }
+}
+
+/// Why imported weights cannot be a trained classifier, or nil: a non-finite value, or a
+/// weight tensor (rank ≥ 2) that is all zeros, both of which a trained network never has.
+func weightsProblem(_ parameters: [Tensor], names: [String]) -> String? {
+    for (name, tensor) in zip(names, parameters) {
+        let values = tensor.scalars
+        if let bad = values.first(where: { !$0.isFinite }) { return "'\(name)' holds \(bad)" }
+        if tensor.shape.count >= 2, values.allSatisfy({ $0 == 0 }) { return "'\(name)' is all zeros" }
+    }
+    return nil
+}
