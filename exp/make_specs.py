@@ -1,0 +1,25 @@
+import sys, re
+base = open('attacks/fashion-tshirt-to-trouser.yaml').read()
+def spec(name, robustness=None, replace=None, extra=''):
+    s = base.replace('name: fashion-tshirt-to-trouser\n', f'name: exp-{name}\n')
+    for old, new in (replace or {}).items():
+        assert old in s, old
+        s = s.replace(old, new)
+    s += extra
+    if robustness:
+        s += 'robustness:\n' + ''.join(f'  {l}\n' for l in robustness)
+    open(f'exp/specs/{name}.yaml', 'w').write(s)
+spec('default')
+spec('stepscale', ['step_scale: [0.5, 2]'])
+spec('steplr', replace={'initial_step_size: 0.02': 'initial_step_size: 0.05', 'step_size_learning_rate: 0.01': 'step_size_learning_rate: 0.05'})
+spec('margin', ['outer_loss: margin', 'margin: 2'])
+spec('cvar', ['victim_cvar: 0.5'])
+spec('waug', ['weight_augmentation: 0.1'])
+spec('sam', ['sharpness_radius: 0.01'])
+spec('kl', ['retain_kl: 1'])
+spec('aug', ['augment: {shift: 2}'])
+spec('vpi8', replace={'victims_per_iteration: 4': 'victims_per_iteration: 8'})
+spec('mix', replace={'zoo: fashion-lenet\n': 'zoo: fashion-lenet-mix\n', 'zoo_spec: victims/fashion-lenet.yaml': 'zoo_spec: victims/fashion-lenet-mix.yaml'})
+spec('val', ['validation_victims: 4', 'validate_every: 100'])
+spec('m5kl', ['outer_loss: margin', 'margin: 5', 'retain_kl: 1'])
+spec('combo', ['outer_loss: margin', 'margin: 5', 'retain_kl: 2'], replace={'retain_weight: 1.5': 'retain_weight: 1.0'})
