@@ -1,7 +1,7 @@
 #!/bin/bash
 # exp/eval_only.sh NAME [CRAFT_SECONDS]: score runs/NAME's poison on the evaluation zoos.
 NAME=$1
-cd /work/wt-strength
+cd "$(dirname "$0")/.."
 A=.build/release/amnesia
 R=runs/$NAME
 P=$(ls $R/craft/*/poison.safetensors)

@@ -2,7 +2,7 @@
 # exp/run_one.sh NAME SPEC: craft SPEC (its crafting zoo), then score the poison on the
 # 32-victim default-recipe evaluation zoo and on the foreign-recipe zoo; print a table row.
 NAME=$1; SPEC=$2
-cd /work/wt-strength
+cd "$(dirname "$0")/.."
 A=.build/release/amnesia
 R=runs/$NAME
 mkdir -p $R
