@@ -23,20 +23,9 @@ public struct TrainingRecipe: Codable, Sendable, Equatable, StrictlyDecodable {
 
     public init() {}
 
+    /// The keys a spec sets, over the defaults (the same reading as a recipe-list entry).
     public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(for: Self.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        var r = TrainingRecipe()
-        r.epochs = try c.value(.epochs, or: r.epochs)
-        r.batchSize = try c.value(.batchSize, or: r.batchSize)
-        r.optimizer = try c.value(.optimizer, or: r.optimizer)
-        r.learningRate = try c.value(.learningRate, or: r.learningRate)
-        r.momentum = try c.value(.momentum, or: r.momentum)
-        r.weightDecay = try c.value(.weightDecay, or: r.weightDecay)
-        r.decayEpochs = try c.value(.decayEpochs, or: r.decayEpochs)
-        r.decay = try c.value(.decay, or: r.decay)
-        r.initialization = try c.value(.initialization, or: r.initialization)
-        self = r
+        self = try RecipeOverride(from: decoder).applied(to: TrainingRecipe())
     }
 
     /// Largest batch accepted: far above any useful batch, far below where index
