@@ -106,13 +106,14 @@ public enum DefenseSpec: Sendable, Equatable {
 
     /// `name:key=value,…`: a stable key for results and reports.
     public var key: String {
-        name + ":" + parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.formatted())" }.joined(separator: ",")
+        name + ":" + parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.shortText)" }.joined(separator: ",")
     }
 }
 
 extension Float {
-    /// `0.02`, `1000`: the shortest form, without a trailing `.0`.
-    fileprivate func formatted() -> String { rounded() == self && abs(self) < 1e9 ? String(Int(self)) : String(self) }
+    /// `0.02`, `1000`: the shortest form, without a trailing `.0` (keys of defenses and
+    /// probes, so that `step_x2` and `dilution:clean=1000` read as written).
+    public var shortText: String { rounded() == self && abs(self) < 1e9 ? String(Int(self)) : String(self) }
 }
 
 extension DefenseSpec: Codable {

@@ -9,19 +9,12 @@ public struct ScaledStep: VictimUpdate {
 
     public init(factor: Float) { self.factor = factor }
 
-    public var key: String { "step_x\(factor.formatted())" }
-    public var description: String { "The victim steps at \(factor.formatted())× the learned step size." }
+    public var key: String { "step_x\(factor.shortText)" }
+    public var description: String { "The victim steps at \(factor.shortText)× the learned step size." }
 
     public func apply(_ parameters: [Tensor], poison: PoisonSet, classifier: any Classifier) -> UpdateOutcome {
         var scaled = poison
         scaled.stepSizes = poison.stepSizes.map { $0 * factor }
         return PlainUpdate().apply(parameters, poison: scaled, classifier: classifier)
-    }
-}
-
-extension Float {
-    /// `0.5`, `2`: the shortest decimal form, without a trailing `.0`.
-    func formatted() -> String {
-        rounded() == self ? String(Int(self)) : String(self)
     }
 }
