@@ -23,3 +23,5 @@ spec('mix', replace={'zoo: fashion-lenet\n': 'zoo: fashion-lenet-mix\n', 'zoo_sp
 spec('val', ['validation_victims: 4', 'validate_every: 100'])
 spec('m5kl', ['outer_loss: margin', 'margin: 5', 'retain_kl: 1'])
 spec('combo', ['outer_loss: margin', 'margin: 5', 'retain_kl: 2'], replace={'retain_weight: 1.5': 'retain_weight: 1.0'})
+spec('real', replace={'images_per_class: 10 ': 'initial_images: real\nimages_per_class: 10 '})
+spec('realclip', replace={'images_per_class: 10 ': 'initial_images: real\nclip_pixels: true\nimages_per_class: 10 '})

@@ -61,6 +61,16 @@ public enum AttackLimits {
     public static let victimsPerIteration = 1_000
 }
 
+/// Where crafting starts (`initial_images:`).
+public enum InitialImages: String, SpecChoice, Sendable {
+    /// Standard normal noise in normalized space, as the seeds' paper.
+    case noise
+    /// Random real training images, each block from its own class: the optimization then
+    /// starts from images every victim sees alike, not from patterns each one reads
+    /// differently.
+    case real
+}
+
 /// An attack: forget class K (predict it as T) after a gradient step on crafted data.
 /// Classes may be given by index or by name; `resolved(classNames:)` turns them into indices.
 public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
@@ -81,6 +91,9 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     public var fixedVictim: String?
     /// Synthetic images per class per step (M = this × classes per step).
     public var imagesPerClass: Int = 10
+    /// What the synthetic images start from: Gaussian noise (the seeds' choice) or random
+    /// real training images of each block's class.
+    public var initialImages: InitialImages = .noise
     public var steps: Int = 1
     public var epochs: Int = 1
     /// The step size the learned one starts from (it is learned as softplus(ρ)).
@@ -125,7 +138,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, zoo, zooSpec = "zoo_spec", foreignZooSpec = "foreign_zoo_spec", forget, target, knowledge, fixedVictim = "fixed_victim"
-        case imagesPerClass = "images_per_class", steps, epochs, initialStepSize = "initial_step_size"
+        case imagesPerClass = "images_per_class", initialImages = "initial_images", steps, epochs, initialStepSize = "initial_step_size"
         case iterations, victimsPerIteration = "victims_per_iteration", realBatchSize = "real_batch_size"
         case optimizer, method, objective, forgetShare = "forget_share", learnLabels = "learn_labels"
         case victimTemperature = "victim_temperature", victimNoise = "victim_noise"
@@ -149,6 +162,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         knowledge = try c.value(.knowledge, or: knowledge)
         fixedVictim = try c.decodeIfPresent(String.self, forKey: .fixedVictim)
         imagesPerClass = try c.value(.imagesPerClass, or: imagesPerClass)
+        initialImages = try c.value(.initialImages, or: initialImages)
         steps = try c.value(.steps, or: steps)
         epochs = try c.value(.epochs, or: epochs)
         initialStepSize = try c.value(.initialStepSize, or: initialStepSize)

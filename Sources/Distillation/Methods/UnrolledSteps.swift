@@ -54,11 +54,15 @@ public struct UnrolledSteps: DistillationMethod {
     /// The fixed labels of one step: class c for the c-th block.
     public var stepLabels: [Int] { (0..<classes).flatMap { [Int](repeating: $0, count: spec.imagesPerClass) } }
 
-    /// Random images (standard normal in normalized space) and the initial step size.
+    /// The starting images (`initial_images`: noise, or real images of each block's class,
+    /// a fresh draw per step) and the initial step size.
     public func initialState() -> State {
         var rng = SeededGenerator(seed: spec.seed)
-        let images = (0..<spec.steps).map { _ in
-            pixelProjected(Tensor.randomNormal([imagesPerStep] + context.data.inputShape, using: &rng))
+        let images = (0..<spec.steps).map { s in
+            switch spec.initialImages {
+            case .noise: pixelProjected(Tensor.randomNormal([imagesPerStep] + context.data.inputShape, using: &rng))
+            case .real: RandomRealImages(context: context, perClass: spec.imagesPerClass, seed: spec.seed &+ UInt64(s)).images().images
+            }
         }
         let rho = Foundation.log(Foundation.expm1(spec.initialStepSize))
         // Logits that put 0.9 on the block's class: log(0.9 / (0.1 / (classes − 1))).
