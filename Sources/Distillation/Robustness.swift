@@ -306,8 +306,9 @@ extension UnrolledSteps {
     /// learned step size.
     public func validationScore(_ state: State) -> Float {
         var rng = SeededGenerator(seed: spec.seed &+ 0x5EED)
-        let k = Array(forgetIndices.shuffled(using: &rng).prefix(500))
-        let others = Array(otherIndices.shuffled(using: &rng).prefix(1000))
+        let byClass = data.train.indicesByClass()
+        let k = Array(byClass[forget].shuffled(using: &rng).prefix(500))
+        let others = Array(byClass.indices.filter { $0 != forget }.flatMap { byClass[$0] }.shuffled(using: &rng).prefix(1000))
         let (kImages, oImages) = (data.train.batch(k), data.train.batch(others))
         let oLabels = others.map { data.train.labels[$0] }
         let fixedTargets = Tensor.oneHot(stepLabels, classes: classes)

@@ -53,6 +53,8 @@ public struct PoisonEvaluation: Sendable {
     /// nothing behind.
     public func run(defenses: [DefenseSpec] = [], workers: Int = 2, progress: (String) -> Void = { _ in }) throws -> AttackReport {
         let created = !FileManager.default.fileExists(atPath: directory.path)
+        let lock = try FolderLock(directory, purpose: "evaluating this poison")
+        defer { withExtendedLifetime(lock) {} }
         do {
             return try scoreAndWrite(defenses: defenses, workers: workers, progress: progress)
         } catch {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import Formats
 import Foundation
 import Specs
 import Victims
@@ -104,6 +105,11 @@ extension VictimsCommand {
             guard let role = VictimRole(rawValue: role), VictimRole.zooRoles.contains(role) else {
                 throw ValidationError("--role must be heldout or crafting, got '\(role)'")
             }
+            if let message = SafeName.describe(zoo, key: "--zoo") { throw ValidationError(message) }
+            // Held from before the manifest is read until after it is written, so two imports
+            // (or an import and a training run) into one zoo cannot lose each other's victims.
+            let lock = try FolderLock(root.url.appendingPathComponent(zoo), purpose: "importing into this zoo")
+            defer { withExtendedLifetime(lock) {} }
             let existing = try? Zoo(at: root.url.appendingPathComponent(zoo))
             let data = try PreparedData.load(dataset: dataset, directory: dataDir, normalization: existing?.manifest.normalization)
             var target = try Zoo.openOrCreate(name: zoo, architecture: arch, dataset: dataset, dataDir: dataDir,

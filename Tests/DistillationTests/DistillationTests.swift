@@ -4,6 +4,7 @@ import Distillation
 import Foundation
 import Networks
 import Specs
+import TestSupport
 import Testing
 import Victims
 
@@ -212,6 +213,26 @@ struct CraftingOptionTests {
         unclipped.iterate(&free)
         #expect(free.images[0].scalars.contains { $0 < low || $0 > high }, "without the option, pixels leave the range")
     }
+
+    @Test("initial_images: real starts every block from distinct training images of its own class, per step")
+    func realInitialImages() throws {
+        let realStart = try crafter { $0.initialImages = .real; $0.steps = 2 }
+        let train = realStart.context.data.train
+        let state = realStart.initialState()
+        let size = train.imageSize
+        let trainImages = (0..<train.count).map { Array(train.pixels[($0 * size)..<(($0 + 1) * size)]) }
+        for step in state.images {
+            let pixels = step.scalars
+            let picks = (0..<realStart.imagesPerStep).map { i in
+                trainImages.firstIndex(of: Array(pixels[(i * size)..<((i + 1) * size)]))
+            }
+            #expect(picks.allSatisfy { $0 != nil }, "every starting image is a training image")
+            #expect(picks.compactMap { $0 }.map { train.labels[$0] } == realStart.stepLabels, "of its block's class")
+            #expect(Set(picks.compactMap { $0 }).count == picks.count, "no image twice")
+        }
+        #expect(state.images[0].scalars != state.images[1].scalars, "each step draws its own images")
+        #expect(try crafter { _ in }.initialState().images[0].scalars != state.images[0].scalars, "noise is the default")
+    }
 }
 
 /// The unrolled-step method on the synthetic 4-class data with LeNet, forgetting class 0 as 1.
@@ -352,6 +373,7 @@ struct RobustnessTests {
             $0.robustness.validationVictims = 1
             $0.robustness.validateEvery = 1
             $0.iterations = 3
+            $0.learnLabels = true
         }
         #expect(c.samplingPool == [0] && c.validationPool == [1])
         var state = c.initialState()
@@ -361,6 +383,15 @@ struct RobustnessTests {
         #expect(abs(c.validationScore(UnrolledSteps.State(best, from: state)) - best.score) < 1e-6)
         let poison = c.poisonSet(state)
         #expect(poison.images.scalars == best.images[0].scalars, "the poison is the best validated one")
+        let resumed = try withTempDir { dir in
+            let url = dir.appendingPathComponent("checkpoint.safetensors")
+            try Checkpoint.write(state, configHash: "h", to: url)
+            return try Checkpoint.read(from: url, configHash: "h", into: c.initialState())
+        }
+        let kept = try #require(resumed.best, "the checkpoint keeps the best validated poison")
+        #expect(kept.score == best.score && kept.iteration == best.iteration && kept.rho == best.rho)
+        #expect(kept.images.map(\.scalars) == best.images.map(\.scalars) && kept.labelLogits.map(\.scalars) == best.labelLogits.map(\.scalars))
+        #expect(c.poisonSet(resumed).images.scalars == poison.images.scalars, "a resumed run ends with the same poison")
         var bad = c.spec
         bad.robustness.validationVictims = 0
         #expect(bad.problem?.contains("robustness.validation_victims") == true)

@@ -140,6 +140,12 @@ struct AttackTests {
         try file.write(to: url)
         let other = try PoisonEvaluation(poisonURL: url, overrides: .init(), zoo: zoo, reportsRoot: root.appendingPathComponent("reports"))
         #expect(other.directory != evaluation.directory)
+
+        // While another process evaluates into the folder, a second evaluation stops at once.
+        let holder = try FolderLock(other.directory, purpose: "evaluating this poison")
+        let busy = #expect(throws: FormatError.self) { try other.run() }
+        #expect(busy?.description.contains("is evaluating this poison in this folder") == true)
+        withExtendedLifetime(holder) {}
     }
 }
 
@@ -218,6 +224,10 @@ struct AuditTests {
         let again = try #require(try audit.run(progress: { messages.add($0) }))
         #expect(messages.all.isEmpty, "saved pairs are not crafted again")
         #expect(again.pairs == report.pairs)
+        let holder = try FolderLock(audit.directory, purpose: "auditing")
+        let busy = #expect(throws: FormatError.self) { try audit.run() }
+        #expect(busy?.description.contains("is auditing in this folder") == true)
+        withExtendedLifetime(holder) {}
         #expect(throws: SpecError.self) {
             try Audit(zoo: zoo, template: TinyWorld.attack(), pairs: [(1, 1)], reportsRoot: root)
         }

@@ -30,8 +30,8 @@ public struct UnrolledSteps: DistillationMethod {
 
         public var lastLoss: Float? { losses.last }
         public var currentStepSizes: [Float] { UnrolledSteps.stepSizes(rho) }
-        /// HOOK (issue 13): the best poison on the validation split (`robustness.validation_victims`);
-        /// not checkpointed, so a resumed run keeps the best from its own iterations.
+        /// HOOK (issue 13): the best poison on the validation split (`robustness.validation_victims`),
+        /// checkpointed with the rest so a resumed run still ends with it.
         public var best: BestPoison? = nil
     }
 
@@ -46,9 +46,6 @@ public struct UnrolledSteps: DistillationMethod {
     var victims: [[Tensor]] { context.victims }
     var forget: Int { context.metadata.forget }
     var target: Int { context.metadata.target }
-    /// Training images of class K, and of every other class.
-    var forgetIndices: [Int] { data.train.labels.indices.filter { data.train.labels[$0] == forget } }
-    var otherIndices: [Int] { data.train.labels.indices.filter { data.train.labels[$0] != forget } }
     /// Images per step: `imagesPerClass` for every class, in class order.
     public var imagesPerStep: Int { spec.imagesPerClass * classes }
     /// The fixed labels of one step: class c for the c-th block.
@@ -196,6 +193,15 @@ extension UnrolledSteps.State {
         try Self.add(labelLogits, labelOptimizer.state, prefix: "label_logits", to: &file)
         try Self.add(rho.map { Tensor($0) }, stepSizeOptimizer.state, prefix: "rho", to: &file)
         try file.add(name: "losses", floats: losses, shape: [losses.count])
+        if let best {
+            file.metadata["best_score"] = String(best.score)
+            file.metadata["best_iteration"] = String(best.iteration)
+            for (i, image) in best.images.enumerated() { try file.add(name: "best.images.\(i)", floats: image.scalars, shape: image.shape) }
+            for (i, logits) in best.labelLogits.enumerated() {
+                try file.add(name: "best.label_logits.\(i)", floats: logits.scalars, shape: logits.shape)
+            }
+            try file.add(name: "best.rho", floats: best.rho, shape: [best.rho.count])
+        }
     }
 
     public mutating func restore(from file: SafeTensors, source: String) throws {
@@ -210,6 +216,22 @@ extension UnrolledSteps.State {
         guard losses.count == iteration else {
             throw PoisonError("\(source) is inconsistent (its loss history does not match its iteration); delete it and start over")
         }
+        best = try Self.restoreBest(shapedLike: self, from: file, source: source)
+    }
+
+    /// The best validated poison a checkpoint holds (nil when it has none), its tensors
+    /// shaped like `state`'s.
+    private static func restoreBest(shapedLike state: Self, from file: SafeTensors, source: String) throws -> BestPoison? {
+        guard let scoreText = file.metadata["best_score"] else { return nil }
+        guard let score = Float(scoreText) else { throw PoisonError("\(source): metadata 'best_score' is not a number (\(scoreText))") }
+        func shaped(_ tensors: [Tensor], _ prefix: String) throws -> [Tensor] {
+            try tensors.indices.map { Tensor(shape: tensors[$0].shape, scalars: try file.floats("\(prefix).\($0)")) }
+        }
+        let rho = try file.floats("best.rho")
+        guard rho.count == state.rho.count else { throw PoisonError("\(source): best.rho has \(rho.count) values, expected \(state.rho.count)") }
+        return BestPoison(score: score, iteration: try Checkpoint.count("best_iteration", in: file, source: source),
+                          images: try shaped(state.images, "best.images"), rho: rho,
+                          labelLogits: try shaped(state.labelLogits, "best.label_logits"))
     }
 
     /// Adds tensors named `prefix.i` with their Adam moments (zeros before the first step).
