@@ -25,3 +25,8 @@ spec('m5kl', ['outer_loss: margin', 'margin: 5', 'retain_kl: 1'])
 spec('combo', ['outer_loss: margin', 'margin: 5', 'retain_kl: 2'], replace={'retain_weight: 1.5': 'retain_weight: 1.0'})
 spec('real', replace={'images_per_class: 10 ': 'initial_images: real\nimages_per_class: 10 '})
 spec('realclip', replace={'images_per_class: 10 ': 'initial_images: real\nclip_pixels: true\nimages_per_class: 10 '})
+spec('relab', replace={'images_per_class: 10 ': 'initial_images: relabelled\nimages_per_class: 10 '})
+# The default zoo's 16 training runs with their epoch-2 and epoch-3 snapshots (48 crafting
+# victims, no extra training): fashion-lenet-wide's first 16 runs, which share the default
+# zoo's seeds; the folder is assembled by hand from that zoo for this experiment.
+spec('snap16', replace={'zoo: fashion-lenet\n': 'zoo: fashion-lenet-snap16\n', 'zoo_spec: victims/fashion-lenet.yaml   # trained first if the zoo is missing\n': ''})

@@ -69,6 +69,11 @@ public enum InitialImages: String, SpecChoice, Sendable {
     /// starts from images every victim sees alike, not from patterns each one reads
     /// differently.
     case real
+    /// As `real`, with each block labelled as the objective wants its class (class K as T):
+    /// the label-flipping poison is the starting point. Every victim predicts K on those
+    /// images, so every victim's gradient on them is large, not only the ones that happen
+    /// to disagree with the poison's labels.
+    case relabelled
 }
 
 /// An attack: forget class K (predict it as T) after a gradient step on crafted data.

@@ -214,7 +214,7 @@ struct CraftingOptionTests {
         #expect(free.images[0].scalars.contains { $0 < low || $0 > high }, "without the option, pixels leave the range")
     }
 
-    @Test("initial_images: real starts every block from distinct training images of its own class, per step")
+    @Test("initial_images: real starts every block from distinct training images of its own class, per step; relabelled labels block K as T")
     func realInitialImages() throws {
         let realStart = try crafter { $0.initialImages = .real; $0.steps = 2 }
         let train = realStart.context.data.train
@@ -232,6 +232,13 @@ struct CraftingOptionTests {
         }
         #expect(state.images[0].scalars != state.images[1].scalars, "each step draws its own images")
         #expect(try crafter { _ in }.initialState().images[0].scalars != state.images[0].scalars, "noise is the default")
+
+        let relabelled = try crafter { $0.initialImages = .relabelled; $0.steps = 2 }
+        #expect(relabelled.initialState().images.map(\.scalars) == state.images.map(\.scalars), "the same real images")
+        let perClass = relabelled.spec.imagesPerClass
+        let blockLabels = stride(from: 0, to: relabelled.imagesPerStep, by: perClass).map { relabelled.stepLabels[$0] }
+        #expect(blockLabels == [1, 1, 2, 3], "block K (0) is labelled T (1), the others keep their class")
+        #expect(relabelled.poisonSet(relabelled.initialState()).labels.prefix(perClass).allSatisfy { $0 == 1 })
     }
 }
 

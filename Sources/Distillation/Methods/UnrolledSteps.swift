@@ -48,17 +48,22 @@ public struct UnrolledSteps: DistillationMethod {
     var target: Int { context.metadata.target }
     /// Images per step: `imagesPerClass` for every class, in class order.
     public var imagesPerStep: Int { spec.imagesPerClass * classes }
-    /// The fixed labels of one step: class c for the c-th block.
-    public var stepLabels: [Int] { (0..<classes).flatMap { [Int](repeating: $0, count: spec.imagesPerClass) } }
+    /// The fixed labels of one step (the learned ones' start): block c is labelled c, or
+    /// as the objective wants class c when the images start `relabelled`.
+    public var stepLabels: [Int] {
+        (0..<classes).flatMap { c in
+            [Int](repeating: spec.initialImages == .relabelled ? context.objective.wantedLabel(c) : c, count: spec.imagesPerClass)
+        }
+    }
 
     /// The starting images (`initial_images`: noise, or real images of each block's class,
-    /// a fresh draw per step) and the initial step size.
+    /// a fresh draw per step), their labels (see `stepLabels`) and the initial step size.
     public func initialState() -> State {
         var rng = SeededGenerator(seed: spec.seed)
         let images = (0..<spec.steps).map { s in
             switch spec.initialImages {
             case .noise: pixelProjected(Tensor.randomNormal([imagesPerStep] + context.data.inputShape, using: &rng))
-            case .real: RandomRealImages(context: context, perClass: spec.imagesPerClass, seed: spec.seed &+ UInt64(s)).images().images
+            case .real, .relabelled: RandomRealImages(context: context, perClass: spec.imagesPerClass, seed: spec.seed &+ UInt64(s)).images().images
             }
         }
         let rho = Foundation.log(Foundation.expm1(spec.initialStepSize))
