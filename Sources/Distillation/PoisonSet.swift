@@ -238,13 +238,28 @@ public struct PoisonSet: Sendable {
         let normalization = Normalization(mean: metadata.mean, std: metadata.std)
         let planeSize = imageShape[1] * imageShape[2]
         let pixels = try normalization.invert(images.scalars, channels: imageShape[0], planeSize: planeSize)
-        let classes = Set(labels).count
-        let columns = max(1, imagesPerStep / max(classes, 1))
+        let columns = Self.gridColumns(labels)
         let rows = (labels.count + columns - 1) / columns
         return try ImageGrid.render(pixels: pixels, count: labels.count, channels: imageShape[0], height: imageShape[1],
                                     width: imageShape[2], rows: rows, columns: columns,
                                     rowLabels: (0..<rows).map { labels[min($0 * columns, labels.count - 1)] },
                                     options: ImageGrid.Options(scale: scale))
+    }
+}
+
+extension PoisonSet {
+    /// Images per grid row such that every row holds one label: the greatest common
+    /// divisor of the lengths of the runs of equal consecutive labels (10 for blocks of 10
+    /// per class, also when a relabelled block K joins block T in a run of 20; 1 for
+    /// shuffled labels).
+    public static func gridColumns(_ labels: [Int]) -> Int {
+        var runs: [Int] = [], previous: Int? = nil
+        for label in labels {
+            if label == previous { runs[runs.count - 1] += 1 } else { runs.append(1) }
+            previous = label
+        }
+        func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+        return max(1, runs.reduce(0, gcd))
     }
 }
 

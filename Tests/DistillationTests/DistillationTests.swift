@@ -169,6 +169,17 @@ struct PoisonSetTests {
         #expect(try back.grid().width > 0)
     }
 
+    @Test("the image grid puts one label per row: blocks of 10, a relabelled block joining its target's, shuffled labels")
+    func gridRows() {
+        let blocks = (0..<10).flatMap { [Int](repeating: $0, count: 10) }
+        #expect(PoisonSet.gridColumns(blocks) == 10)
+        #expect(PoisonSet.gridColumns(blocks.map { $0 == 0 ? 1 : $0 }) == 10, "block K labelled T: a run of 20")
+        #expect(PoisonSet.gridColumns(blocks + blocks) == 10, "two steps")
+        #expect(PoisonSet.gridColumns([0, 0, 0, 1, 1, 1, 1, 1, 1]) == 3)
+        #expect(PoisonSet.gridColumns([0, 1, 0, 1]) == 1)
+        #expect(PoisonSet.gridColumns([]) == 1)
+    }
+
     @Test("inconsistent files are refused with what is wrong")
     func refused() throws {
         var file = try sample().file()
