@@ -90,11 +90,12 @@ private func openOrTrainZoo(named name: String, specPath: String?, root: URL, wo
     return try trainZoo(ZooSpec.load(URL(fileURLWithPath: specPath)), root: root, workers: workers)
 }
 
-/// Crafts with progress lines; nil when interrupted (a checkpoint was written).
-func craftWithProgress(_ run: AttackRun, options: CraftOptions) throws -> (poison: PoisonSet, seconds: Double)? {
+/// Crafts with progress lines after `announce` (the attack's line by default); nil when
+/// interrupted (a checkpoint was written).
+func craftWithProgress(_ run: AttackRun, options: CraftOptions, announce: String? = nil) throws -> (poison: PoisonSet, seconds: Double)? {
     let console = Console.shared
     let spec = run.spec
-    console.say("crafting \(run.name): forget class \(run.forget) (\(run.data.info.classNames[run.forget])) → \(run.target) (\(run.data.info.classNames[run.target])), \(spec.knowledge.rawValue) knowledge, \(spec.imagesPerClass * run.data.info.numClasses * spec.steps) images, \(spec.iterations) iterations")
+    console.say(announce ?? "crafting \(run.name): forget class \(run.forget) (\(run.data.info.classNames[run.forget])) → \(run.target) (\(run.data.info.classNames[run.target])), \(spec.knowledge.rawValue) knowledge, \(spec.imagesPerClass * run.data.info.numClasses * spec.steps) images, \(spec.iterations) iterations")
     let signals = catchInterrupts()
     defer { signals.cancel() }
     let result = try run.craft(resume: options.resume, workers: options.workers,
