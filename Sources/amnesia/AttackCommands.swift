@@ -101,13 +101,22 @@ func craftWithProgress(_ run: AttackRun, options: CraftOptions, announce: String
     let result = try run.craft(resume: options.resume, workers: options.workers,
                                shouldStop: { interrupted.load(ordering: .relaxed) }) { p in
         let eta = Double(p.iterations - p.iteration) * p.secondsPerIteration
-        console.progress("craft", interval: 5, "  iteration \(p.iteration)/\(p.iterations) loss \(String(format: "%.4f", p.loss)) step size \(p.stepSizes.map { String(format: "%.4f", $0) }.joined(separator: ",")) \(String(format: "%.0f", p.secondsPerIteration * 1000)) ms/it, ETA \(formatDuration(eta))")
+        console.progress("craft", interval: 5, "  iteration \(p.iteration)/\(p.iterations) loss \(String(format: "%.4f", p.loss)) \(stepSizeText(p.stepSizes)) \(String(format: "%.0f", p.secondsPerIteration * 1000)) ms/it, ETA \(formatDuration(eta))")
     }
     if result == nil {
         console.say("stopped; the checkpoint is in \(run.directory.path). Continue with --resume.")
         throw ExitCode(130)
     }
     return result
+}
+
+/// The step sizes for a progress line: each one, or their range when there are many
+/// (a 10-step, 3-epoch distillation has 30).
+func stepSizeText(_ sizes: [Float]) -> String {
+    guard sizes.count > 4, let low = sizes.min(), let high = sizes.max() else {
+        return "step size " + sizes.map { String(format: "%.4f", $0) }.joined(separator: ",")
+    }
+    return "\(sizes.count) step sizes " + String(format: "%.4f…%.4f", low, high)
 }
 
 struct Craft: ParsableCommand {
