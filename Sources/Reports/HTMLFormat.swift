@@ -67,8 +67,8 @@ public struct HTMLFormat: ReportFormat {
             return drawPoison(poison)
         case let .charts(charts):
             return drawCharts(charts)
-        case let .perClass(rows):
-            return "<section><h2>Per-class accuracy (held-out mean ± std)</h2>"
+        case let .perClass(rows, set):
+            return "<section><h2>Per-class accuracy (\(htmlEscape(set)) mean ± std)</h2>"
                 + table(["Class", "Name", "Before", "After"], rows.map { row in
                     ["\(row.index)", htmlEscape(row.name) + row.mark, Fmt.pctStat(row.before), Fmt.pctStat(row.after)]
                 }) + "</section>"

@@ -77,8 +77,8 @@ public struct MarkdownFormat: ReportFormat {
             md.line()
         case .charts:
             break
-        case let .perClass(rows):
-            md.heading("Per-class accuracy (held-out mean ± std)")
+        case let .perClass(rows, set):
+            md.heading("Per-class accuracy (\(mdEscape(set)) mean ± std)")
             md.table(["Class", "Name", "Before", "After", "Change"], rows.map { row in
                 ["\(row.index)", mdEscape(row.name) + row.mark, statCell(row.before), statCell(row.after),
                  changeCell(row.before, row.after)]

@@ -60,7 +60,7 @@ public struct ReportPage: Sendable {
                                   figures: imageNames.compactMap { name in images[name].map { (name, $0) } })),
             .charts(AttackCharts(classes: classes, heldout: heldout, meanConfusion: report.meanHeldoutConfusion,
                                  baselines: baselines)),
-            .perClass(classes),
+            .perClass(classes, set: "held-out"),
             .victims(report.results.namedSets.flatMap { set in set.set.victims.map { (set.name, $0) } }),
             .baselines(baselines),
         ]
@@ -164,7 +164,7 @@ extension ReportPage {
             .poison(PoisonFigures(heading: "Distilled data", file: report.poison.file, images: report.poison.images,
                                   learnedStepSizes: report.poison.learnedStepSizes, gridPNG: report.poison.gridPNG,
                                   figures: images.keys.sorted().compactMap { name in images[name].map { (name, $0) } })),
-            .perClass(classes),
+            .perClass(classes, set: report.headline == "known" ? "fixed network" : "held-out"),
             .reproduce(Reproduction(seed: report.run.seed, amnesiaVersion: report.run.amnesiaVersion, created: report.run.created,
                                     dataset: (report.dataset, report.mean, report.std), config: report.config,
                                     timings: report.run.timingsSeconds)),

@@ -21,8 +21,8 @@ public enum ReportSection: Sendable {
     case poison(PoisonFigures)
     /// Charts of the held-out results (formats without graphics leave them out).
     case charts(AttackCharts)
-    /// Held-out accuracy of every class before and after.
-    case perClass([ClassRow])
+    /// Accuracy of every class before and after, on the networks `set` names ("held-out").
+    case perClass([ClassRow], set: String)
     /// Every victim of every set, before and after.
     case victims([(set: String, victim: VictimResult)])
     /// The attack beside its controls.
