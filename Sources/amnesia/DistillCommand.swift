@@ -14,13 +14,17 @@ struct Distill: ParsableCommand {
             steps, taken `epochs` times, with one learned step size per step and epoch \
             (θ ← θ − η ∇ℓ(x̃; θ)), so that the network they train scores well on real data.
 
-            The zoo and the knowledge choose the paper's setting of the initial weights:
-              fixed init         knowledge: fixed, a zoo trained for 0 epochs (untrained initializations)
-              random init        knowledge: distribution, the same kind of zoo: distilled on the crafting
-                                 initializations, scored on the held-out ones (other seeds)
-              fixed pretrained   knowledge: fixed, a zoo of trained networks (e.g. train_classes: [0,1,2,3,4],
-                                 pretrained on half the classes and adapted to all ten)
-              random pretrained  knowledge: distribution, the same pretrained zoo
+            The zoo and the knowledge choose the paper's setting of the initial weights \
+            (one shipped spec each in distill/):
+              fixed init         knowledge: fixed; zoo of untrained nets (epochs: 0)
+              random init        knowledge: distribution; the same kind of zoo
+              fixed pretrained   knowledge: fixed; zoo trained on one task
+              random pretrained  knowledge: distribution; the same pretrained zoo
+            Random settings distill on the crafting networks and are scored on the \
+            held-out ones (disjoint seeds). victims/fashion-lenet-init.yaml is a zoo of \
+            untrained initializations; victims/fashion-lenet-pretrained-half.yaml one \
+            pretrained on five classes (train_classes) that the distilled data adapts \
+            to all ten.
 
             The report (reports/<name>-<hash>/report.{json,md,html}, poison.png, poison.safetensors) \
             gives test accuracy after the distilled steps (mean ± std over the held-out networks, \
