@@ -8,6 +8,7 @@ import Foundation
 import Pipeline
 import Reports
 import Results
+import Specs
 import Synchronization
 import Victims
 
@@ -149,6 +150,9 @@ struct Run: ParsableCommand {
     func run() throws {
         let start = Date()
         let run = try prepareRun(specPath: spec, options: options, defenses: try defense.specs())
+        guard run.spec.objective == .forget else {
+            throw SpecError(file: spec, "objective: standard is dataset distillation (scored by accuracy, not ASR); run it with `amnesia distill \(spec)`")
+        }
         let zooSeconds = Date().timeIntervalSince(start)
         guard let (poison, craftSeconds) = try craftWithProgress(run, options: options) else { return }
         let report = try run.evaluate(poison, workers: options.workers,
