@@ -162,8 +162,11 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         zoo = try c.decode(String.self, forKey: .zoo)
         zooSpec = try c.decodeIfPresent(String.self, forKey: .zooSpec)
         foreignZooSpec = try c.decodeIfPresent(String.self, forKey: .foreignZooSpec)
-        forget = try Self.classField(c, .forget)
-        target = try Self.classField(c, .target)
+        objective = try c.value(.objective, or: objective)
+        // Plain distillation moves no class: K and T are then optional (class 0 when absent).
+        let optionalClasses = objective == .standard
+        forget = try Self.classField(c, .forget, optional: optionalClasses)
+        target = try Self.classField(c, .target, optional: optionalClasses)
         knowledge = try c.value(.knowledge, or: knowledge)
         fixedVictim = try c.decodeIfPresent(String.self, forKey: .fixedVictim)
         imagesPerClass = try c.value(.imagesPerClass, or: imagesPerClass)
@@ -176,7 +179,6 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         realBatchSize = try c.value(.realBatchSize, or: realBatchSize)
         optimizer = try c.value(.optimizer, or: optimizer)
         method = try c.value(.method, or: method)
-        objective = try c.value(.objective, or: objective)
         forgetShare = try c.decodeIfPresent(Double.self, forKey: .forgetShare)
         learnLabels = try c.value(.learnLabels, or: learnLabels)
         victimTemperature = try c.decodeIfPresent(Float.self, forKey: .victimTemperature)
@@ -188,8 +190,9 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         robustness = try c.value(.robustness, or: robustness)
     }
 
-    /// A class may be written as a number or a name.
-    private static func classField(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> String {
+    /// A class may be written as a number or a name; `optional` fields default to class 0.
+    private static func classField(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys, optional: Bool) throws -> String {
+        if optional && !c.contains(key) { return "0" }
         if let index = try? c.decode(Int.self, forKey: key) { return String(index) }
         return try c.decode(String.self, forKey: key)
     }

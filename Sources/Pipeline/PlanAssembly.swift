@@ -52,19 +52,26 @@ func defenseUpdates(_ defenses: [DefenseSpec], data: PreparedData, seed: UInt64)
 /// and the poison saved as 8-bit images.
 let standardProbes: [any VictimUpdate] = [ScaledStep(factor: 0.5), ScaledStep(factor: 2), EightBitImages()]
 
-/// The controls every attack is compared with: no poison, random real images and class
-/// means, both with class K relabelled T. `selectedOnHeldout` marks a zoo without crafting
+/// The controls every attack is compared with: no poison, then the real-image controls,
+/// all with class K relabelled T. `selectedOnHeldout` marks a zoo without crafting
 /// victims, whose controls had their step sizes chosen on held-out victims.
 func standardControls(context: CraftingContext, perClass: Int, seed: UInt64, selectedOnHeldout: Bool) -> [EvaluationPlan.Control] {
     let (k, t) = (context.metadata.forget, context.metadata.target)
     let note = selectedOnHeldout ? " Step size chosen on held-out victims (the zoo has no crafting victims)." : ""
-    return [
-        .init(key: "no_poison", description: "No poison: the victims as trained (no update).", poison: nil),
-        .init(key: "random_real", description: "\(perClass) random real training images per class, class \(k) relabelled \(t).\(note)",
-              poison: RandomRealImages(context: context, perClass: perClass, seed: seed &+ 7).poisonSet(NoState())),
-        .init(key: "class_means", description: "The mean training image of each class, class \(k)'s relabelled \(t).\(note)",
-              poison: ClassMeanImages(context: context).poisonSet(NoState())),
-    ]
+    return [.init(key: "no_poison", description: "No poison: the victims as trained (no update).", poison: nil)]
+        + realImageControls(context: context, perClass: perClass, seed: seed).map { key, description, poison in
+            .init(key: key, description: "\(description), class \(k) relabelled \(t).\(note)", poison: poison)
+        }
+}
+
+/// The paper's real-image baselines, labelled as the objective wants: random training
+/// images, k-means centroids (`perClass` of each class) and the class means (one each).
+func realImageControls(context: CraftingContext, perClass: Int, seed: UInt64) -> [(key: String, description: String, poison: PoisonSet)] {
+    [("random_real", "\(perClass) random real training images per class",
+      RandomRealImages(context: context, perClass: perClass, seed: seed &+ 7).poisonSet(NoState())),
+     ("kmeans", "\(perClass) k-means centroids of each class's training images",
+      KMeansCentroids(context: context, perClass: perClass, seed: seed &+ 13).poisonSet(NoState())),
+     ("class_means", "The mean training image of each class", ClassMeanImages(context: context).poisonSet(NoState()))]
 }
 
 /// The threat model of `poison`, in the report's words.

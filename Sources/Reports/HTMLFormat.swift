@@ -30,6 +30,17 @@ public struct HTMLFormat: ReportFormat {
                 + "<b>\(Fmt.meanPct(hs.before.asr)) → \(Fmt.meanPct(hs.after.asr))</b>, other-class accuracy "
                 + "<b>\(Fmt.meanPct(hs.before.otherAccuracy)) → \(Fmt.meanPct(hs.after.otherAccuracy))</b> "
                 + "(n = \(s.heldoutCount) held-out victims).</p></header>"
+        case let .distillation(d):
+            let best = d.rows.first
+            return kicker("verdict distillation", page) + "<h1>Distillation, \(htmlEscape(d.setting))</h1>"
+                + "<p>\(d.images) images × \(d.steps) step(s) × \(d.epochs) epoch(s) on \(htmlEscape(d.dataset)): test accuracy "
+                + "<b>\(best.map { "\(Fmt.meanPct($0.before)) → \(Fmt.pctStat($0.after))" } ?? "n/a")</b> on \(htmlEscape(d.networks)).</p>"
+                + "<p class=\"note\">\(htmlEscape(d.settingDescription))</p></header>"
+                + "<section><h2>Distilled data beside the real-image baselines</h2>"
+                + table(DistillationRow.columns, d.rows.map { $0.cells(escape: htmlEscape) }) + "<ul>"
+                + d.rows.map { "<li>\(htmlEscape($0.name)): \(htmlEscape($0.description))</li>" }.joined()
+                + d.others.map { "<li>\(htmlEscape($0.label)): accuracy after \(Fmt.pctStat($0.accuracy))</li>" }.joined()
+                + (d.craftSeconds.map { "<li>Distilling took \(Fmt.seconds($0)).</li>" } ?? "") + "</ul></section>"
         case let .auditSummary(ranked):
             var h = kicker("verdict audit", page)
             if let worst = ranked.first {
@@ -56,8 +67,8 @@ public struct HTMLFormat: ReportFormat {
             return drawPoison(poison)
         case let .charts(charts):
             return drawCharts(charts)
-        case let .perClass(rows):
-            return "<section><h2>Per-class accuracy (held-out mean ± std)</h2>"
+        case let .perClass(rows, set):
+            return "<section><h2>Per-class accuracy (\(htmlEscape(set)) mean ± std)</h2>"
                 + table(["Class", "Name", "Before", "After"], rows.map { row in
                     ["\(row.index)", htmlEscape(row.name) + row.mark, Fmt.pctStat(row.before), Fmt.pctStat(row.after)]
                 }) + "</section>"
@@ -137,7 +148,7 @@ public struct HTMLFormat: ReportFormat {
     /// The poison's PNGs are embedded; bytes that are not a PNG (wrong signature) are left
     /// out with a visible note, because a browser would show them as broken images.
     private func drawPoison(_ poison: PoisonFigures) -> String {
-        var h = "<section><h2>Poison</h2><p>File: <code>\(htmlEscape(poison.file))</code> (\(poison.images) images).</p>"
+        var h = "<section><h2>\(htmlEscape(poison.heading))</h2><p>File: <code>\(htmlEscape(poison.file))</code> (\(poison.images) images).</p>"
         for (name, data) in poison.figures {
             if Self.isPNG(data) {
                 h += "<figure><img alt=\"\(htmlEscape(name))\" src=\"data:image/png;base64,\(data.base64EncodedString())\">"

@@ -28,6 +28,21 @@ public struct MarkdownFormat: ReportFormat {
                     + "\(mdEscape(s.dataset)); held-out ASR \(Fmt.meanPct(h.before.asr)) → \(Fmt.meanPct(h.after.asr)), "
                     + "other-class accuracy \(Fmt.meanPct(h.before.otherAccuracy)) → \(Fmt.meanPct(h.after.otherAccuracy)).")
             md.line()
+        case let .distillation(d):
+            let best = d.rows.first
+            md.line("**Distillation, \(mdEscape(d.setting))**: \(d.images) images × \(d.steps) step(s) × \(d.epochs) epoch(s) on "
+                    + "\(mdEscape(d.dataset)); test accuracy \(best.map { "\(Fmt.meanPct($0.before)) → \(Fmt.pctStat($0.after))" } ?? "n/a") "
+                    + "on \(mdEscape(d.networks)).")
+            md.line()
+            md.line(mdEscape(d.settingDescription))
+            md.line()
+            md.heading("Distilled data beside the real-image baselines")
+            md.table(DistillationRow.columns, d.rows.map { $0.cells(escape: mdEscape) })
+            md.line()
+            for row in d.rows { md.line("- \(mdEscape(row.name)): \(mdEscape(row.description))") }
+            for other in d.others { md.line("- \(mdEscape(other.label)): accuracy after \(Fmt.pctStat(other.accuracy))") }
+            if let seconds = d.craftSeconds { md.line("- Distilling took \(Fmt.seconds(seconds)).") }
+            md.line()
         case let .auditSummary(ranked):
             if let worst = ranked.first {
                 let forced = ranked.filter { $0.pair.asr.mean >= Verdict.successASR }.count
@@ -52,7 +67,7 @@ public struct MarkdownFormat: ReportFormat {
         case let .headline(headline):
             drawHeadline(headline, into: &md)
         case let .poison(poison):
-            md.heading("Poison")
+            md.heading(poison.heading)
             md.line("- File: `\(codeSpan(poison.file))` (\(poison.images) images)")
             md.line("- Learned step size(s): " + poison.learnedStepSizes.map(Fmt.num).joined(separator: ", "))
             if let grid = poison.gridPNG {
@@ -62,8 +77,8 @@ public struct MarkdownFormat: ReportFormat {
             md.line()
         case .charts:
             break
-        case let .perClass(rows):
-            md.heading("Per-class accuracy (held-out mean ± std)")
+        case let .perClass(rows, set):
+            md.heading("Per-class accuracy (\(mdEscape(set)) mean ± std)")
             md.table(["Class", "Name", "Before", "After", "Change"], rows.map { row in
                 ["\(row.index)", mdEscape(row.name) + row.mark, statCell(row.before), statCell(row.after),
                  changeCell(row.before, row.after)]

@@ -60,7 +60,7 @@ public struct ReportPage: Sendable {
                                   figures: imageNames.compactMap { name in images[name].map { (name, $0) } })),
             .charts(AttackCharts(classes: classes, heldout: heldout, meanConfusion: report.meanHeldoutConfusion,
                                  baselines: baselines)),
-            .perClass(classes),
+            .perClass(classes, set: "held-out"),
             .victims(report.results.namedSets.flatMap { set in set.set.victims.map { (set.name, $0) } }),
             .baselines(baselines),
         ]
@@ -120,4 +120,54 @@ public struct ReportPage: Sendable {
         + "(architecture, data, training recipe) but not the exact weights: the poison is crafted on a crafting "
         + "zoo and scored on held-out victims it never saw. A high ASR with a small drop means the pair is "
         + "easy to force quietly."
+}
+
+extension ReportPage {
+    /// A distillation report's page: the setting and accuracy beside the baselines, the
+    /// distilled images, per-class accuracy and what it takes to reproduce the run.
+    public init(_ report: DistillReport, images: [String: Data] = [:]) {
+        let set = report.headlineSet
+        let summary = set.summary
+        let count = set.victims.count
+        let networks = report.headline == "known" ? "the fixed network" : "\(count) held-out networks never used while distilling"
+        let distilled = DistillationRow(name: "distilled", description: "The distilled images, by their learned steps.",
+                                        stepSizes: report.poison.learnedStepSizes, before: summary.before.accuracy,
+                                        after: summary.after.accuracy)
+        let baselines = report.baselines.keys.sorted().compactMap { key in
+            report.baselines[key].map { b in
+                DistillationRow(name: key, description: b.description, stepSizes: [b.stepSize],
+                                before: b.summary.before.accuracy, after: b.summary.after.accuracy)
+            }
+        }
+        var others: [(label: String, accuracy: Stat)] = []
+        if report.headline == "known" {
+            others.append(("Held-out networks (\(report.results.heldout.victims.count), other initializations)",
+                           report.results.heldout.summary.after.accuracy))
+        }
+        if let crafting = report.results.crafting {
+            others.append(("Crafting networks (\(crafting.victims.count), seen while distilling)", crafting.summary.after.accuracy))
+        }
+        let classes = report.classNames.indices.map { c in
+            ClassRow(index: c, name: report.classNames[c], mark: "",
+                     before: c < summary.before.perClass.count ? summary.before.perClass[c] : Stat([]),
+                     after: c < summary.after.perClass.count ? summary.after.perClass[c] : Stat([]))
+        }
+        kind = "Amnesia distillation report"
+        name = report.run.name
+        schema = report.schema
+        source = "report.json"
+        sections = [
+            .distillation(DistillationSummary(setting: report.setting, settingDescription: report.settingDescription,
+                                              dataset: report.dataset, networks: networks, images: report.poison.images,
+                                              steps: report.steps, epochs: report.epochs, rows: [distilled] + baselines,
+                                              others: others, craftSeconds: report.run.timingsSeconds["craft"])),
+            .poison(PoisonFigures(heading: "Distilled data", file: report.poison.file, images: report.poison.images,
+                                  learnedStepSizes: report.poison.learnedStepSizes, gridPNG: report.poison.gridPNG,
+                                  figures: images.keys.sorted().compactMap { name in images[name].map { (name, $0) } })),
+            .perClass(classes, set: report.headline == "known" ? "fixed network" : "held-out"),
+            .reproduce(Reproduction(seed: report.run.seed, amnesiaVersion: report.run.amnesiaVersion, created: report.run.created,
+                                    dataset: (report.dataset, report.mean, report.std), config: report.config,
+                                    timings: report.run.timingsSeconds)),
+        ]
+    }
 }

@@ -9,6 +9,8 @@ import Results
 public enum ReportSection: Sendable {
     /// The verdict and the held-out headline numbers of an attack.
     case attackSummary(AttackSummary)
+    /// The setting and test accuracy of a distillation beside its real-image baselines.
+    case distillation(DistillationSummary)
     /// The easiest pairs of an audit (pairs with data, highest mean ASR first).
     case auditSummary(ranked: [RankedPair])
     /// The threat model in plain words, with the attack's parameters when there is one attack.
@@ -19,8 +21,8 @@ public enum ReportSection: Sendable {
     case poison(PoisonFigures)
     /// Charts of the held-out results (formats without graphics leave them out).
     case charts(AttackCharts)
-    /// Held-out accuracy of every class before and after.
-    case perClass([ClassRow])
+    /// Accuracy of every class before and after, on the networks `set` names ("held-out").
+    case perClass([ClassRow], set: String)
     /// Every victim of every set, before and after.
     case victims([(set: String, victim: VictimResult)])
     /// The attack beside its controls.
@@ -49,6 +51,39 @@ public struct AttackSummary: Sendable {
     public var heldoutCount: Int
 }
 
+/// The top of a distillation report.
+public struct DistillationSummary: Sendable {
+    public var setting: String
+    public var settingDescription: String
+    public var dataset: String
+    /// What the headline networks are, e.g. "24 held-out initializations".
+    public var networks: String
+    public var images: Int
+    public var steps: Int
+    public var epochs: Int
+    /// The distilled data first, then each baseline in name order.
+    public var rows: [DistillationRow]
+    /// Other network sets (held-out ones for a fixed setting, the crafting ones).
+    public var others: [(label: String, accuracy: Stat)]
+    public var craftSeconds: Double?
+}
+
+/// One way of training the headline networks: its name, step sizes and test accuracy.
+public struct DistillationRow: Sendable {
+    public var name: String
+    public var description: String
+    public var stepSizes: [Double]
+    public var before: Stat
+    public var after: Stat
+
+    /// The columns every format shows, and this row's cells (the name still to be escaped).
+    public static let columns = ["Training data", "Step size(s)", "Accuracy before", "Accuracy after (mean ± std)", "Min", "Max"]
+    func cells(escape: (String) -> String) -> [String] {
+        [escape(name), stepSizes.map(Fmt.num).joined(separator: ", "), Fmt.pctStat(before), Fmt.pctStat(after),
+         after.count == 0 ? "n/a" : Fmt.pct(after.min), after.count == 0 ? "n/a" : Fmt.pct(after.max)]
+    }
+}
+
 /// The threat model: the paragraph, the attack it describes (nil for an audit of many
 /// attacks) and the MITRE ATLAS techniques.
 public struct ThreatFacts: Sendable {
@@ -69,6 +104,8 @@ public struct Headline: Sendable {
 
 /// The poison file and the PNGs to show, the poison grid first.
 public struct PoisonFigures: Sendable {
+    /// "Poison", or "Distilled data" in a distillation report.
+    public var heading = "Poison"
     public var file: String
     public var images: Int
     public var learnedStepSizes: [Double]

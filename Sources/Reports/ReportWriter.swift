@@ -37,6 +37,15 @@ public enum ReportWriter {
         try AtomicFile.write(json, to: directory.appendingPathComponent(jsonName))
     }
 
+    /// Writes a distillation's `report.json` and `report.<ext>` in every format into
+    /// `directory`, embedding `images` (the distilled grid), JSON last as for an attack.
+    public static func write(distill report: DistillReport, images: [String: Data] = [:], to directory: URL) throws {
+        for name in images.keys { try validateFileName(name) }
+        let json = try report.jsonData()
+        try writePage(ReportPage(report, images: images), named: "report", to: directory)
+        try AtomicFile.write(json, to: directory.appendingPathComponent(jsonName))
+    }
+
     /// Re-renders `victims.csv` and `report.<ext>` in every format from `report.json` in
     /// `directory` (this backs `amnesia report RUN_DIR`). The PNG named by `poison.grid_png` is
     /// read from the same directory (by its last path component) and embedded; if it is
@@ -50,17 +59,13 @@ public enum ReportWriter {
                 path: jsonURL.path,
                 hint: "pass the run directory that `amnesia run` or `amnesia evaluate` wrote (it holds report.json)")
         }
-        let report = try AttackReport(jsonData: try read(jsonURL))
-        var images: [String: Data] = [:]
-        if let grid = report.poison.gridPNG, !grid.isEmpty {
-            let fileName = (grid as NSString).lastPathComponent
-            if (try? validateFileName(fileName)) != nil {
-                let url = directory.appendingPathComponent(fileName)
-                if FileManager.default.fileExists(atPath: url.path) {
-                    images[grid] = try read(url)
-                }
-            }
+        let data = try read(jsonURL)
+        if let distill = try? DistillReport(jsonData: data) {
+            try writePage(ReportPage(distill, images: try gridImage(distill.poison, in: directory)), named: "report", to: directory)
+            return
         }
+        let report = try AttackReport(jsonData: data)
+        let images = try gridImage(report.poison, in: directory)
         try writeRenderings(of: report, images: images, to: directory)
     }
 
@@ -72,6 +77,16 @@ public enum ReportWriter {
     }
 
     // MARK: helpers
+
+    /// The PNG named by `poison.grid_png`, read from `directory` (by its last path
+    /// component), keyed by that name; empty when it is missing (the HTML then says so).
+    private static func gridImage(_ poison: PoisonInfo, in directory: URL) throws -> [String: Data] {
+        guard let grid = poison.gridPNG, !grid.isEmpty else { return [:] }
+        let fileName = (grid as NSString).lastPathComponent
+        guard (try? validateFileName(fileName)) != nil else { return [:] }
+        let url = directory.appendingPathComponent(fileName)
+        return FileManager.default.fileExists(atPath: url.path) ? [grid: try read(url)] : [:]
+    }
 
     /// Everything derived from `report.json`: the CSV and the page in every format.
     private static func writeRenderings(of report: AttackReport, images: [String: Data], to directory: URL) throws {

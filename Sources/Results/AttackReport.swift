@@ -82,7 +82,7 @@ public struct AttackReport: VersionedReport, Equatable, Sendable {
     public var poison: PoisonInfo
     /// Attack results per victim set.
     public var results: AttackResults
-    /// Controls (e.g. "no_poison", "random_real", "class_means"), by name.
+    /// Controls (e.g. "no_poison", "random_real", "kmeans", "class_means"), by name.
     public var baselines: [String: BaselineResult]
     /// Robustness probes over the held-out victims: "asr_step_x0.5" is the ASR at half the
     /// step size, "other_drop_step_x0.5" the other classes' accuracy drop there (also "step_x2",

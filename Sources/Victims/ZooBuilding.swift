@@ -25,6 +25,9 @@ extension Zoo {
                              events: @escaping @Sendable (ZooEvent) -> Void = { _ in }) throws -> Zoo {
         do { try spec.validate() } catch { throw SpecError(file: "zoo spec", error.message) }
         let data = try data ?? PreparedData.load(dataset: spec.dataset, directory: spec.dataDir)
+        if let bad = spec.trainClasses?.first(where: { $0 >= data.info.numClasses }) {
+            throw SpecError(file: "zoo spec", "train_classes entry \(bad) is not a class of \(spec.dataset) (0…\(data.info.numClasses - 1))")
+        }
         let directory = root.appendingPathComponent(spec.name)
         let fresh = Zoo(directory: directory, manifest: ZooManifest(
             spec: spec, classNames: data.info.classNames, inputShape: data.inputShape,
@@ -98,7 +101,7 @@ extension Zoo {
         data: PreparedData, directory: URL, progress: (TrainingProgress) -> Void
     ) throws -> [VictimRecord] {
         var snapshots: [(epoch: Int, parameters: [Tensor])] = []
-        let parameters = Trainer.train(classifier, on: data.train, recipe: recipe, seed: seed, progress: progress) { epoch, p in
+        let parameters = Trainer.train(classifier, on: try trainingImages(data.train, spec: spec), recipe: recipe, seed: seed, progress: progress) { epoch, p in
             if role == .crafting && spec.snapshotEpochs.contains(epoch) { snapshots.append((epoch, p)) }
         }
         func save(_ id: String, _ parameters: [Tensor], epoch: Int?) throws -> VictimRecord {
@@ -114,9 +117,16 @@ extension Zoo {
             return VictimRecord(id: id, role: role, seed: seed, source: "trained", recipe: recipe,
                                 testAccuracy: confusion.accuracy, perClassAccuracy: confusion.perClassAccuracy,
                                 file: "\(id).safetensors", sha256: SHA256.hex(bytes), epoch: epoch,
-                                warning: VictimRecord.accuracyWarning(confusion.accuracy, classes: data.info.numClasses))
+                                // An untrained initialization is at chance by design.
+                                warning: recipe.epochs == 0 ? nil : VictimRecord.accuracyWarning(confusion.accuracy, classes: data.info.numClasses))
         }
         return try [save(id, parameters, epoch: nil)] + snapshots.map { try save(snapshotID(id, epoch: $0.epoch), $0.parameters, epoch: $0.epoch) }
+    }
+
+    /// The images a victim of `spec` trains on: every one, or those of `spec.trainClasses`.
+    static func trainingImages(_ train: LabeledImages, spec: ZooSpec) throws -> LabeledImages {
+        guard let classes = spec.trainClasses.map(Set.init) else { return train }
+        return try train.subset(train.labels.indices.filter { classes.contains(train.labels[$0]) })
     }
 
     /// Adds classifiers trained elsewhere (PyTorch `state_dict`s saved as safetensors)

@@ -35,7 +35,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable, StrictlyDecodable {
     /// Checks the values a person can get wrong, naming the key.
     func validate() throws(SpecError) {
         let problems = [
-            epochs < 1 ? "training.epochs must be at least 1 (got \(epochs))" : nil,
+            epochs < 0 ? "training.epochs must be zero (untrained initializations) or more (got \(epochs))" : nil,
             !(1...Self.maxBatchSize).contains(batchSize) ? "training.batch_size must be 1…\(Self.maxBatchSize) (got \(batchSize))" : nil,
             !["sgd", "adam"].contains(optimizer) ? "training.optimizer must be sgd or adam (got '\(optimizer)')" : nil,
             !(learningRate > 0 && learningRate.isFinite) ? "training.learning_rate must be positive and finite (got \(learningRate))" : nil,
@@ -76,10 +76,15 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// Recipes cycled over the held-out victims, as `crafting_recipes` (e.g. a
     /// foreign-recipe held-out zoo). Empty: every held-out victim uses `training`.
     public var heldoutRecipes: [TrainingRecipe] = []
+    /// Train on the images of these classes only (nil: all): a network pretrained on one
+    /// task (e.g. Fashion-MNIST's first five classes), for distillation that adapts it to
+    /// another. Test accuracy in the manifest is still over every class.
+    public var trainClasses: [Int]?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, dataset, dataDir = "data_dir", architecture, crafting, heldout, seed, training
         case snapshotEpochs = "snapshot_epochs", craftingRecipes = "crafting_recipes", heldoutRecipes = "heldout_recipes"
+        case trainClasses = "train_classes"
     }
 
     public init(name: String) { self.name = name }
@@ -96,6 +101,7 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         seed = try c.value(.seed, or: seed)
         training = try c.value(.training, or: training)
         snapshotEpochs = try c.value(.snapshotEpochs, or: snapshotEpochs)
+        trainClasses = try c.decodeIfPresent([Int].self, forKey: .trainClasses)
         // Recipe lists: each entry's missing keys default to `training`'s values.
         let base = training
         func recipes(_ key: CodingKeys) throws -> [TrainingRecipe] {
@@ -145,6 +151,9 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
                     throw SpecError(file: "", "\(key)[\(i)]: " + error.message.replacingOccurrences(of: "training.", with: ""))
                 }
             }
+        }
+        if let classes = trainClasses, classes.isEmpty || Set(classes).count != classes.count || classes.contains(where: { $0 < 0 }) {
+            throw SpecError(file: "", "train_classes must list distinct class indices, at least one (got \(classes))")
         }
         let lastEpoch = (craftingRecipes.isEmpty ? [training] : craftingRecipes).map(\.epochs).min() ?? training.epochs
         if let bad = snapshotEpochs.first(where: { !(1..<lastEpoch).contains($0) }) {

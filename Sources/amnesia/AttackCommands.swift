@@ -8,6 +8,7 @@ import Foundation
 import Pipeline
 import Reports
 import Results
+import Specs
 import Synchronization
 import Victims
 
@@ -90,23 +91,33 @@ private func openOrTrainZoo(named name: String, specPath: String?, root: URL, wo
     return try trainZoo(ZooSpec.load(URL(fileURLWithPath: specPath)), root: root, workers: workers)
 }
 
-/// Crafts with progress lines; nil when interrupted (a checkpoint was written).
-func craftWithProgress(_ run: AttackRun, options: CraftOptions) throws -> (poison: PoisonSet, seconds: Double)? {
+/// Crafts with progress lines after `announce` (the attack's line by default); nil when
+/// interrupted (a checkpoint was written).
+func craftWithProgress(_ run: AttackRun, options: CraftOptions, announce: String? = nil) throws -> (poison: PoisonSet, seconds: Double)? {
     let console = Console.shared
     let spec = run.spec
-    console.say("crafting \(run.name): forget class \(run.forget) (\(run.data.info.classNames[run.forget])) → \(run.target) (\(run.data.info.classNames[run.target])), \(spec.knowledge.rawValue) knowledge, \(spec.imagesPerClass * run.data.info.numClasses * spec.steps) images, \(spec.iterations) iterations")
+    console.say(announce ?? "crafting \(run.name): forget class \(run.forget) (\(run.data.info.classNames[run.forget])) → \(run.target) (\(run.data.info.classNames[run.target])), \(spec.knowledge.rawValue) knowledge, \(spec.imagesPerClass * run.data.info.numClasses * spec.steps) images, \(spec.iterations) iterations")
     let signals = catchInterrupts()
     defer { signals.cancel() }
     let result = try run.craft(resume: options.resume, workers: options.workers,
                                shouldStop: { interrupted.load(ordering: .relaxed) }) { p in
         let eta = Double(p.iterations - p.iteration) * p.secondsPerIteration
-        console.progress("craft", interval: 5, "  iteration \(p.iteration)/\(p.iterations) loss \(String(format: "%.4f", p.loss)) step size \(p.stepSizes.map { String(format: "%.4f", $0) }.joined(separator: ",")) \(String(format: "%.0f", p.secondsPerIteration * 1000)) ms/it, ETA \(formatDuration(eta))")
+        console.progress("craft", interval: 5, "  iteration \(p.iteration)/\(p.iterations) loss \(String(format: "%.4f", p.loss)) \(stepSizeText(p.stepSizes)) \(String(format: "%.0f", p.secondsPerIteration * 1000)) ms/it, ETA \(formatDuration(eta))")
     }
     if result == nil {
         console.say("stopped; the checkpoint is in \(run.directory.path). Continue with --resume.")
         throw ExitCode(130)
     }
     return result
+}
+
+/// The step sizes for a progress line: each one, or their range when there are many
+/// (a 10-step, 3-epoch distillation has 30).
+func stepSizeText(_ sizes: [Float]) -> String {
+    guard sizes.count > 4, let low = sizes.min(), let high = sizes.max() else {
+        return "step size " + sizes.map { String(format: "%.4f", $0) }.joined(separator: ",")
+    }
+    return "\(sizes.count) step sizes " + String(format: "%.4f…%.4f", low, high)
 }
 
 struct Craft: ParsableCommand {
@@ -139,6 +150,9 @@ struct Run: ParsableCommand {
     func run() throws {
         let start = Date()
         let run = try prepareRun(specPath: spec, options: options, defenses: try defense.specs())
+        guard run.spec.objective == .forget else {
+            throw SpecError(file: spec, "objective: standard is dataset distillation (scored by accuracy, not ASR); run it with `amnesia distill \(spec)`")
+        }
         let zooSeconds = Date().timeIntervalSince(start)
         guard let (poison, craftSeconds) = try craftWithProgress(run, options: options) else { return }
         let report = try run.evaluate(poison, workers: options.workers,

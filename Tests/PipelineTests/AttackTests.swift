@@ -66,7 +66,7 @@ struct AttackTests {
         #expect(summary.before.asr.mean < 0.1)
         #expect(summary.after.asr.mean > 0.6, "ASR after \(summary.after.asr.mean)")
         #expect(summary.after.asr.mean > (report.baselines["no_poison"]?.summary.after.asr.mean ?? 1) + 0.5)
-        #expect(Set(report.baselines.keys) == ["no_poison", "random_real", "class_means"])
+        #expect(Set(report.baselines.keys) == ["no_poison", "random_real", "kmeans", "class_means"])
         let probes = ["step_x0.5", "step_x2", "png_8bit"]
         #expect(Set(report.robustness?.keys ?? [:].keys) == Set(probes.flatMap { ["asr_\($0)", "other_drop_\($0)"] }))
         try run.write(report)
@@ -129,7 +129,7 @@ struct AttackTests {
         let markdown = try String(contentsOf: evaluation.directory.appendingPathComponent("report.md"), encoding: .utf8)
         #expect(markdown.contains("## Defenses") && markdown.contains("`gate:max_drop=0.05`"))
         #expect(report.poison.learnedStepSizes == [Double(Float(0.01))])
-        #expect(Set(report.baselines.keys) == ["no_poison", "random_real", "class_means"])
+        #expect(Set(report.baselines.keys) == ["no_poison", "random_real", "kmeans", "class_means"])
         #expect(report.config["zoo.name"] == "tiny" && report.config["training.epochs"] == nil)
         for name in ["report.html", "poison.safetensors"] {
             #expect(FileManager.default.fileExists(atPath: evaluation.directory.appendingPathComponent(name).path))

@@ -56,6 +56,30 @@ struct ZooTests {
         return spec
     }
 
+    @Test("zero epochs keep each victim's seeded initialization; train_classes trains on those classes only and is checked")
+    func initializationsAndTasks() throws {
+        let root = try temporaryDirectory()
+        var spec = Self.tinySpec("inits")
+        (spec.training.epochs, spec.training.initialization) = (0, "xavier")
+        let zoo = try Zoo.train(spec: spec, root: root, workers: 1)
+        let classifier = try zoo.classifier()
+        var rng = SeededGenerator(seed: zoo.heldout[0].seed)
+        let expected = classifier.initialParameters(.xavierNormal, using: &rng)
+        #expect(try zoo.parameters(of: zoo.heldout[0]).map(\.scalars) == expected.map(\.scalars))
+        #expect(zoo.manifest.victims.allSatisfy { $0.warning == nil })
+
+        var task = Self.tinySpec("task")
+        task.trainClasses = [0, 1]
+        let trained = try Zoo.train(spec: task, root: root, workers: 2)
+        #expect(trained.manifest.victims.allSatisfy { $0.perClassAccuracy[2] == 0 && $0.perClassAccuracy[3] == 0 && $0.perClassAccuracy[0] > 0.5 })
+        task.name = "task-bad"
+        task.trainClasses = [0, 9]
+        #expect(errorText { _ = try Zoo.train(spec: task, root: root) }.contains("train_classes entry 9 is not a class"))
+        let url = root.appendingPathComponent("z.yaml")
+        try "name: z\ntrain_classes: [1, 1]\n".write(to: url, atomically: true, encoding: .utf8)
+        #expect(errorText { _ = try ZooSpec.load(url) }.contains("train_classes must list distinct class indices"))
+    }
+
     @Test("trains every victim with disjoint seeds, records them, and resumes without retraining")
     func trainAndResume() throws {
         let root = try temporaryDirectory()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Autodiff
+import Distillation
 import Foundation
 
 struct Bench: ParsableCommand {
@@ -45,6 +46,10 @@ struct Bench: ParsableCommand {
     @Option(help: "The attack spec the attack workloads start from (images per class, steps, victims and batch are overridden); the published algorithm by default, as in bench/pytorch_reference.py.")
     var spec = "attacks/fashion-tshirt-to-trouser-published.yaml"
 
+    @Option(name: .customLong("unrolled-steps"),
+            help: "Inner steps the attack workloads unroll (1: the fixed workload). Time and memory grow with steps × epochs, since every step stays in the graph: e.g. --unrolled-steps 30 measures the paper's 10 steps × 3 epochs.")
+    var unrolledSteps = 1
+
     @Flag(help: "Print one JSON object (conditions and rows) instead of a table.")
     var json = false
 
@@ -73,6 +78,9 @@ struct Bench: ParsableCommand {
         _ = try workloads
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1 (got \(iterations))") }
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative (got \(warmup))") }
+        guard (1...PoisonSet.maxUpdates).contains(unrolledSteps) else {
+            throw ValidationError("--unrolled-steps must be 1…\(PoisonSet.maxUpdates) (got \(unrolledSteps))")
+        }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1 (got \(workers))") }
         if let blasThreads, blasThreads < 1 { throw ValidationError("--blas-threads must be at least 1 (got \(blasThreads))") }
         if child, try workloads.count != 1 { throw ValidationError("a bench child process runs exactly one workload") }

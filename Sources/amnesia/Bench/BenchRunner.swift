@@ -46,7 +46,8 @@ struct BenchRunner {
         let process = Process()
         process.executableURL = currentExecutable()
         var arguments = ["bench", "--child", "--workload", workload.rawValue, "--iterations", String(options.iterations),
-                         "--warmup", String(options.warmup), "--workers", String(options.workers), "--spec", options.spec]
+                         "--warmup", String(options.warmup), "--workers", String(options.workers), "--spec", options.spec,
+                         "--unrolled-steps", String(options.unrolledSteps)]
         if let blasThreads = options.blasThreads { arguments += ["--blas-threads", String(blasThreads)] }
         process.arguments = arguments
         let output = Pipe()

@@ -26,15 +26,15 @@ enum BenchWorkload: String, CaseIterable {
 
 extension BenchRunner {
     /// One crafting iteration exactly as `amnesia craft` runs it, with the spec pinned to
-    /// one step, one epoch, 4 victims and a real batch of 256 so the workload stays fixed
-    /// when the committed spec is tuned.
+    /// one epoch, 4 victims and a real batch of 256 so the workload stays fixed when the
+    /// committed spec is tuned; `--unrolled-steps` steps (1 unless asked).
     func attack(imagesPerClass: Int, classifier: LeNet, data: PreparedData) throws -> BenchRow {
         guard FileManager.default.fileExists(atPath: options.spec) else {
             throw BenchError("attack spec \(options.spec) not found; run from the repository root or pass --spec PATH")
         }
         var spec = try AttackSpec.load(URL(fileURLWithPath: options.spec))
         spec.imagesPerClass = imagesPerClass
-        (spec.steps, spec.epochs, spec.victimsPerIteration, spec.realBatchSize) = (1, 1, 4, 256)
+        (spec.steps, spec.epochs, spec.victimsPerIteration, spec.realBatchSize) = (options.unrolledSteps, 1, 4, 256)
         spec.knowledge = .distribution
         let (forget, target) = try spec.classes(data.info.classNames)
         let victims = Self.victimSeeds.map { seed in
