@@ -252,11 +252,13 @@ public struct HTMLFormat: ReportFormat {
                         + "other-class accuracy drop \(Fmt.ppStat(drop)) (worst \(Fmt.pp(drop.max)))")
             }
         }
-        return "<section><h2>Vulnerability matrix</h2><p class=\"note\">Rows: forgotten class K. Columns: target "
+        let title = matrix.defense.map { "Vulnerability matrix under \(htmlEscape($0))" } ?? "Vulnerability matrix"
+        let defended = matrix.defense.map { " The held-out victims deploy the defense <code>\(htmlEscape($0))</code>." } ?? ""
+        return "<section><h2>\(title)</h2><p class=\"note\">Rows: forgotten class K. Columns: target "
             + "class T. Colour and top number: held-out mean ASR. Bottom number: mean drop of other-class "
             + "accuracy in percentage points (collateral damage; negative = accuracy lost). Hover a cell for "
-            + "the spread. Blank: the diagonal; n/a: not audited.</p><div class=\"chart\">"
-            + SVGChart.heatmap(title: "Vulnerability matrix (held-out mean ASR)", rowLabels: names,
+            + "the spread. Blank: the diagonal; n/a: not audited.\(defended)</p><div class=\"chart\">"
+            + SVGChart.heatmap(title: "\(title) (held-out mean ASR)", rowLabels: names,
                                columnLabels: names, rowAxis: "forget K", columnAxis: "target T", cells: cells,
                                cellSize: names.count > 12 ? 40 : 52)
             + "</div></section>"

@@ -3,6 +3,7 @@ import Datasets
 import Distillation
 import Evaluation
 import Pipeline
+import Reports
 import Formats
 import Foundation
 import Networks
@@ -221,6 +222,23 @@ struct AuditTests {
         #expect(throws: SpecError.self) {
             try Audit(zoo: zoo, template: TinyWorld.attack(), pairs: [(1, 1)], reportsRoot: root)
         }
+
+        // With a defense: the same folder (defenses act at evaluation), the saved poisons
+        // re-scored without crafting, one defended matrix per defense in the report.
+        let defended = try Audit(zoo: zoo, template: TinyWorld.attack(iterations: 40), pairs: [(0, 1), (2, 3)],
+                                 reportsRoot: root, defenses: [.stepCap(max: 1e-6)])
+        #expect(defended.directory.lastPathComponent == audit.directory.lastPathComponent)
+        let crafting = Messages()
+        let withDefense = try #require(try defended.run(progress: { crafting.add($0) }))
+        #expect(crafting.all.count == 2, "both saved pairs lacked the defense, so both are scored again")
+        #expect(withDefense.pairs.map(\.asr) == report.pairs.map(\.asr), "the same poisons, undefended")
+        #expect(withDefense.defenseKeys == [DefenseSpec.stepCap(max: 1e-6).key])
+        for pair in withDefense.pairs {
+            let capped = try #require(pair.defended(withDefense.defenseKeys[0]))
+            #expect(capped.asr.mean < pair.asr.mean - 0.2, "a near-zero step leaves the victims as they were: \(capped.asr.mean) vs \(pair.asr.mean)")
+        }
+        let page = ReportPage(withDefense)
+        #expect(page.sections.filter { if case .matrix = $0 { true } else { false } }.count == 2)
     }
 }
 
