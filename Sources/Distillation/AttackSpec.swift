@@ -116,8 +116,11 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// survives being saved as 8-bit PNG, instead of unbounded arrays.
     public var clipPixels: Bool = false
     public var seed: UInt64 = 0
-    /// Defenses the victims deploy in the evaluation: the poison and its controls are scored
-    /// under each, beside the undefended update.
+    /// Defenses the attacker expects the victims to deploy: the crafter optimizes through
+    /// each (an adaptive attack, Methods/DefendedSteps.swift), and the evaluation scores the
+    /// poison and its controls under each, beside the undefended update. Only the
+    /// differentiable ones (filter, dp_sgd, step_cap, norm_cap, dilution) can be listed;
+    /// `--defense` scores a poison under any defense without crafting against it.
     public var defenses: [DefenseSpec] = []
     /// HOOK (issue 13): the `robustness:` section, levers for held-out and foreign-recipe
     /// victims (see Robustness.swift); all off when absent.
@@ -206,6 +209,9 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         if let noise = victimNoise, !(noise >= 0 && noise.isFinite) { return "victim_noise must be zero or positive and finite (got \(noise))" }
         if let t = victimTemperature, !(t > 0 && t.isFinite) { return "victim_temperature must be positive and finite (got \(t))" }
         if let problem = robustness.problem { return problem }
+        if let fixed = defenses.first(where: { ["gate", "spectral", "clustering"].contains($0.name) }) {
+            return "defenses: \(fixed.name) is not differentiable, so it cannot be crafted through; the crafter adapts to filter, dp_sgd, step_cap, norm_cap and dilution. Score the poison under \(fixed.name) with --defense \(fixed.key) instead"
+        }
         return nil
     }
 
