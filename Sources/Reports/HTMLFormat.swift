@@ -80,6 +80,12 @@ public struct HTMLFormat: ReportFormat {
         case let .defenses(rows):
             return "<section><h2>Defenses</h2><p class=\"note\">The poison and its controls when the held-out victims "
                 + "deploy each defense around their update.</p>" + table(defenseColumns, rows.map { defenseCells($0, escape: htmlEscape) })
+                + "<div class=\"chart\">" + SVGChart.groupedBars(
+                    title: "ASR under each defense (held-out mean ± std)", categories: rows.map(\.defense),
+                    series: [.init(name: "poison", colour: SVGChart.after, values: rows.map(\.summary.after.asr.mean),
+                                   errors: rows.map(\.summary.after.asr.std)),
+                             .init(name: "best control", colour: SVGChart.before, values: rows.map { $0.bestControl?.asr.mean ?? 0 },
+                                   errors: rows.map { $0.bestControl?.asr.std ?? 0 })]) + "</div>"
                 + "<ul>" + rows.dropFirst().map { "<li><code>\(htmlEscape($0.defense))</code>: \(htmlEscape($0.description))</li>" }.joined()
                 + "</ul></section>"
         case let .matrix(matrix):

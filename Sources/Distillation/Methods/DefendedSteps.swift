@@ -25,7 +25,7 @@ extension UnrolledSteps {
     /// HOOK 8 — the victim's weights after the poison's inner steps, as a victim deploying
     /// `spec.defenses` takes them, and the detection penalty (nil without a filter). Without
     /// defenses this is the plain unrolled update, op for op.
-    func defendedUnroll(_ start: [Tensor], steps: [InnerStep], stepSizes: [Tensor], seed: UInt64,
+    public func defendedUnroll(_ start: [Tensor], steps: [InnerStep], stepSizes: [Tensor], seed: UInt64,
                         real: Tensor, batchLabels: [Int]) -> (theta: [Tensor], penalty: Tensor?) {
         guard !spec.defenses.isEmpty else {
             return (unroll(classifier, from: start, steps: steps, stepSizes: stepSizes, epochs: spec.epochs, createGraph: true), nil)
@@ -91,7 +91,7 @@ extension UnrolledSteps {
     /// (soft) label with the victim's start weights and q the (1 − fraction) quantile of the
     /// real batch's losses under their true labels: zero while no poison image looks more
     /// suspicious than the clean images a loss filter keeps.
-    func filterPenalty(_ start: [Tensor], steps: [InnerStep], real: Tensor, batchLabels: [Int], fraction: Float) -> Tensor {
+    public func filterPenalty(_ start: [Tensor], steps: [InnerStep], real: Tensor, batchLabels: [Int], fraction: Float) -> Tensor {
         let weights = start.map { $0.detached() }
         let cleanLosses = Self.rowLosses(classifier, real, .oneHot(batchLabels, classes: classes), weights).sorted()
         let q = cleanLosses[min(cleanLosses.count - 1, Int(Float(cleanLosses.count) * (1 - fraction)))]
