@@ -100,6 +100,16 @@ struct AdaptiveTests {
         let (_, none) = try crafter([.stepCap(max: 1)]).defendedUnroll(start, steps: steps, stepSizes: [Tensor(0.1)], seed: 1,
                                                                         real: real, batchLabels: labels)
         #expect(none == nil, "no penalty without a filter")
+        func weighted(_ weight: Float?) throws -> Float? {
+            let c = try CraftingOptionTests().crafter { ($0.defenses, $0.detectionPenalty) = ([.filter(fraction: 0.2)], weight) }
+            return c.defendedUnroll(start, steps: steps, stepSizes: [Tensor(0.1)], seed: 1, real: real, batchLabels: labels).penalty?.item
+        }
+        let (one, two) = (try weighted(nil), try weighted(2))
+        #expect(one.map { abs($0 - expected) < 1e-5 * max(1, expected) } == true && two.map { abs($0 - 2 * expected) < 1e-4 * max(1, expected) } == true)
+        #expect(try weighted(0) == nil, "detection_penalty 0 keeps only the dropping")
+        var spec = AttackSpec(name: "a", zoo: "z", forget: "0", target: "1")
+        spec.detectionPenalty = -1
+        #expect(spec.problem?.contains("detection_penalty must be zero or positive") == true)
     }
 
     @Test("a spec cannot craft through the gate or a detector; the message names the --defense form")

@@ -7,8 +7,8 @@ import Networks
 /// step is the update a victim deploying them would take, so the outer gradient optimizes
 /// the poison THROUGH the defenses instead of against the undefended step. Per inner step:
 /// - `filter`: the rows the victim would drop (highest loss under its start weights) get
-///   weight 0, and the outer loss gains a hinge on the poison's losses above the clean
-///   losses' (1 − fraction) quantile, so the poison's losses stay inside the clean range;
+///   weight 0, and the outer loss gains `detection_penalty` × a hinge on the poison's
+///   losses above the clean losses' (1 − fraction) quantile, so they stay inside the clean range;
 /// - `dilution`: the step is on the mean over the poison and B clean training images; a
 ///   sample of at most `cleanSample` of them, drawn anew every iteration, stands in for B;
 /// - `dp_sgd`: every row's gradient is scaled by min(1, C/‖gᵢ‖) (the factors are computed
@@ -46,7 +46,9 @@ extension UnrolledSteps {
             }
         }
         if let radius = d.normCap { theta = normCapped(theta, from: start, max: radius) }
-        let penalty = d.filter.map { filterPenalty(start, steps: steps, real: real, batchLabels: batchLabels, fraction: $0) }
+        let weight = spec.detectionPenalty ?? 1
+        let penalty = d.filter.flatMap { fraction in weight == 0 ? nil
+            : filterPenalty(start, steps: steps, real: real, batchLabels: batchLabels, fraction: fraction) * weight }
         return (theta, penalty)
     }
 
