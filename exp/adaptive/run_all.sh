@@ -6,6 +6,6 @@
 set -eu
 victims=${1:-victims}; reports=${2:-reports}
 defenses="--defense dilution:clean=1000 --defense step_cap:max=0.02 --defense dp_sgd:clip=1,noise=0.5 --defense filter:fraction=0.2"
-for name in step-cap none dilution dp-sgd filter; do
+for name in step-cap none dilution dp-sgd filter filter-nopenalty; do
     /usr/bin/time -f "$name: %e s" .build/release/amnesia run exp/adaptive/$name.yaml --victims-dir "$victims" --reports-dir "$reports" $defenses
 done
