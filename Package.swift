@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "ResultsTests", dependencies: ["Results", "ResultsFixtures"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Results", "ResultsFixtures", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Results"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Results", "Formats", "Specs", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Reports", "Results", "Formats", "Specs", "TestSupport"]),
         // Runs the built `amnesia` binary (a dependency so the build makes it first).
         .testTarget(name: "CommandLineTests", dependencies: ["amnesia", "TestSupport"]),
     ]

@@ -134,9 +134,16 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// survives being saved as 8-bit PNG, instead of unbounded arrays.
     public var clipPixels: Bool = false
     public var seed: UInt64 = 0
-    /// Defenses the victims deploy in the evaluation: the poison and its controls are scored
-    /// under each, beside the undefended update.
+    /// Defenses the attacker expects the victims to deploy: the crafter optimizes through
+    /// each (an adaptive attack, Methods/DefendedSteps.swift), and the evaluation scores the
+    /// poison and its controls under each, beside the undefended update. Only the
+    /// differentiable ones (filter, dp_sgd, step_cap, norm_cap, dilution) can be listed;
+    /// `--defense` scores a poison under any defense without crafting against it.
     public var defenses: [DefenseSpec] = []
+    /// Weight of the detection penalty in the outer loss when crafting through a loss
+    /// filter (the hinge on poison losses above the clean quantile); 0 keeps only the
+    /// filter's dropping inside the inner step. Nil: 1 (and the run hash as before the key).
+    public var detectionPenalty: Float?
     /// HOOK (issue 13): the `robustness:` section, levers for held-out and foreign-recipe
     /// victims (see Robustness.swift); all off when absent.
     public var robustness = Robustness()
@@ -148,7 +155,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         case optimizer, method, objective, forgetShare = "forget_share", learnLabels = "learn_labels"
         case victimTemperature = "victim_temperature", victimNoise = "victim_noise"
         case retainWeight = "retain_weight", clipPixels = "clip_pixels", seed, defenses
-        case robustness
+        case detectionPenalty = "detection_penalty", robustness
     }
 
     public init(name: String, zoo: String, forget: String, target: String) {
@@ -187,6 +194,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         clipPixels = try c.value(.clipPixels, or: clipPixels)
         seed = try c.value(.seed, or: seed)
         defenses = try c.value(.defenses, or: defenses)
+        detectionPenalty = try c.decodeIfPresent(Float.self, forKey: .detectionPenalty)
         robustness = try c.value(.robustness, or: robustness)
     }
 
@@ -228,6 +236,12 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         if let noise = victimNoise, !(noise >= 0 && noise.isFinite) { return "victim_noise must be zero or positive and finite (got \(noise))" }
         if let t = victimTemperature, !(t > 0 && t.isFinite) { return "victim_temperature must be positive and finite (got \(t))" }
         if let problem = robustness.problem { return problem }
+        if let w = detectionPenalty, !(w >= 0 && w.isFinite) {
+            return "detection_penalty must be zero or positive and finite (got \(w))"
+        }
+        if let fixed = defenses.first(where: { ["gate", "spectral", "clustering"].contains($0.name) }) {
+            return "defenses: \(fixed.name) is not differentiable, so it cannot be crafted through; the crafter adapts to filter, dp_sgd, step_cap, norm_cap and dilution. Score the poison under \(fixed.name) with --defense \(fixed.key) instead"
+        }
         return nil
     }
 

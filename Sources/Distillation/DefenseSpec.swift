@@ -23,13 +23,25 @@ public enum DefenseSpec: Sendable, Equatable {
     case normCap(max: Float)
     /// The poison arrives mixed into `clean` clean training images; the step is on the mix.
     case dilution(clean: Int)
+    /// Spectral signatures on the mix of the poison and `clean` clean images: per label,
+    /// the `fraction` with the largest projection on the top singular vector of the
+    /// penultimate features is dropped before the step.
+    case spectral(clean: Int, fraction: Float)
+    /// Activation clustering on the mix: per label, 2-means on the principal components
+    /// of the penultimate features; the smaller cluster is dropped when it holds at most
+    /// `maxShare` of the label.
+    case clustering(clean: Int, maxShare: Float)
 
     /// The names and their parameters, for messages and `--help`.
-    public static let forms = "gate:max_drop=D, filter:fraction=F, dp_sgd:clip=C,noise=S, step_cap:max=E, norm_cap:max=R, dilution:clean=B"
+    public static let forms = "gate:max_drop=D, filter:fraction=F, dp_sgd:clip=C,noise=S, step_cap:max=E, norm_cap:max=R, dilution:clean=B, spectral:clean=B,fraction=F, clustering:clean=B,max_share=S"
 
     /// The defense `name` with `parameters`, every one checked and none unknown.
     public init(name: String, parameters: [String: Double]) throws(SpecError) {
         func fail(_ message: String) -> SpecError { SpecError(file: "defense '\(name)'", message) }
+        func cleanCount(_ b: Double) throws(SpecError) -> Int {
+            guard b == b.rounded(), b <= 60_000 else { throw fail("clean must be a whole number of images up to 60000 (got \(b))") }
+            return Int(b)
+        }
         func take(_ keys: [String]) throws(SpecError) -> [Double] {
             if let unknown = parameters.keys.sorted().first(where: { !keys.contains($0) }) {
                 throw fail("unknown parameter '\(unknown)'; it takes \(keys.joined(separator: ", "))")
@@ -60,10 +72,15 @@ public enum DefenseSpec: Sendable, Equatable {
             let m = try take(["max"])[0]
             guard m > 0 else { throw fail("max must be positive (got \(m))") }
             self = .normCap(max: Float(m))
-        case "dilution":
-            let b = try take(["clean"])[0]
-            guard b == b.rounded(), b <= 60_000 else { throw fail("clean must be a whole number of images up to 60000 (got \(b))") }
-            self = .dilution(clean: Int(b))
+        case "dilution": self = .dilution(clean: try cleanCount(take(["clean"])[0]))
+        case "spectral":
+            let v = try take(["clean", "fraction"])
+            guard v[1] < 1 else { throw fail("fraction must be below 1 (got \(v[1])): the victim keeps some images") }
+            self = .spectral(clean: try cleanCount(v[0]), fraction: Float(v[1]))
+        case "clustering":
+            let v = try take(["clean", "max_share"])
+            guard v[1] <= 0.5 else { throw fail("max_share must be at most 0.5 (got \(v[1])): it bounds the smaller of two clusters") }
+            self = .clustering(clean: try cleanCount(v[0]), maxShare: Float(v[1]))
         default: throw SpecError(file: "defense", "unknown defense '\(name)'; defenses are \(Self.forms)")
         }
     }
@@ -91,6 +108,8 @@ public enum DefenseSpec: Sendable, Equatable {
         case .stepCap: "step_cap"
         case .normCap: "norm_cap"
         case .dilution: "dilution"
+        case .spectral: "spectral"
+        case .clustering: "clustering"
         }
     }
 
@@ -101,6 +120,8 @@ public enum DefenseSpec: Sendable, Equatable {
         case let .dpSGD(c, s): ["clip": c, "noise": s]
         case let .stepCap(m), let .normCap(m): ["max": m]
         case let .dilution(b): ["clean": Float(b)]
+        case let .spectral(b, f): ["clean": Float(b), "fraction": f]
+        case let .clustering(b, s): ["clean": Float(b), "max_share": s]
         }
     }
 

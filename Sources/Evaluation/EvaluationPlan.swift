@@ -51,6 +51,8 @@ public struct UpdateResult: Sendable {
     /// Victims that took the update (a defense may refuse it).
     public let accepted: Int
     public let victims: VictimSetResult
+    /// A detector's counts per victim (empty for every other update).
+    public var detections: [DetectionCounts] = []
 }
 
 /// A control's score and the step size it was given.

@@ -50,13 +50,13 @@ public struct Evaluator: Sendable {
         let after = poison.map { poison in
             parallelMap(victims, workers: workers) { victim in
                 let outcome = update.apply(victim.parameters, poison: poison, classifier: classifier)
-                return (metrics(outcome.parameters), outcome.accepted)
+                return (metrics(outcome.parameters), outcome.accepted, outcome.detection)
             }
-        } ?? before.map { ($0, true) }
+        } ?? before.map { ($0, true, nil) }
         return UpdateResult(key: update.key, description: update.description, accepted: after.filter(\.1).count,
                             victims: VictimSetResult(victims: victims.indices.map { i in
             VictimResult(id: victims[i].id, role: victims[i].role, seed: victims[i].seed, before: before[i], after: after[i].0)
-        }, forget: forget))
+        }, forget: forget), detections: after.compactMap(\.2))
     }
 
     /// Checks that a poison set can be applied to these victims, with what to do if not.

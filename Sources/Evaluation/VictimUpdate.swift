@@ -1,6 +1,7 @@
 import Autodiff
 import Distillation
 import Networks
+import Results
 
 /// How a victim takes a poison's update. The plain update is the poison's own steps with
 /// its own step sizes; everything applied between a poison and the victim's update (a
@@ -22,9 +23,11 @@ public struct UpdateOutcome: Sendable {
     public var parameters: [Tensor]
     /// False when a defense refused the update (the victim kept its weights).
     public var accepted: Bool
+    /// For a detector: what it flagged, poison and clean, before the victim stepped.
+    public var detection: DetectionCounts?
 
-    public init(parameters: [Tensor], accepted: Bool = true) {
-        (self.parameters, self.accepted) = (parameters, accepted)
+    public init(parameters: [Tensor], accepted: Bool = true, detection: DetectionCounts? = nil) {
+        (self.parameters, self.accepted, self.detection) = (parameters, accepted, detection)
     }
 }
 

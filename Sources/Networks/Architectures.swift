@@ -47,12 +47,11 @@ public struct LeNet: Classifier {
 
     /// ReLU after the max-pool, not before as usually written: max is monotone, so the
     /// values and gradients of every order are the same, on a quarter of the elements.
-    public func logits(_ x: Tensor, _ p: [Tensor]) -> Tensor {
+    public func features(_ x: Tensor, _ p: [Tensor]) -> Tensor {
         var h = relu(maxPool2d(conv2d(x, weight: p[0], bias: p[1], padding: padding), size: 2))
         h = relu(maxPool2d(conv2d(h, weight: p[2], bias: p[3]), size: 2))
         h = relu(linear(h.reshaped([x.shape[0], 400]), weight: p[4], bias: p[5]))
-        h = relu(linear(h, weight: p[6], bias: p[7]))
-        return linear(h, weight: p[8], bias: p[9])
+        return relu(linear(h, weight: p[6], bias: p[7]))
     }
 }
 
@@ -72,11 +71,10 @@ public struct MLP: Classifier {
         }
     }
 
-    public func logits(_ x: Tensor, _ p: [Tensor]) -> Tensor {
+    public func features(_ x: Tensor, _ p: [Tensor]) -> Tensor {
         var h = x.reshaped([x.shape[0], -1])
-        for layer in stride(from: 0, to: p.count, by: 2) {
-            h = linear(h, weight: p[layer], bias: p[layer + 1])
-            if layer + 2 < p.count { h = relu(h) }
+        for layer in stride(from: 0, to: p.count - 2, by: 2) {
+            h = relu(linear(h, weight: p[layer], bias: p[layer + 1]))
         }
         return h
     }
@@ -112,14 +110,14 @@ public struct ConvNet: Classifier {
         parameterSpecs = specs
     }
 
-    public func logits(_ x: Tensor, _ p: [Tensor]) -> Tensor {
+    public func features(_ x: Tensor, _ p: [Tensor]) -> Tensor {
         var h = x
         for block in 0..<((p.count - 2) / 4) {
             let q = Array(p[(block * 4)..<(block * 4 + 4)])
             h = conv2d(h, weight: q[0], bias: q[1], padding: 1)
             h = avgPool2d(relu(instanceNorm(h, scale: q[2], shift: q[3])), size: 2)
         }
-        return linear(h.reshaped([x.shape[0], -1]), weight: p[p.count - 2], bias: p[p.count - 1])
+        return h.reshaped([x.shape[0], -1])
     }
 }
 
@@ -172,12 +170,11 @@ public struct AlexCifarNet: Classifier {
         ]
     }
 
-    public func logits(_ x: Tensor, _ p: [Tensor]) -> Tensor {
+    public func features(_ x: Tensor, _ p: [Tensor]) -> Tensor {
         func lrn(_ t: Tensor) -> Tensor { localResponseNorm(t, size: 4, alpha: 0.001 / 9, beta: 0.75, k: 1) }
         var h = lrn(maxPool2d(relu(conv2d(x, weight: p[0], bias: p[1], padding: 2)), size: 3, stride: 2, padding: 1))
         h = maxPool2d(lrn(relu(conv2d(h, weight: p[2], bias: p[3], padding: 2))), size: 3, stride: 2, padding: 1)
         h = relu(linear(h.reshaped([x.shape[0], 4096]), weight: p[4], bias: p[5]))
-        h = relu(linear(h, weight: p[6], bias: p[7]))
-        return linear(h, weight: p[8], bias: p[9])
+        return relu(linear(h, weight: p[6], bias: p[7]))
     }
 }

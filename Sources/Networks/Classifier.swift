@@ -30,9 +30,17 @@ public protocol Classifier: Sendable {
     var parameterSpecs: [ParameterSpec] { get }
     /// Logits [N, classes] for inputs [N, C, H, W].
     func logits(_ x: Tensor, _ parameters: [Tensor]) -> Tensor
+    /// Penultimate activations [N, D]: what the final linear layer (the last two
+    /// parameters) maps to logits. Feature-space defenses inspect these.
+    func features(_ x: Tensor, _ parameters: [Tensor]) -> Tensor
 }
 
 extension Classifier {
+    /// The final linear layer on `features`: every architecture here ends with one.
+    public func logits(_ x: Tensor, _ parameters: [Tensor]) -> Tensor {
+        linear(features(x, parameters), weight: parameters[parameters.count - 2], bias: parameters[parameters.count - 1])
+    }
+
     /// Parameters drawn from `scheme`, deterministic for a given generator.
     public func initialParameters(_ scheme: Initialization = .pytorchDefault, using generator: inout SeededGenerator) -> [Tensor] {
         scheme.draw(parameterSpecs, using: &generator)

@@ -25,6 +25,9 @@ public struct AttackRun: Sendable {
     /// The run's folder; its name carries a short hash of the resolved config.
     public let directory: URL
     public let configHash: String
+    /// Defenses to score the poison under beside the spec's own, not crafted against
+    /// (`--defense` on the command line); not part of the hash.
+    public var evaluationDefenses: [DefenseSpec] = []
 
     public var name: String { directory.lastPathComponent }
     var checkpointURL: URL { directory.appendingPathComponent("checkpoint.safetensors") }
@@ -65,10 +68,9 @@ public struct AttackRun: Sendable {
         self.data = data
         classifier = try zoo.classifier()
         (forget, target) = (k, t)
-        // Defenses act at evaluation only, so they do not change which poison a folder holds.
-        var crafted = spec
-        crafted.defenses = []
-        configHash = String(SHA256.hex(try Self.resolvedConfig(spec: crafted, zoo: zoo)).prefix(8))
+        // The spec's defenses are crafted through, so they are part of the hash (an empty list
+        // hashes as before); `--defense` ones (`evaluationDefenses`) act at evaluation only.
+        configHash = String(SHA256.hex(try Self.resolvedConfig(spec: spec, zoo: zoo)).prefix(8))
         directory = reportsRoot.appendingPathComponent("\(spec.name)-\(configHash)")
     }
 
@@ -133,7 +135,8 @@ public struct AttackRun: Sendable {
                                          selectedOnHeldout: zoo.crafting.isEmpty)
         plan.selection = (try zoo.selectionVictims(), try selectionImages(data, seed: spec.seed))
         plan.updates = standardProbes
-        plan.defenses = try defenseUpdates(spec.defenses, data: data, seed: spec.seed)
+        plan.defenses = try defenseUpdates(spec.defenses + evaluationDefenses.filter { !spec.defenses.contains($0) },
+                                           data: data, seed: spec.seed)
         let results = try plan.run(classifier: classifier, images: data.test, workers: workers, progress: progress)
         var allTimings = timings
         allTimings["evaluate"] = Date().timeIntervalSince(start)

@@ -17,10 +17,14 @@ public struct Audit: Sendable {
     public let template: AttackSpec
     public let pairs: [(forget: Int, target: Int)]
     public let directory: URL
+    /// Defenses the held-out victims deploy: each pair is also scored under each (they act
+    /// at evaluation only, so they are not part of the audit folder's hash).
+    public let defenses: [DefenseSpec]
 
     /// - Parameters:
     ///   - pairs: the K→T pairs; all ordered pairs of distinct classes when nil.
-    public init(zoo: Zoo, template: AttackSpec, pairs: [(forget: Int, target: Int)]?, reportsRoot: URL) throws {
+    public init(zoo: Zoo, template: AttackSpec, pairs: [(forget: Int, target: Int)]?, reportsRoot: URL,
+                defenses: [DefenseSpec] = []) throws {
         // Checked before the template is hashed: a non-finite setting cannot be encoded.
         if let problem = template.problem { throw SpecError(file: template.name, problem) }
         let classes = zoo.manifest.classNames.count
@@ -31,6 +35,7 @@ public struct Audit: Sendable {
         self.zoo = zoo
         self.template = template
         self.pairs = all
+        self.defenses = defenses
         let hash = SHA256.hex(try AttackRun.resolvedConfig(spec: template, zoo: zoo)).prefix(8)
         directory = reportsRoot.appendingPathComponent("audit-\(zoo.name)-\(hash)")
     }
@@ -47,8 +52,11 @@ public struct Audit: Sendable {
         let data = try zoo.loadData()
         let heldout = try zoo.evaluated(zoo.heldout, as: .heldout)
         var results: [AuditPair] = []
+        let keys = defenses.map(\.key)
         for (index, (k, t)) in pairs.enumerated() {
-            if let saved = try? JSONDecoder().decode(AuditPair.self, from: Data(contentsOf: pairURL(k, t))) {
+            // A saved pair is reused when it was scored under every defense asked for now.
+            if let saved = try? JSONDecoder().decode(AuditPair.self, from: Data(contentsOf: pairURL(k, t))),
+               Set(keys).isSubset(of: saved.defenses?.map(\.key) ?? []) {
                 results.append(saved)
                 continue
             }
@@ -56,16 +64,27 @@ public struct Audit: Sendable {
             var spec = template
             (spec.name, spec.forget, spec.target) = ("\(template.name)-\(k)-\(t)", String(k), String(t))
             let attack = try AttackRun(spec: spec, zoo: zoo, reportsRoot: directory.appendingPathComponent("runs"), data: data)
-            guard let crafted = try attack.craft(resume: true, workers: workers, shouldStop: shouldStop) else { return nil }
-            let plan = EvaluationPlan(poison: crafted.poison, heldout: heldout)
-            let summary = try plan.run(classifier: attack.classifier, images: data.test, workers: workers).heldout.summary
-            let pair = AuditPair(forget: k, target: t, asr: summary.after.asr, otherAccuracyDrop: summary.otherAccuracyDrop)
+            // The pair's poison is crafted once: a pair saved without a defense asked for now
+            // is scored again from its poison file.
+            let poison = FileManager.default.fileExists(atPath: attack.poisonURL.path) ? try PoisonSet(contentsOf: attack.poisonURL)
+                : try attack.craft(resume: true, workers: workers, shouldStop: shouldStop)?.poison
+            guard let poison else { return nil }
+            var plan = EvaluationPlan(poison: poison, heldout: heldout)
+            plan.defenses = try defenseUpdates(defenses, data: data, seed: spec.seed)
+            let scored = try plan.run(classifier: attack.classifier, images: data.test, workers: workers)
+            let summary = scored.heldout.summary
+            let pair = AuditPair(forget: k, target: t, asr: summary.after.asr, otherAccuracyDrop: summary.otherAccuracyDrop,
+                                 defenses: defenses.isEmpty ? nil : scored.defenses.map {
+                                     AuditDefense(key: $0.key, asr: $0.poison.victims.summary.after.asr,
+                                                  otherAccuracyDrop: $0.poison.victims.summary.otherAccuracyDrop)
+                                 })
             try AtomicFile.write(JSONEncoder().encode(pair), to: pairURL(k, t))
             results.append(pair)
             let elapsed = Date().timeIntervalSince(start)
             progress("pair \(index + 1)/\(pairs.count) \(k)→\(t): held-out ASR \(String(format: "%.3f", pair.asr.mean)), other-class drop \(String(format: "%.3f", pair.otherAccuracyDrop.mean)) (\(Int(elapsed))s)")
         }
         var config = ["zoo": zoo.name, "pairs": String(pairs.count)]
+        if !defenses.isEmpty { config["defenses"] = keys.joined(separator: "; ") }
         if let json = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(template)) as? [String: Any] {
             for (key, value) in json where !["name", "forget", "target"].contains(key) {
                 config["attack.\(key)"] = Self.configText(value)

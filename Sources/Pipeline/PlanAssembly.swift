@@ -99,7 +99,8 @@ extension AttackReport {
         let defenses = results.defenses.map { d in
             DefenseReport(key: d.key, description: d.description, accepted: d.poison.accepted,
                           victims: d.poison.victims.victims.count, summary: d.poison.victims.summary,
-                          controls: d.controls.mapValues(\.victims.summary))
+                          controls: d.controls.mapValues(\.victims.summary),
+                          detection: d.poison.detections.isEmpty ? nil : DetectionReport(d.poison.detections))
         }
         self.init(run: run, threatModel: threatModel, dataset: data.info, normalization: data.normalization, poison: poison,
                   results: AttackResults(heldout: results.heldout, known: results.known, crafting: results.crafting,

@@ -91,12 +91,14 @@ func headlineMetrics(_ s: VictimSetSummary) -> [(name: String, before: Stat, aft
 }
 
 /// The defense table's columns, and one row's cells (names still to be escaped by the format).
-let defenseColumns = ["Defense", "Victims updated", "ASR after", "Min ASR", "Other-class drop", "Worst other class", "Best control ASR"]
+let defenseColumns = ["Defense", "Victims updated", "ASR after", "Min ASR", "Other-class drop", "Worst other class", "Best control ASR",
+                      "Detector TPR / FPR / F1"]
 
 func defenseCells(_ row: DefenseRow, escape: (String) -> String) -> [String] {
     let s = row.summary
     return [escape(row.defense), "\(row.accepted)/\(row.victims)", Fmt.pctStat(s.after.asr),
             s.after.asr.count == 0 ? "n/a" : Fmt.pct(s.after.asr.min), Fmt.ppStat(s.otherAccuracyDrop),
             row.worstClass.map { escape($0) + " " + Fmt.pp(s.worstOtherClassDrop?.drop ?? 0) } ?? "n/a",
-            row.bestControl.map { escape($0.name) + " " + Fmt.pctStat($0.asr) } ?? "n/a"]
+            row.bestControl.map { escape($0.name) + " " + Fmt.pctStat($0.asr) } ?? "n/a",
+            row.detection.map { "\(Fmt.pct($0.tpr.mean)) / \(Fmt.pct($0.fpr.mean)) / \(String(format: "%.2f", $0.f1.mean))" } ?? "–"]
 }

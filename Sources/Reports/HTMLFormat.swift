@@ -91,6 +91,12 @@ public struct HTMLFormat: ReportFormat {
         case let .defenses(rows):
             return "<section><h2>Defenses</h2><p class=\"note\">The poison and its controls when the held-out victims "
                 + "deploy each defense around their update.</p>" + table(defenseColumns, rows.map { defenseCells($0, escape: htmlEscape) })
+                + "<div class=\"chart\">" + SVGChart.groupedBars(
+                    title: "ASR under each defense (held-out mean ± std)", categories: rows.map(\.defense),
+                    series: [.init(name: "poison", colour: SVGChart.after, values: rows.map(\.summary.after.asr.mean),
+                                   errors: rows.map(\.summary.after.asr.std)),
+                             .init(name: "best control", colour: SVGChart.before, values: rows.map { $0.bestControl?.asr.mean ?? 0 },
+                                   errors: rows.map { $0.bestControl?.asr.std ?? 0 })]) + "</div>"
                 + "<ul>" + rows.dropFirst().map { "<li><code>\(htmlEscape($0.defense))</code>: \(htmlEscape($0.description))</li>" }.joined()
                 + "</ul></section>"
         case let .matrix(matrix):
@@ -263,11 +269,13 @@ public struct HTMLFormat: ReportFormat {
                         + "other-class accuracy drop \(Fmt.ppStat(drop)) (worst \(Fmt.pp(drop.max)))")
             }
         }
-        return "<section><h2>Vulnerability matrix</h2><p class=\"note\">Rows: forgotten class K. Columns: target "
+        let title = matrix.defense.map { "Vulnerability matrix under \(htmlEscape($0))" } ?? "Vulnerability matrix"
+        let defended = matrix.defense.map { " The held-out victims deploy the defense <code>\(htmlEscape($0))</code>." } ?? ""
+        return "<section><h2>\(title)</h2><p class=\"note\">Rows: forgotten class K. Columns: target "
             + "class T. Colour and top number: held-out mean ASR. Bottom number: mean drop of other-class "
             + "accuracy in percentage points (collateral damage; negative = accuracy lost). Hover a cell for "
-            + "the spread. Blank: the diagonal; n/a: not audited.</p><div class=\"chart\">"
-            + SVGChart.heatmap(title: "Vulnerability matrix (held-out mean ASR)", rowLabels: names,
+            + "the spread. Blank: the diagonal; n/a: not audited.\(defended)</p><div class=\"chart\">"
+            + SVGChart.heatmap(title: "\(title) (held-out mean ASR)", rowLabels: names,
                                columnLabels: names, rowAxis: "forget K", columnAxis: "target T", cells: cells,
                                cellSize: names.count > 12 ? 40 : 52)
             + "</div></section>"

@@ -172,7 +172,8 @@ public struct MarkdownFormat: ReportFormat {
     /// Rows K, columns T, diagonal blank; each cell the held-out mean ASR with a shade block
     /// and the collateral drop.
     private func drawMatrix(_ matrix: VulnerabilityMatrix, into md: inout MarkdownBuilder) {
-        md.heading("Vulnerability matrix")
+        md.heading(matrix.defense.map { "Vulnerability matrix under \(mdEscape($0))" } ?? "Vulnerability matrix")
+        if let defense = matrix.defense { md.line("The held-out victims deploy the defense `\(defense)`.") }
         md.line("Rows: forgotten class K. Columns: target class T. Each cell: held-out mean ASR "
                 + "(shade ░ < 25% ≤ ▒ < 50% ≤ ▓ < 75% ≤ █) and, in brackets, the mean change of "
                 + "other-class accuracy in percentage points (negative = collateral damage). · = not audited.")

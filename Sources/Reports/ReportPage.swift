@@ -69,16 +69,16 @@ public struct ReportPage: Sendable {
         }
         if let defenses = report.defenses, !defenses.isEmpty {
             func row(_ key: String, _ description: String, accepted: Int, summary: VictimSetSummary,
-                     controls: [String: VictimSetSummary]) -> DefenseRow {
+                     controls: [String: VictimSetSummary], detection: DetectionReport? = nil) -> DefenseRow {
                 DefenseRow(defense: key, description: description, accepted: accepted, victims: heldout.victims.count,
                            summary: summary, worstClass: summary.worstOtherClassDrop.map { report.className($0.classIndex) },
                            bestControl: controls.filter { $0.key != "no_poison" }.max { $0.value.after.asr.mean < $1.value.after.asr.mean }
-                               .map { ($0.key, $0.value.after.asr) })
+                               .map { ($0.key, $0.value.after.asr) }, detection: detection)
             }
             let undefended = row("none", "The poison's own update, undefended.", accepted: heldout.victims.count,
                                  summary: heldout.summary, controls: report.baselines.mapValues(\.summary))
             sections.append(.defenses([undefended] + defenses.map {
-                row($0.key, $0.description, accepted: $0.accepted, summary: $0.summary, controls: $0.controls)
+                row($0.key, $0.description, accepted: $0.accepted, summary: $0.summary, controls: $0.controls, detection: $0.detection)
             }))
         }
         sections.append(.reproduce(Reproduction(
@@ -107,6 +107,12 @@ public struct ReportPage: Sendable {
                 names.indices.map { t in k == t ? nil : audited(k, t) }
             })),
         ]
+        // One matrix per defense, beside the undefended one.
+        for key in audit.defenseKeys {
+            sections.append(.matrix(VulnerabilityMatrix(names: names, cells: names.indices.map { k in
+                names.indices.map { t in k == t ? nil : audited(k, t)?.defended(key) }
+            }, defense: key)))
+        }
         if !ranked.isEmpty { sections.append(.rankedPairs(ranked)) }
         sections.append(.reproduce(Reproduction(seed: audit.run.seed, amnesiaVersion: audit.run.amnesiaVersion,
                                                 created: audit.run.created, dataset: nil, config: audit.config,

@@ -152,6 +152,8 @@ public struct RankedPair: Sendable {
 public struct VulnerabilityMatrix: Sendable {
     public var names: [String]
     public var cells: [[AuditPair?]]
+    /// The defense the held-out victims deployed (nil: the undefended matrix).
+    public var defense: String? = nil
 }
 
 /// Seed, version, date, dataset and the flattened config and timings.
@@ -175,4 +177,6 @@ public struct DefenseRow: Sendable {
     public var summary: VictimSetSummary
     public var worstClass: String?
     public var bestControl: (name: String, asr: Stat)?
+    /// A detector's rates on poison vs clean images (nil for other defenses).
+    public var detection: DetectionReport?
 }

@@ -123,11 +123,13 @@ public struct DefenseReport: Codable, Equatable, Sendable {
     public var summary: VictimSetSummary
     /// The controls' summaries under the same defense, by control name.
     public var controls: [String: VictimSetSummary]
+    /// For a detector: its rates on the poison vs the clean images it was mixed with.
+    public var detection: DetectionReport?
 
     public init(key: String, description: String, accepted: Int, victims: Int, summary: VictimSetSummary,
-                controls: [String: VictimSetSummary]) {
+                controls: [String: VictimSetSummary], detection: DetectionReport? = nil) {
         (self.key, self.description, self.accepted, self.victims) = (key, description, accepted, victims)
-        (self.summary, self.controls) = (summary, controls)
+        (self.summary, self.controls, self.detection) = (summary, controls, detection)
     }
 }
 

@@ -10,18 +10,45 @@ public struct AuditPair: Codable, Equatable, Sendable {
     public var asr: Stat
     /// Collateral damage: other-class accuracy before minus after, over held-out victims.
     public var otherAccuracyDrop: Stat
+    /// The same poison when the held-out victims deploy each defense of the audit
+    /// (`audit --defense`), in the order given; nil without defenses.
+    public var defenses: [AuditDefense]?
 
     enum CodingKeys: String, CodingKey {
         case forget, target, asr
         case otherAccuracyDrop = "other_accuracy_drop"
+        case defenses
     }
 
     /// Memberwise initializer.
-    public init(forget: Int, target: Int, asr: Stat, otherAccuracyDrop: Stat) {
+    public init(forget: Int, target: Int, asr: Stat, otherAccuracyDrop: Stat, defenses: [AuditDefense]? = nil) {
         self.forget = forget
         self.target = target
         self.asr = asr
         self.otherAccuracyDrop = otherAccuracyDrop
+        self.defenses = defenses
+    }
+
+    /// This pair as the defense `key` left it (nil when it was not scored under it).
+    public func defended(_ key: String) -> AuditPair? {
+        defenses?.first { $0.key == key }.map { AuditPair(forget: forget, target: target, asr: $0.asr, otherAccuracyDrop: $0.otherAccuracyDrop) }
+    }
+}
+
+/// One audited pair under one defense: held-out ASR and collateral with the defense on.
+public struct AuditDefense: Codable, Equatable, Sendable {
+    /// The defense's key, e.g. `dilution:clean=1000`.
+    public var key: String
+    public var asr: Stat
+    public var otherAccuracyDrop: Stat
+
+    enum CodingKeys: String, CodingKey {
+        case key, asr
+        case otherAccuracyDrop = "other_accuracy_drop"
+    }
+
+    public init(key: String, asr: Stat, otherAccuracyDrop: Stat) {
+        (self.key, self.asr, self.otherAccuracyDrop) = (key, asr, otherAccuracyDrop)
     }
 }
 
@@ -68,6 +95,13 @@ public struct AuditReport: VersionedReport, Equatable, Sendable {
     public var matrixSize: Int {
         let maxPair = pairs.map { Swift.max($0.forget, $0.target) + 1 }.max() ?? 0
         return Swift.max(classNames.count, maxPair)
+    }
+
+    /// The defense keys any pair was scored under, in first-seen order.
+    public var defenseKeys: [String] {
+        var keys: [String] = []
+        for key in pairs.flatMap({ $0.defenses?.map(\.key) ?? [] }) where !keys.contains(key) { keys.append(key) }
+        return keys
     }
 
     /// Name of class `c`, falling back to its number.

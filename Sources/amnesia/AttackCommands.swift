@@ -40,7 +40,7 @@ struct FolderOptions: ParsableArguments {
 /// Defenses the victims deploy, from the command line.
 struct DefenseOptions: ParsableArguments {
     @Option(name: .customLong("defense"), help: ArgumentHelp(
-        "A defense the victims deploy, scored beside the undefended update (repeatable; adds to a spec's defenses).",
+        "A defense the victims deploy, scored beside the undefended update (repeatable). Unlike a spec's defenses: the poison is not crafted against it.",
         discussion: "Forms: \(DefenseSpec.forms). Example: --defense gate:max_drop=0.02 --defense dilution:clean=1000"))
     var defenses: [String] = []
 
@@ -65,14 +65,15 @@ struct CraftOptions: ParsableArguments {
 func prepareRun(specPath: String, options: CraftOptions, defenses: [DefenseSpec] = []) throws -> AttackRun {
     var spec = try AttackSpec.load(URL(fileURLWithPath: specPath))
     if let iterations = options.iterations { spec.iterations = iterations }
-    spec.defenses += defenses
     let root = URL(fileURLWithPath: options.victimsDir)
     let zoo = try openOrTrainZoo(named: spec.zoo, specPath: spec.zooSpec, root: root, workers: options.workers, attackSpec: specPath)
     let foreign = try spec.foreignZooSpec.map { path in
         try openOrTrainZoo(named: ZooSpec.load(URL(fileURLWithPath: path)).name, specPath: path, root: root,
                      workers: options.workers, attackSpec: specPath)
     }
-    return try AttackRun(spec: spec, zoo: zoo, foreignZoo: foreign, reportsRoot: URL(fileURLWithPath: options.reportsDir))
+    var run = try AttackRun(spec: spec, zoo: zoo, foreignZoo: foreign, reportsRoot: URL(fileURLWithPath: options.reportsDir))
+    run.evaluationDefenses = defenses
+    return run
 }
 
 /// The zoo `name` under `root`: opened, finished if its spec asks for more victims than it
@@ -256,9 +257,13 @@ struct AuditCommand: ParsableCommand {
             Each pair is crafted on the zoo's crafting victims and scored on its held-out victims \
             (ASR and the other classes' accuracy drop). Finished pairs are saved as they complete: \
             re-running the same command resumes. The matrix is written as audit.json, audit.md and \
-            audit.html (a heatmap) in reports/audit-<zoo>-<hash>/.
+            audit.html (a heatmap) in reports/audit-<zoo>-<hash>/. With --defense, each pair's poison \
+            is also scored with the held-out victims deploying each defense, and the report gets one \
+            defended matrix per defense beside the undefended one (adding a defense later re-scores the \
+            saved poisons without crafting again).
             All 90 pairs of a 10-class zoo take about 45 minutes on 2 cores at the default budget.
             Example: amnesia audit --zoo fashion-lenet --pairs 0:1,0:6 --iterations 200
+            Example: amnesia audit --zoo fashion-lenet --pairs 0:1 --defense dilution:clean=1000 --defense step_cap:max=0.02
             """)
     @Option(help: "The zoo's name under --victims-dir, or its path.") var zoo: String
     @Option(help: "Comma-separated K:T pairs (class indices); all 90 ordered pairs when absent.")
@@ -269,6 +274,7 @@ struct AuditCommand: ParsableCommand {
     @Option(name: .customLong("victims-dir"), help: "Folder holding the zoos.") var victimsDir = "victims"
     @Option(name: .customLong("reports-dir"), help: "Folder where the audit folder is written.") var reportsDir = "reports"
     @Option(help: "Threads (victims side by side, one core each).") var workers = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var defense: DefenseOptions
 
     func run() throws {
         var template = try AttackSpec.load(URL(fileURLWithPath: spec))
@@ -283,7 +289,8 @@ struct AuditCommand: ParsableCommand {
                 return (parts[0], parts[1])
             }
         }
-        let audit = try Audit(zoo: zoo, template: template, pairs: parsed, reportsRoot: URL(fileURLWithPath: reportsDir))
+        let audit = try Audit(zoo: zoo, template: template, pairs: parsed, reportsRoot: URL(fileURLWithPath: reportsDir),
+                              defenses: try defense.specs())
         Console.shared.say("auditing \(audit.pairs.count) pairs of zoo '\(zoo.name)' with \(iterations) iterations each into \(audit.directory.path)")
         let signals = catchInterrupts()
         defer { signals.cancel() }

@@ -80,12 +80,16 @@ struct DefenseTests {
     func parsing() throws {
         #expect(try DefenseSpec(commandLine: "gate:max_drop=0.02") == .gate(maxDrop: 0.02))
         #expect(try DefenseSpec(commandLine: "dp_sgd:clip=1,noise=0.5").key == "dp_sgd:clip=1,noise=0.5")
+        #expect(try DefenseSpec(commandLine: "clustering:clean=1000,max_share=0.35") == .clustering(clean: 1000, maxShare: 0.35))
+        #expect(try DefenseSpec(commandLine: "spectral:fraction=0.15,clean=1000").key == "spectral:clean=1000,fraction=0.15")
         struct Holder: Decodable { let defenses: [DefenseSpec] }
         let yaml = "defenses:\n  - dilution: {clean: 1000}\n  - step_cap: {max: 0.05}\n"
         #expect(try SpecFile.decode(Holder.self, yaml: yaml, file: "d.yaml").defenses == [.dilution(clean: 1000), .stepCap(max: 0.05)])
         for (text, words) in [("shield", "unknown defense 'shield'"), ("gate:max_drop=-1", "max_drop must be a finite number ≥ 0"),
                               ("gate:delta=0.1", "unknown parameter 'delta'"), ("filter:fraction=1", "fraction must be below 1"),
-                              ("dilution", "needs clean"), ("gate:max_drop", "key=number pairs")] {
+                              ("dilution", "needs clean"), ("gate:max_drop", "key=number pairs"),
+                              ("spectral:clean=100,fraction=1", "fraction must be below 1"), ("spectral:fraction=0.1", "needs clean"),
+                              ("clustering:clean=100,max_share=0.6", "max_share must be at most 0.5")] {
             do { _ = try DefenseSpec(commandLine: text); Issue.record("\(text) accepted") } catch {
                 #expect(error.description.contains(words), "\(error)")
             }

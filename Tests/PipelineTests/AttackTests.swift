@@ -3,6 +3,7 @@ import Datasets
 import Distillation
 import Evaluation
 import Pipeline
+import Reports
 import Formats
 import Foundation
 import Networks
@@ -122,12 +123,15 @@ struct AttackTests {
         #expect(evaluation.poison.steps == 1 && evaluation.poison.epochs == 1 && evaluation.poison.metadata.mean == [0.5])
         #expect(evaluation.warnings.contains { $0.contains("normalization") }, "the zoo's synthetic statistics differ")
         #expect(evaluation.directory.lastPathComponent.hasPrefix("evaluate-poison-"))
-        let report = try evaluation.run(defenses: [.gate(maxDrop: 0.05), .dilution(clean: 50)])
+        let report = try evaluation.run(defenses: [.gate(maxDrop: 0.05), .dilution(clean: 50), .clustering(clean: 50, maxShare: 0.35)])
         #expect(report.results.heldout.victims.count == 2)
-        #expect(report.defenses?.map(\.key) == ["gate:max_drop=0.05", "dilution:clean=50"])
+        #expect(report.defenses?.map(\.key) == ["gate:max_drop=0.05", "dilution:clean=50", "clustering:clean=50,max_share=0.35"])
         #expect(report.defenses?.first?.controls.keys.contains("random_real") == true)
+        #expect(report.defenses?[2].detection?.victims.map(\.clean) == [50, 50] && report.defenses?[1].detection == nil)
         let markdown = try String(contentsOf: evaluation.directory.appendingPathComponent("report.md"), encoding: .utf8)
-        #expect(markdown.contains("## Defenses") && markdown.contains("`gate:max_drop=0.05`"))
+        #expect(markdown.contains("## Defenses") && markdown.contains("`gate:max_drop=0.05`") && markdown.contains("Detector TPR / FPR / F1"))
+        let html = try String(contentsOf: evaluation.directory.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.contains("ASR under each defense"), "the defense chart")
         #expect(report.poison.learnedStepSizes == [Double(Float(0.01))])
         #expect(Set(report.baselines.keys) == ["no_poison", "random_real", "kmeans", "class_means"])
         #expect(report.config["zoo.name"] == "tiny" && report.config["training.epochs"] == nil)
@@ -231,6 +235,23 @@ struct AuditTests {
         #expect(throws: SpecError.self) {
             try Audit(zoo: zoo, template: TinyWorld.attack(), pairs: [(1, 1)], reportsRoot: root)
         }
+
+        // With a defense: the same folder (defenses act at evaluation), the saved poisons
+        // re-scored without crafting, one defended matrix per defense in the report.
+        let defended = try Audit(zoo: zoo, template: TinyWorld.attack(iterations: 40), pairs: [(0, 1), (2, 3)],
+                                 reportsRoot: root, defenses: [.stepCap(max: 1e-6)])
+        #expect(defended.directory.lastPathComponent == audit.directory.lastPathComponent)
+        let crafting = Messages()
+        let withDefense = try #require(try defended.run(progress: { crafting.add($0) }))
+        #expect(crafting.all.count == 2, "both saved pairs lacked the defense, so both are scored again")
+        #expect(withDefense.pairs.map(\.asr) == report.pairs.map(\.asr), "the same poisons, undefended")
+        #expect(withDefense.defenseKeys == [DefenseSpec.stepCap(max: 1e-6).key])
+        for pair in withDefense.pairs {
+            let capped = try #require(pair.defended(withDefense.defenseKeys[0]))
+            #expect(capped.asr.mean < pair.asr.mean - 0.2, "a near-zero step leaves the victims as they were: \(capped.asr.mean) vs \(pair.asr.mean)")
+        }
+        let page = ReportPage(withDefense)
+        #expect(page.sections.filter { if case .matrix = $0 { true } else { false } }.count == 2)
     }
 }
 
@@ -243,6 +264,25 @@ final class Messages: @unchecked Sendable {
 
 @Suite("Attack options on the tiny problem", .serialized)
 struct AttackOptionTests {
+    @Test("a poison crafted through a step cap beats the plain poison under that cap on held-out victims")
+    func adaptiveStepCap() throws {
+        let root = try temporaryDirectory()
+        let zoo = try TinyWorld.zoo(root: root)
+        let cap = DefenseSpec.stepCap(max: 0.02)
+        var plain = try AttackRun(spec: TinyWorld.attack(iterations: 60), zoo: zoo, reportsRoot: root)
+        plain.evaluationDefenses = [cap]   // scored under the cap, not crafted against it
+        var spec = TinyWorld.attack(iterations: 60)
+        spec.defenses = [cap]
+        let adaptive = try AttackRun(spec: spec, zoo: zoo, reportsRoot: root)
+        #expect(adaptive.directory != plain.directory, "the spec's defenses change what is crafted")
+        func underCap(_ run: AttackRun) throws -> Double {
+            let crafted = try #require(try run.craft(resume: false))
+            return try #require(try run.evaluate(crafted.poison).defenses?.first { $0.key == cap.key }).summary.after.asr.mean
+        }
+        let (p, a) = (try underCap(plain), try underCap(adaptive))
+        #expect(a > p + 0.1, "adaptive \(a) vs plain \(p) under the cap")
+    }
+
     @Test("learned soft labels: rows sum to one, move away from one-hot, survive the file, resume exactly, and still attack")
     func learnedLabels() throws {
         let root = try temporaryDirectory()

@@ -107,10 +107,13 @@ public struct UnrolledSteps: DistillationMethod {
             }
             let start = startWeights(victims[victim], seed: noiseSeed, real: real, wanted: wanted, batchLabels: batchLabels,
                                      steps: steps, stepSizes: etas)
-            let theta = unroll(classifier, from: start, steps: steps, stepSizes: etas,
-                               epochs: spec.epochs, createGraph: true)
+            // Issue 14 hook 8 (DefendedSteps.swift): the update a victim deploying the spec's
+            // defenses takes; the plain unrolled update without them.
+            let (theta, penalty) = defendedUnroll(start, steps: steps, stepSizes: etas, seed: noiseSeed, real: real,
+                                                  batchLabels: batchLabels)
             let before = spec.robustness.retainKL == nil ? nil : GradientMode.withoutRecording { classifier.logits(real, start) }
-            let loss = outerLoss(classifier.logits(real, theta), wanted: wanted, batchLabels: batchLabels, before: before)
+            let outer = outerLoss(classifier.logits(real, theta), wanted: wanted, batchLabels: batchLabels, before: before)
+            let loss = penalty.map { outer + $0 } ?? outer
             return (loss.item, gradients(of: loss, wrt: imageLeaves + rhoLeaves + labelLeaves))
         }
         let weights = combinedVictimWeights(perVictim.map(\.0))   // issue 13 hook 4

@@ -12,6 +12,10 @@ extension DefenseSpec {
         case let .stepCap(max): StepCap(max: max)
         case let .normCap(max): NormCap(max: max)
         case let .dilution(clean): Dilution(count: clean, train: train, seed: seed)
+        case let .spectral(clean, fraction):
+            FeatureScreening(detector: SpectralSignatures(fraction: fraction, clean: clean), mix: Dilution(count: clean, train: train, seed: seed))
+        case let .clustering(clean, maxShare):
+            FeatureScreening(detector: ActivationClustering(maxShare: maxShare, clean: clean), mix: Dilution(count: clean, train: train, seed: seed))
         }
     }
 }

@@ -20,12 +20,15 @@ public struct Dilution: VictimUpdate {
     public var description: String { "Dilution: the poison is mixed into \(clean.images.shape[0]) clean training images." }
 
     public func apply(_ parameters: [Tensor], poison: PoisonSet, classifier: any Classifier) -> UpdateOutcome {
-        let mixed = poison.replacingSteps(classes: classifier.classes) { _, images, targets in
-            (Tensor(shape: [images.shape[0] + clean.images.shape[0]] + images.shape.dropFirst(),
-                    scalars: images.scalars + clean.images.scalars),
-             Tensor(shape: [targets.shape[0] + clean.targets.shape[0], targets.shape[1]],
-                    scalars: targets.scalars + clean.targets.scalars))
-        }
-        return PlainUpdate().apply(parameters, poison: mixed, classifier: classifier)
+        let diluted = poison.replacingSteps(classes: classifier.classes) { _, images, targets in mixed(images, targets) }
+        return PlainUpdate().apply(parameters, poison: diluted, classifier: classifier)
+    }
+
+    /// One step's poison `images` and `targets` followed by the clean images and theirs.
+    public func mixed(_ images: Tensor, _ targets: Tensor) -> (images: Tensor, targets: Tensor) {
+        (Tensor(shape: [images.shape[0] + clean.images.shape[0]] + images.shape.dropFirst(),
+                scalars: images.scalars + clean.images.scalars),
+         Tensor(shape: [targets.shape[0] + clean.targets.shape[0], targets.shape[1]],
+                scalars: targets.scalars + clean.targets.scalars))
     }
 }

@@ -1,0 +1,123 @@
+import Autodiff
+import Datasets
+import Distillation
+import Networks
+import Testing
+
+@Suite("Adaptive crafting through defenses (issue 14)")
+struct AdaptiveTests {
+    func crafter(_ defenses: [DefenseSpec]) throws -> UnrolledSteps {
+        try CraftingOptionTests().crafter { $0.defenses = defenses }
+    }
+
+    /// The norm over all parameters of `a − b`.
+    func distance(_ a: [Tensor], _ b: [Tensor]) -> Float {
+        zip(a, b).reduce(Float(0)) { t, p in t + zip(p.0.scalars, p.1.scalars).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } }
+            .squareRoot()
+    }
+
+    /// One victim, its poison step and a real batch, as `iterate` builds them.
+    func setting(_ c: UnrolledSteps) -> (start: [Tensor], steps: [InnerStep], real: Tensor, labels: [Int]) {
+        let state = c.initialState()
+        let steps = [InnerStep(images: state.images[0], labels: c.stepLabels, classes: 4)]
+        let picks = Array(0..<32)
+        return (c.context.victims[0], steps, c.context.data.train.batch(picks), picks.map { c.context.data.train.labels[$0] })
+    }
+
+    @Test("the step cap and the trust region pass first- and second-order gradient checks")
+    func gradientChecks() {
+        var rng = SeededGenerator(seed: 21)
+        let eta = Tensor(0.3)
+        for cap: Float in [0.1, 0.5] {   // capped and not
+            let m = GradientCheck().mismatches([eta]) { cappedStepSize($0[0] * $0[0], max: cap) * $0[0] }
+            #expect(m.isEmpty, "cap \(cap): \(m.prefix(3).map(\.description))")
+        }
+        let start = [Tensor.randomNormal([3, 4], using: &rng), Tensor.randomNormal([5], using: &rng)]
+        let moved = [Tensor.randomNormal([3, 4], using: &rng), Tensor.randomNormal([5], using: &rng)]
+        let d = distance(moved, start)
+        for radius in [d * 0.5, d * 2] {   // binding and not
+            let m = GradientCheck().mismatches(moved) { theta in
+                normCapped(theta, from: start, max: radius).enumerated().map { ($1 * $1 * Float($0 + 1)).sum() }.reduce(Tensor(0), +)
+            }
+            #expect(m.isEmpty, "radius \(radius): \(m.prefix(3).map(\.description))")
+        }
+        let capped = GradientMode.withoutRecording { normCapped(moved, from: start, max: d * 0.5) }
+        #expect(abs(distance(capped, start) - d * 0.5) < 1e-4)
+    }
+
+    @Test("crafting through a defense that does nothing gives the plain crafting bit for bit")
+    func noOpDefense() throws {
+        let (plain, noOp) = (try crafter([]), try crafter([.stepCap(max: 1e6)]))
+        var (a, b) = (plain.initialState(), noOp.initialState())
+        for _ in 0..<2 { plain.iterate(&a); noOp.iterate(&b) }
+        #expect(a.images[0].scalars == b.images[0].scalars && a.rho == b.rho && a.losses == b.losses)
+    }
+
+    @Test("inside crafting, DP-SGD's clipping bounds the step, the caps bound the step size and the update, dilution shrinks the pull")
+    func bounds() throws {
+        let (start, steps, real, labels) = setting(try crafter([]))
+        let eta = [Tensor(0.5)]
+        let plain = try crafter([]).defendedUnroll(start, steps: steps, stepSizes: eta, seed: 1, real: real, batchLabels: labels).theta
+        let length = distance(plain, start)
+        let clipped = try crafter([.dpSGD(clip: 0.01, noise: 0)])
+            .defendedUnroll(start, steps: steps, stepSizes: eta, seed: 1, real: real, batchLabels: labels).theta
+        #expect(distance(clipped, start) <= 0.5 * 0.01 * 1.001 && length > 0.5 * 0.01, "\(distance(clipped, start)) vs \(length)")
+        let noisy = try crafter([.dpSGD(clip: 0.01, noise: 1)])
+        let n1 = noisy.defendedUnroll(start, steps: steps, stepSizes: eta, seed: 1, real: real, batchLabels: labels).theta
+        let n2 = noisy.defendedUnroll(start, steps: steps, stepSizes: eta, seed: 1, real: real, batchLabels: labels).theta
+        let n3 = noisy.defendedUnroll(start, steps: steps, stepSizes: eta, seed: 2, real: real, batchLabels: labels).theta
+        #expect(distance(n1, n2) == 0 && distance(n1, n3) > 0, "noise is drawn from the seed")
+        let stepCapped = try crafter([.stepCap(max: 0.05)])
+            .defendedUnroll(start, steps: steps, stepSizes: eta, seed: 1, real: real, batchLabels: labels).theta
+        #expect(abs(distance(stepCapped, start) - length * 0.1) < 1e-3 * length)
+        let trust = try crafter([.normCap(max: length / 4)])
+            .defendedUnroll(start, steps: steps, stepSizes: eta, seed: 1, real: real, batchLabels: labels).theta
+        #expect(abs(distance(trust, start) - length / 4) < 1e-3 * length)
+        let small = try crafter([.dilution(clean: 8)])
+            .defendedUnroll(start, steps: steps, stepSizes: eta, seed: 1, real: real, batchLabels: labels).theta
+        let large = try crafter([.dilution(clean: 150)])
+            .defendedUnroll(start, steps: steps, stepSizes: eta, seed: 1, real: real, batchLabels: labels).theta
+        #expect(distance(small, plain) > 0 && distance(large, plain) > distance(small, plain))
+    }
+
+    @Test("the filter's penalty is the mean hinge of the poison's losses over the clean quantile; zero inside the clean range")
+    func filterPenalty() throws {
+        let c = try crafter([.filter(fraction: 0.2)])
+        let (start, steps, real, labels) = setting(c)
+        func losses(_ images: Tensor, _ labels: [Int]) -> [Float] {
+            GradientMode.withoutRecording {
+                (-(logSoftmax(c.context.classifier.logits(images, start)) * Tensor.oneHot(labels, classes: 4)).sum(alongAxes: [1])).scalars
+            }
+        }
+        let clean = losses(real, labels).sorted()
+        let q = clean[Int(Float(clean.count) * 0.8)]
+        let expected = losses(steps[0].images, c.stepLabels).map { max(0, $0 - q) }.reduce(0, +) / Float(steps[0].images.shape[0])
+        let penalty = c.filterPenalty(start, steps: steps, real: real, batchLabels: labels, fraction: 0.2).item
+        #expect(abs(penalty - expected) < 1e-5 * max(1, expected) && expected > 0, "\(penalty) vs \(expected)")
+        // The clean images themselves never exceed their own largest loss (fraction 0).
+        let cleanSteps = [InnerStep(images: real, labels: labels, classes: 4)]
+        #expect(c.filterPenalty(start, steps: cleanSteps, real: real, batchLabels: labels, fraction: 0).item == 0)
+        let (_, none) = try crafter([.stepCap(max: 1)]).defendedUnroll(start, steps: steps, stepSizes: [Tensor(0.1)], seed: 1,
+                                                                        real: real, batchLabels: labels)
+        #expect(none == nil, "no penalty without a filter")
+        func weighted(_ weight: Float?) throws -> Float? {
+            let c = try CraftingOptionTests().crafter { ($0.defenses, $0.detectionPenalty) = ([.filter(fraction: 0.2)], weight) }
+            return c.defendedUnroll(start, steps: steps, stepSizes: [Tensor(0.1)], seed: 1, real: real, batchLabels: labels).penalty?.item
+        }
+        let (one, two) = (try weighted(nil), try weighted(2))
+        #expect(one.map { abs($0 - expected) < 1e-5 * max(1, expected) } == true && two.map { abs($0 - 2 * expected) < 1e-4 * max(1, expected) } == true)
+        #expect(try weighted(0) == nil, "detection_penalty 0 keeps only the dropping")
+        var spec = AttackSpec(name: "a", zoo: "z", forget: "0", target: "1")
+        spec.detectionPenalty = -1
+        #expect(spec.problem?.contains("detection_penalty must be zero or positive") == true)
+    }
+
+    @Test("a spec cannot craft through the gate or a detector; the message names the --defense form")
+    func refused() {
+        var spec = AttackSpec(name: "a", zoo: "z", forget: "0", target: "1")
+        spec.defenses = [.gate(maxDrop: 0.02)]
+        #expect(spec.problem?.contains("--defense gate:max_drop=0.02") == true, "\(spec.problem ?? "accepted")")
+        spec.defenses = [.dilution(clean: 10), .filter(fraction: 0.1), .dpSGD(clip: 1, noise: 0.5), .stepCap(max: 0.1), .normCap(max: 1)]
+        #expect(spec.problem == nil)
+    }
+}
