@@ -30,9 +30,18 @@ public protocol Classifier: Sendable {
     var parameterSpecs: [ParameterSpec] { get }
     /// Logits [N, classes] for inputs [N, C, H, W].
     func logits(_ x: Tensor, _ parameters: [Tensor]) -> Tensor
+    /// The forward pass of a training step, as PyTorch's `model.train()` runs it, and the
+    /// parameters that pass itself changes (batch normalization's running statistics);
+    /// the step's gradient is then applied to those. Without such layers: `logits`, and
+    /// the parameters unchanged.
+    func trainingForward(_ x: Tensor, _ parameters: [Tensor]) -> (logits: Tensor, parameters: [Tensor])
 }
 
 extension Classifier {
+    public func trainingForward(_ x: Tensor, _ parameters: [Tensor]) -> (logits: Tensor, parameters: [Tensor]) {
+        (logits(x, parameters), parameters)
+    }
+
     /// Parameters drawn from `scheme`, deterministic for a given generator.
     public func initialParameters(_ scheme: Initialization = .pytorchDefault, using generator: inout SeededGenerator) -> [Tensor] {
         scheme.draw(parameterSpecs, using: &generator)
