@@ -1,4 +1,5 @@
 import Foundation
+import ONNX
 import Specs
 
 /// How each victim is trained: plain mini-batch cross-entropy with a seeded shuffle.
@@ -76,10 +77,14 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// Recipes cycled over the held-out victims, as `crafting_recipes` (e.g. a
     /// foreign-recipe held-out zoo). Empty: every held-out victim uses `training`.
     public var heldoutRecipes: [TrainingRecipe] = []
+    /// For an imported ONNX architecture with batch normalization: how it behaves in the
+    /// victim's poisoned step (nil: `eval`, frozen statistics).
+    public var batchNorm: BatchNormMode?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, dataset, dataDir = "data_dir", architecture, crafting, heldout, seed, training
         case snapshotEpochs = "snapshot_epochs", craftingRecipes = "crafting_recipes", heldoutRecipes = "heldout_recipes"
+        case batchNorm = "batch_norm"
     }
 
     public init(name: String) { self.name = name }
@@ -104,6 +109,13 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         }
         craftingRecipes = try recipes(.craftingRecipes)
         heldoutRecipes = try recipes(.heldoutRecipes)
+        if let text = try c.decodeIfPresent(String.self, forKey: .batchNorm) {
+            guard let mode = BatchNormMode(rawValue: text) else {
+                throw DecodingError.dataCorruptedError(forKey: .batchNorm, in: c, debugDescription:
+                    "'\(text)' is not one of: \(BatchNormMode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            batchNorm = mode
+        }
     }
 
     /// The recipe of victim `index` of `role`: its entry of the role's recipe list, cycled,
