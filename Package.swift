@@ -65,6 +65,6 @@ let package = Package(
         .testTarget(name: "ResultsTests", dependencies: ["Results", "ResultsFixtures"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Results", "ResultsFixtures", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Results"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Results", "Formats", "Specs", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Results", "Formats", "Specs", "ONNX", "TestSupport"]),
     ]
 )

@@ -9,6 +9,7 @@ Writes, beside this script:
   resnet.onnx           a small residual net with BatchNorm and the other supported ops,
                         no constant folding (BatchNormalization and shape ops kept)
   resnet-folded.onnx    the same net with constant folding (BatchNorm fused into convs)
+  resnet-b.onnx         the same graph as resnet.onnx with other weights (a second victim)
   expected.json         seeds, inputs, PyTorch's logits for each model, and for the
                         residual net a train-mode step's logits and running statistics
 """
@@ -145,6 +146,11 @@ def main():
         expected["resnet_train_running_var"] = {n: b.flatten().tolist() for n, b in resnet.named_buffers() if n.endswith("running_var")}
     with open(os.path.join(HERE, "expected.json"), "w") as f:
         json.dump(expected, f)
+
+    torch.manual_seed(8)
+    other = TinyResNet()
+    randomize_batchnorm(other, torch.Generator().manual_seed(12))
+    export(other, "resnet-b.onnx", fold=False, dynamic=True)
 
 
 if __name__ == "__main__":
