@@ -145,14 +145,16 @@ struct OnnxInterpreter {
                 throw fail(node, "integer operands of shapes \(a.shape) and \(b.shape)")
             }
             let n = max(a.values.count, b.values.count)
-            let values = (0..<n).map { i -> Int in
+            let values = try (0..<n).map { i throws(OnnxError) -> Int in
                 let (x, y) = (a.values[a.values.count == 1 ? 0 : i], b.values[b.values.count == 1 ? 0 : i])
-                switch node.opType {
-                case "Add": return x + y
-                case "Sub": return x - y
-                case "Mul": return x * y
-                default: return y == 0 ? 0 : x / y
+                let (result, overflow) = switch node.opType {
+                case "Add": x.addingReportingOverflow(y)
+                case "Sub": x.subtractingReportingOverflow(y)
+                case "Mul": x.multipliedReportingOverflow(by: y)
+                default: y == 0 ? (0, true) : x.dividedReportingOverflow(by: y)
                 }
+                guard !overflow else { throw fail(node, "integer \(node.opType) of \(x) and \(y) has no result") }
+                return result
             }
             return .integers(IntegerTensor(values: values, shape: a.values.count >= b.values.count ? a.shape : b.shape))
         }
@@ -258,7 +260,7 @@ struct OnnxInterpreter {
         if let exported = model.exportedBatch, x.rank > 0, target.first == exported, x.shape[0] != exported {
             target[0] = x.shape[0]
         }
-        let known = target.filter { $0 != -1 }.reduce(1, *)
+        let known = checkedProduct(target.filter { $0 != -1 }) ?? 0
         let unknown = target.filter { $0 == -1 }.count
         guard target.allSatisfy({ $0 >= -1 && $0 != 0 }), unknown <= 1, known > 0,
               unknown == 1 ? x.count % known == 0 : x.count == known else {
@@ -269,6 +271,7 @@ struct OnnxInterpreter {
 
     private func concat(_ node: OnnxNode) throws(OnnxError) -> Value {
         let axis = node.int("axis", default: 0)
+        guard !node.inputs.isEmpty else { throw fail(node, "has no inputs") }
         let inputs = try node.inputs.indices.map { i throws(OnnxError) in try value(node, i) }
         let integerParts = inputs.compactMap { if case let .integers(v) = $0 { v } else { nil } }
         if integerParts.count == inputs.count {

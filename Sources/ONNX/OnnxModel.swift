@@ -50,8 +50,21 @@ public struct OnnxModel: Sendable {
     /// architecture with different weights.
     public let structure: Data
 
+    /// Largest ONNX file read (1 GiB): far above any classifier Amnesia can train on a CPU,
+    /// and refused before a byte is read.
+    public static let maxFileBytes = 1 << 30
+    /// Largest input image accepted, in values per image (C·H·W).
+    public static let maxImageSize = 1 << 22
+    /// Largest padding or dilation accepted on a Conv or pooling node.
+    static let maxPadding = 1 << 10
+
     /// Reads the ONNX file at `url`.
     public init(contentsOf url: URL) throws(OnnxError) {
+        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? nil
+        guard let size else { throw OnnxError("cannot read \(url.path): no such file") }
+        guard size <= Self.maxFileBytes else {
+            throw OnnxError("\(url.path) is \(size) bytes, more than the \(Self.maxFileBytes)-byte limit for an ONNX classifier")
+        }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw OnnxError("cannot read \(url.path): \(error.localizedDescription)")
@@ -111,6 +124,9 @@ public struct OnnxModel: Sendable {
         }
         inputName = inputs[0].name
         inputShape = imageDims.map { $0! }
+        guard let imageSize = checkedProduct(inputShape), imageSize <= Self.maxImageSize else {
+            throw OnnxError("\(source): input '\(inputName)' of \(inputShape) per image is more than the \(Self.maxImageSize) values Amnesia accepts")
+        }
         exportedBatch = dims[0].fixedSize
 
         // The nodes, with every unsupported op or attribute listed at once.
@@ -139,14 +155,16 @@ public struct OnnxModel: Sendable {
         statistics = Set(nodes.filter { $0.opType == "BatchNormalization" }
             .flatMap { [$0.input(3), $0.input(4)] }.compactMap { $0.flatMap { parameterIndex[$0] } })
 
-        // A dry run resolves every shape for a batch other than the exported one.
-        let probe = Tensor.zeros([2] + inputShape)
-        var dryRun = OnnxInterpreter(model: self, parameters: values, training: false)
-        let logits = try dryRun.run(probe).logits
-        guard logits.rank == 2, logits.shape[0] == 2, logits.shape[1] >= 2 else {
-            throw OnnxError("\(source): the output '\(logitsName)' has shape \(logits.shape) for a batch of 2; a classifier returns logits [N, classes]")
+        // Dry runs resolve every shape for two batch sizes other than a fixed exported one,
+        // so any batch runs later.
+        for batch in [2, 3] {
+            var dryRun = OnnxInterpreter(model: self, parameters: values, training: false)
+            let logits = try dryRun.run(Tensor.zeros([batch] + inputShape)).logits
+            guard logits.rank == 2, logits.shape[0] == batch, logits.shape[1] >= 2, classes == 0 || logits.shape[1] == classes else {
+                throw OnnxError("\(source): the output '\(logitsName)' has shape \(logits.shape) for a batch of \(batch); a classifier returns logits [N, classes] for any batch size N")
+            }
+            classes = logits.shape[1]
         }
-        classes = logits.shape[1]
     }
 
     /// Why `node` cannot run here, or nil.
@@ -160,12 +178,16 @@ public struct OnnxModel: Sendable {
         case "Conv":
             if autoPad != "NOTSET" { return "auto_pad \(autoPad) is not supported (export with explicit pads)" }
             if !square("strides") || !square("dilations") { return "strides \(node.ints("strides") ?? []) and dilations \(node.ints("dilations") ?? []) must be equal along height and width" }
+            if ((node.ints("pads") ?? []) + (node.ints("dilations") ?? [])).contains(where: { $0 < 0 || $0 > maxPadding }) {
+                return "pads and dilations must be in 0…\(maxPadding)"
+            }
         case "MaxPool", "AveragePool":
             if autoPad != "NOTSET" { return "auto_pad \(autoPad) is not supported" }
             if node.int("ceil_mode", default: 0) != 0 { return "ceil_mode 1 is not supported" }
             if !square("kernel_shape") || !square("strides") || !square("pads") { return "kernel, strides and pads must be the same along every side" }
             if let d = node.ints("dilations"), d.contains(where: { $0 != 1 }) { return "dilations \(d) are not supported" }
             if node.outputs.count > 1 { return "the indices output is not supported" }
+            if (node.ints("pads") ?? []).contains(where: { $0 < 0 || $0 > maxPadding }) { return "pads must be in 0…\(maxPadding)" }
             if node.opType == "AveragePool", node.int("count_include_pad", default: 0) == 0, node.ints("pads")?.contains(where: { $0 != 0 }) == true {
                 return "padding that is left out of the average (count_include_pad 0) is not supported"
             }
@@ -201,7 +223,9 @@ enum OnnxTensor {
 
     static func decode(_ proto: Onnx_TensorProto, source: String) throws(OnnxError) -> Decoded {
         let shape = proto.dims.map(Int.init)
-        let count = shape.reduce(1, *)
+        guard let count = checkedProduct(shape), count <= OnnxModel.maxFileBytes else {
+            throw OnnxError("\(source): tensor '\(proto.name)' has impossible dimensions \(shape)")
+        }
         if proto.dataLocation == .external {
             throw OnnxError("\(source): tensor '\(proto.name)' keeps its data in an external file; export the model as one file (smaller than 2 GB)")
         }
@@ -241,4 +265,16 @@ extension Onnx_TensorShapeProto.Dimension {
     var fixedSize: Int? {
         if case let .dimValue(size)? = value, size > 0 { Int(size) } else { nil }
     }
+}
+
+/// The product of `dims`, or nil when one is negative or the product overflows.
+func checkedProduct(_ dims: [Int]) -> Int? {
+    var product = 1
+    for d in dims {
+        guard d >= 0 else { return nil }
+        let (p, overflow) = product.multipliedReportingOverflow(by: d)
+        if overflow { return nil }
+        product = p
+    }
+    return product
 }
