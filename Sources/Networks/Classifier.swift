@@ -35,6 +35,8 @@ public protocol Classifier: Sendable {
     /// the step's gradient is then applied to those. Without such layers: `logits`, and
     /// the parameters unchanged.
     func trainingForward(_ x: Tensor, _ parameters: [Tensor]) -> (logits: Tensor, parameters: [Tensor])
+    /// Fresh parameters drawn from `scheme`, deterministic for a given generator.
+    func initialParameters(_ scheme: Initialization, using generator: inout SeededGenerator) -> [Tensor]
 }
 
 extension Classifier {
@@ -42,7 +44,8 @@ extension Classifier {
         (logits(x, parameters), parameters)
     }
 
-    /// Parameters drawn from `scheme`, deterministic for a given generator.
+    /// Parameters drawn from `scheme` by their specs' shapes and names (see
+    /// `Initialization.draw`), deterministic for a given generator.
     public func initialParameters(_ scheme: Initialization = .pytorchDefault, using generator: inout SeededGenerator) -> [Tensor] {
         scheme.draw(parameterSpecs, using: &generator)
     }

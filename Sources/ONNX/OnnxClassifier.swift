@@ -41,6 +41,22 @@ public struct OnnxClassifier: Classifier {
         return (logits, updated)
     }
 
+    /// Fresh parameters as PyTorch initializes each layer type (Conv and Linear weights and
+    /// biases by `scheme`, batch norm's scale and variance ones, shift and mean zeros);
+    /// parameters of other ops keep the file's values.
+    public func initialParameters(_ scheme: Initialization, using generator: inout SeededGenerator) -> [Tensor] {
+        zip(model.roles, zip(model.parameterSpecs, model.fileParameters)).map { role, parameter in
+            let (spec, stored) = parameter
+            switch role {
+            case let .weight(fanIn, fanOut): return scheme.weight(spec.shape, fanIn: fanIn, fanOut: fanOut, using: &generator)
+            case let .bias(fanIn): return scheme.bias(spec.shape, fanIn: fanIn, using: &generator)
+            case .ones: return .ones(spec.shape)
+            case .zeros: return .zeros(spec.shape)
+            case .kept: return stored
+            }
+        }
+    }
+
     private func run(_ x: Tensor, _ parameters: [Tensor], training: Bool) -> (logits: Tensor, statistics: [Int: Tensor]) {
         precondition(Array(x.shape.dropFirst()) == inputShape, "the ONNX model takes [N] + \(inputShape), got \(x.shape)")
         var interpreter = OnnxInterpreter(model: model, parameters: parameters, training: training)

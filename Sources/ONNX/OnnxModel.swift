@@ -30,10 +30,12 @@ public struct OnnxModel: Sendable {
     /// The float initializers: the parameters a victim's weights file holds.
     public let parameterSpecs: [ParameterSpec]
     /// Their values as stored in the file.
-    public let initialParameters: [Tensor]
+    public let fileParameters: [Tensor]
     /// Parameter indices of batch normalization's running mean and variance: statistics,
     /// not weights, so no gradient ever reaches them.
     let statistics: Set<Int>
+    /// What each parameter is to its layer, for fresh initialization.
+    let roles: [ParameterRole]
     /// Integer initializers (shapes, axes), by name.
     let constants: [String: IntegerTensor]
     let inputName: String
@@ -151,9 +153,10 @@ public struct OnnxModel: Sendable {
         self.logitsName = logitsName
         self.constants = constants
         parameterSpecs = specs
-        initialParameters = values
+        fileParameters = values
         statistics = Set(nodes.filter { $0.opType == "BatchNormalization" }
             .flatMap { [$0.input(3), $0.input(4)] }.compactMap { $0.flatMap { parameterIndex[$0] } })
+        roles = Self.roles(of: nodes, specs: specs, index: parameterIndex)
 
         // Dry runs resolve every shape for two batch sizes other than a fixed exported one,
         // so any batch runs later.
@@ -165,6 +168,36 @@ public struct OnnxModel: Sendable {
             }
             classes = logits.shape[1]
         }
+    }
+
+    /// Each parameter's role, from the node that reads it: the weights and biases of Conv,
+    /// Gemm and MatMul (with their layer's fan-in and fan-out), batch normalization's four
+    /// inputs; `.kept` for any other use.
+    static func roles(of nodes: [OnnxNode], specs: [ParameterSpec], index: [String: Int]) -> [ParameterRole] {
+        var roles = [ParameterRole](repeating: .kept, count: specs.count)
+        func set(_ node: OnnxNode, _ input: Int, _ role: ParameterRole) {
+            if let name = node.input(input), let i = index[name] { roles[i] = role }
+        }
+        for node in nodes {
+            switch node.opType {
+            case "Conv":
+                guard let i = node.input(1).flatMap({ index[$0] }), specs[i].shape.count == 4 else { continue }
+                let w = specs[i].shape, kernel = w[2] * w[3]
+                set(node, 1, .weight(fanIn: w[1] * kernel, fanOut: w[0] * kernel))
+                set(node, 2, .bias(fanIn: w[1] * kernel))
+            case "Gemm", "MatMul":
+                guard let i = node.input(1).flatMap({ index[$0] }), specs[i].shape.count == 2 else { continue }
+                let w = specs[i].shape
+                let (fanIn, fanOut) = node.int("transB", default: 0) != 0 ? (w[1], w[0]) : (w[0], w[1])
+                set(node, 1, .weight(fanIn: fanIn, fanOut: fanOut))
+                if node.opType == "Gemm" { set(node, 2, .bias(fanIn: fanIn)) }
+            case "BatchNormalization":
+                for (input, role) in [(1, ParameterRole.ones), (2, .zeros), (3, .zeros), (4, .ones)] { set(node, input, role) }
+            default:
+                continue
+            }
+        }
+        return roles
     }
 
     /// Why `node` cannot run here, or nil.
@@ -277,4 +310,16 @@ func checkedProduct(_ dims: [Int]) -> Int? {
         product = p
     }
     return product
+}
+
+/// What a parameter is to the layer that reads it, as PyTorch initializes that layer.
+enum ParameterRole: Sendable, Equatable {
+    case weight(fanIn: Int, fanOut: Int)
+    case bias(fanIn: Int)
+    /// Batch norm's scale and running variance.
+    case ones
+    /// Batch norm's shift and running mean.
+    case zeros
+    /// Read by another op (a learned constant): the file's value is kept.
+    case kept
 }

@@ -84,8 +84,9 @@ public struct Zoo: Sendable {
     public var heldout: [VictimRecord] { manifest.victims.filter { $0.role == .heldout } }
 
     /// The classifier every victim of this zoo instantiates: a built-in architecture, or
-    /// (architecture `onnx`) the graph of the zoo's `model.onnx`.
-    public func classifier() throws -> any Classifier {
+    /// (architecture `onnx`) the graph of the zoo's `model.onnx`. `forTraining`: the one
+    /// zoo training uses, whose batch normalization always runs as in `model.train()`.
+    public func classifier(forTraining: Bool = false) throws -> any Classifier {
         guard manifest.spec.architecture == Self.onnxArchitecture else {
             return try Architecture(named: manifest.spec.architecture).make(inputShape: manifest.inputShape, classes: manifest.classNames.count)
         }
@@ -93,7 +94,7 @@ public struct Zoo: Sendable {
         guard model.inputShape == manifest.inputShape, model.classes == manifest.classNames.count else {
             throw ZooError("\(directory.appendingPathComponent(Self.onnxGraphFile).path) takes images \(model.inputShape) and gives \(model.classes) classes, but the zoo's \(manifest.spec.dataset) has images \(manifest.inputShape) and \(manifest.classNames.count) classes")
         }
-        return OnnxClassifier(model: model, batchNorm: manifest.spec.batchNorm ?? .eval)
+        return OnnxClassifier(model: model, batchNorm: forTraining ? .train : manifest.spec.batchNorm ?? .eval)
     }
 
     /// The architecture name of zoos whose victims share an imported ONNX graph.

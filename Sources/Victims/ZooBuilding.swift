@@ -30,7 +30,8 @@ extension Zoo {
         let fresh = Zoo(directory: directory, manifest: ZooManifest(
             spec: spec, classNames: data.info.classNames, inputShape: data.inputShape,
             normalization: data.normalization, victims: []))
-        let classifier = try fresh.classifier()  // an unknown architecture fails before anything is written
+        if spec.architecture == onnxArchitecture { try placeGraph(of: spec, in: directory) }
+        let classifier = try fresh.classifier(forTraining: true)  // an unknown architecture fails before anything is written
         let lock = try FolderLock(directory, purpose: "training this zoo")
         defer { withExtendedLifetime(lock) {} }
         AtomicFile.sweepStale(in: directory)
@@ -87,6 +88,25 @@ extension Zoo {
         }
         if let error = failure.withLock({ $0 }) { throw error }
         return shared.withLock { $0 }
+    }
+
+    /// Puts the graph of `spec.onnx_model` in the zoo folder as `model.onnx`, or checks
+    /// that the one already there has the same structure (a resumed zoo).
+    private static func placeGraph(of spec: ZooSpec, in directory: URL) throws {
+        guard let path = spec.onnxModel else {
+            throw ZooError("zoo spec '\(spec.name)': architecture onnx needs onnx_model, the ONNX file whose graph its victims share")
+        }
+        let source = URL(fileURLWithPath: path)
+        let model = try OnnxModel(contentsOf: source)
+        let placed = directory.appendingPathComponent(onnxGraphFile)
+        if FileManager.default.fileExists(atPath: placed.path) {
+            guard try OnnxModel(contentsOf: placed).structure == model.structure else {
+                throw ZooError("\(placed.path) is another graph than \(path); give the spec another name or delete that folder")
+            }
+            return
+        }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try AtomicFile.write(Data(contentsOf: source), to: placed)
     }
 
     /// The id of a crafting victim's snapshot after `epoch`.
@@ -160,9 +180,9 @@ extension Zoo {
             guard model.structure == zooGraph.model.structure else {
                 throw ZooError("\(url.path) is not the graph of this zoo's \(onnxGraphFile) (its nodes or initializers differ); import it into a new zoo (--zoo NAME)")
             }
-            let bytes = try weightsFile(model.initialParameters, classifier: classifier,
+            let bytes = try weightsFile(model.fileParameters, classifier: classifier,
                                         metadata: ["format": "pt", "amnesia.source": url.lastPathComponent]).data()
-            return (bytes, model.initialParameters)
+            return (bytes, model.fileParameters)
         }
         let bytes: Data
         do { bytes = try Data(contentsOf: url) } catch {

@@ -80,11 +80,14 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// For an imported ONNX architecture with batch normalization: how it behaves in the
     /// victim's poisoned step (nil: `eval`, frozen statistics).
     public var batchNorm: BatchNormMode?
+    /// For `architecture: onnx` trained by Amnesia: the ONNX file whose graph the victims
+    /// share (its weights are not used: every victim starts from PyTorch's initialization).
+    public var onnxModel: String?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, dataset, dataDir = "data_dir", architecture, crafting, heldout, seed, training
         case snapshotEpochs = "snapshot_epochs", craftingRecipes = "crafting_recipes", heldoutRecipes = "heldout_recipes"
-        case batchNorm = "batch_norm"
+        case batchNorm = "batch_norm", onnxModel = "onnx_model"
     }
 
     public init(name: String) { self.name = name }
@@ -109,6 +112,7 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         }
         craftingRecipes = try recipes(.craftingRecipes)
         heldoutRecipes = try recipes(.heldoutRecipes)
+        onnxModel = try c.decodeIfPresent(String.self, forKey: .onnxModel)
         if let text = try c.decodeIfPresent(String.self, forKey: .batchNorm) {
             guard let mode = BatchNormMode(rawValue: text) else {
                 throw DecodingError.dataCorruptedError(forKey: .batchNorm, in: c, debugDescription:

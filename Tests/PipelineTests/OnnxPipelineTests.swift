@@ -58,7 +58,7 @@ struct OnnxPipelineTests {
             // The same weights as a state_dict for the built-in LeNet.
             let model = try OnnxModel(contentsOf: onnxFile)
             var weights = SafeTensors(metadata: [:])
-            for (spec, value) in zip(model.parameterSpecs, model.initialParameters) {
+            for (spec, value) in zip(model.parameterSpecs, model.fileParameters) {
                 try weights.add(name: spec.name, floats: value.scalars, shape: spec.shape)
             }
             let native = root.appendingPathComponent("lenet.safetensors")
@@ -105,6 +105,35 @@ struct OnnxPipelineTests {
             #expect(report.results.heldout.victims.map(\.id) == ["imported-resnet-b"])
             let after = report.results.heldout.summary.after
             #expect(after.accuracy.mean.isFinite && (0...1).contains(after.asr.mean))
+        }
+    }
+
+    @Test("a zoo of an imported architecture trains from PyTorch's initialization, batch norm in train mode")
+    func zooOfImportedArchitectureTrains() throws {
+        try withTempDir { root in
+            let images = try makeImageFolder(root.appendingPathComponent("images")).path
+            let victims = root.appendingPathComponent("victims")
+            var spec = ZooSpec(name: "resnet-zoo")
+            (spec.architecture, spec.dataset, spec.dataDir) = (Zoo.onnxArchitecture, "image-folder", images)
+            (spec.crafting, spec.heldout, spec.seed) = (1, 1, 4)
+            (spec.training.epochs, spec.training.batchSize, spec.training.decayEpochs) = (2, 10, [])
+            #expect(throws: ZooError.self) { try Zoo.train(spec: spec, root: victims, workers: 1) }   // no onnx_model
+
+            let file = fixtures.appendingPathComponent("resnet.onnx")
+            spec.onnxModel = file.path
+            let zoo = try Zoo.train(spec: spec, root: victims, workers: 2)
+            #expect(zoo.manifest.victims.map(\.id) == ["crafting-000", "heldout-000"])
+            let stored = try OnnxModel(contentsOf: file)
+            let index = try #require(stored.parameterSpecs.firstIndex { $0.name == "bn.running_mean" })
+            for record in zoo.manifest.victims {
+                let p = try zoo.parameters(of: record)
+                #expect(p.allSatisfy { $0.scalars.allSatisfy { $0.isFinite } })
+                #expect(p[0].scalars != stored.fileParameters[0].scalars, "trained from a fresh initialization")
+                // Running statistics start at zero and are moved only by train-mode passes.
+                #expect(p[index].scalars.contains { $0 != 0 }, "\(record.id): running mean never updated")
+            }
+            // Resuming with the same spec keeps both victims.
+            #expect(try Zoo.train(spec: spec, root: victims, workers: 1).manifest.victims.count == 2)
         }
     }
 }
