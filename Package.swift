@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "Results", dependencies: ["Datasets", "Victims"]),
         .target(name: "Evaluation", dependencies: ["Autodiff", "Formats", "Datasets", "Networks", "Victims", "Distillation", "Results"]),
         .target(name: "Reports", dependencies: ["Formats", "Datasets", "Victims", "Results"]),
-        .target(name: "Pipeline", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "Victims", "Distillation", "Results", "Evaluation", "Reports"]),
+        .target(name: "Pipeline", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "ONNX", "Victims", "Distillation", "Results", "Evaluation", "Reports"]),
         .executableTarget(
             name: "amnesia",
             dependencies: [

@@ -136,4 +136,27 @@ struct OnnxPipelineTests {
             #expect(try Zoo.train(spec: spec, root: victims, workers: 1).manifest.victims.count == 2)
         }
     }
+
+    @Test("audit --model: a zoo of the model's architecture is trained once, the model is its held-out victim, the audit runs")
+    func auditOfTheUsersModel() throws {
+        try withTempDir { root in
+            let images = try makeImageFolder(root.appendingPathComponent("images")).path
+            let victims = root.appendingPathComponent("victims")
+            let model = fixtures.appendingPathComponent("resnet.onnx")
+            var recipe = TrainingRecipe()
+            (recipe.epochs, recipe.batchSize, recipe.decayEpochs) = (1, 10, [])
+            let make = { try ModelAudit.zoo(model: model, dataset: "image-folder", dataDir: images, crafting: 1, training: recipe,
+                                            batchNorm: .train, root: victims) }
+            let zoo = try make()
+            #expect(zoo.name == "audit-resnet")
+            #expect(zoo.crafting.map(\.id) == ["crafting-000"] && zoo.heldout.map(\.id) == ["imported-resnet"])
+            #expect(try make().manifest.victims.count == 2, "a second call reuses the zoo and the imported model")
+
+            var template = AttackSpec(name: "audit", zoo: zoo.name, forget: "0", target: "1")
+            (template.imagesPerClass, template.iterations, template.victimsPerIteration, template.realBatchSize) = (1, 2, 1, 20)
+            let audit = try Audit(zoo: zoo, template: template, pairs: [(0, 1)], reportsRoot: root.appendingPathComponent("reports"))
+            let report = try #require(try audit.run())
+            #expect(report.pairs.count == 1 && (0...1).contains(report.pairs[0].asr.mean))
+        }
+    }
 }
