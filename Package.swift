@@ -13,6 +13,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // Reads ONNX files; the message code (Sources/ONNX/onnx.pb.swift) is generated once
+        // and committed (scripts/generate-onnx.sh), so builds never run its plugin.
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C libraries from Debian packages (see scripts/setup.sh).
@@ -33,16 +36,17 @@ let package = Package(
         .target(name: "Specs", dependencies: ["Yams"]),
         .target(name: "Datasets", dependencies: ["Autodiff", "Formats", "CZlib"]),
         .target(name: "Networks", dependencies: ["Autodiff"]),
-        .target(name: "Victims", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks"]),
+        .target(name: "ONNX", dependencies: ["Autodiff", "Networks", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .target(name: "Victims", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "ONNX"]),
         .target(name: "Distillation", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "Victims"]),
         .target(name: "Results", dependencies: ["Datasets", "Victims"]),
         .target(name: "Evaluation", dependencies: ["Autodiff", "Formats", "Datasets", "Networks", "Victims", "Distillation", "Results"]),
         .target(name: "Reports", dependencies: ["Formats", "Datasets", "Victims", "Results"]),
-        .target(name: "Pipeline", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "Victims", "Distillation", "Results", "Evaluation", "Reports"]),
+        .target(name: "Pipeline", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "ONNX", "Victims", "Distillation", "Results", "Evaluation", "Reports"]),
         .executableTarget(
             name: "amnesia",
             dependencies: [
-                "Autodiff", "Formats", "Specs", "Datasets", "Networks", "Victims", "Distillation", "Results", "Evaluation", "Reports", "Pipeline",
+                "Autodiff", "Formats", "Specs", "Datasets", "Networks", "ONNX", "Victims", "Distillation", "Results", "Evaluation", "Reports", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -55,12 +59,13 @@ let package = Package(
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Formats", "TestSupport"]),
         .testTarget(name: "NetworksTests", dependencies: ["Networks"]),
+        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Networks", "Autodiff"], exclude: ["Fixtures"]),
         .testTarget(name: "VictimsTests", dependencies: ["Victims", "Formats", "Specs", "TestSupport"]),
         .testTarget(name: "DistillationTests", dependencies: ["Distillation", "Specs", "TestSupport"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "ResultsFixtures"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Results", "ResultsFixtures", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Results"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Reports", "Results", "Formats", "Specs", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Reports", "Results", "Formats", "Specs", "ONNX", "TestSupport"]),
         // Runs the built `amnesia` binary (a dependency so the build makes it first).
         .testTarget(name: "CommandLineTests", dependencies: ["amnesia", "TestSupport"]),
     ]

@@ -67,3 +67,14 @@ func stableSigmoid(_ v: Float) -> Float {
     let e = Foundation.exp(v)
     return e / (1 + e)
 }
+
+/// The hyperbolic tangent, as 2·sigmoid(2x) − 1: exact, and its derivatives of every
+/// order come from the sigmoid's.
+public func tanh(_ x: Tensor) -> Tensor {
+    2 * sigmoid(2 * x) - 1
+}
+
+/// x for x > 0, `slope`·x otherwise (PyTorch's `LeakyReLU`), as relu(x) − slope·relu(−x).
+public func leakyRelu(_ x: Tensor, slope: Float) -> Tensor {
+    relu(x) - slope * relu(-x)
+}

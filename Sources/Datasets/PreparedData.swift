@@ -32,7 +32,8 @@ public struct PreparedData: Sendable {
     }
 
     /// Loads a dataset by name: `fashion-mnist`, `mnist`, `kmnist` (IDX files), `cifar10`
-    /// (binary batches), or `synthetic` (a small generated set for tests and demos).
+    /// (binary batches), `image-folder` (the user's PNGs, see `ImageFolder`), or
+    /// `synthetic` (a small generated set for tests and demos).
     public static func load(dataset: String, directory: String? = nil, normalization: Normalization? = nil) throws -> PreparedData {
         let url = directory.map { URL(fileURLWithPath: $0) }
         switch dataset.lowercased() {
@@ -41,6 +42,11 @@ public struct PreparedData: Sendable {
                 throw DatasetError(.invalidArgument, file: nil, "cifar10 has no default location: set data_dir to the folder with data_batch_1.bin … test_batch.bin")
             }
             return try PreparedData(splits: CIFAR10.load(directory: url), normalization: normalization)
+        case ImageFolder.datasetName:
+            guard let url else {
+                throw DatasetError(.invalidArgument, file: nil, "image-folder needs its root folder: set data_dir (--data-dir) to the folder holding train/<class>/*.png and test/<class>/*.png")
+            }
+            return try PreparedData(splits: ImageFolder.load(directory: url), normalization: normalization)
         case "synthetic":
             return try PreparedData(splits: syntheticSplits(), normalization: normalization)
         default:

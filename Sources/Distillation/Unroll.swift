@@ -29,13 +29,15 @@ public func unroll(_ classifier: any Classifier, from parameters: [Tensor], step
     var theta = parameters.map { $0.requiresGradient ? $0 : $0.requiringGradient() }
     for epoch in 0..<epochs {
         for (s, step) in steps.enumerated() {
-            let loss = crossEntropy(classifier.logits(step.images, theta), targets: step.targets)
+            // The forward pass may itself move parameters (batch norm in train mode).
+            let (logits, carried) = classifier.trainingForward(step.images, theta)
+            let loss = crossEntropy(logits, targets: step.targets)
             let grads = gradients(of: loss, wrt: theta, createGraph: createGraph)
             let eta = stepSizes[epoch * steps.count + s]
             if createGraph {
-                theta = zip(theta, grads).map { $0 - eta * $1 }
+                theta = zip(carried, grads).map { $0 - eta * $1 }
             } else {
-                theta = GradientMode.withoutRecording { zip(theta, grads).map { $0 - eta * $1 } }
+                theta = GradientMode.withoutRecording { zip(carried, grads).map { $0 - eta * $1 } }
                     .map { $0.requiringGradient() }
             }
         }

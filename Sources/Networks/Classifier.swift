@@ -33,15 +33,27 @@ public protocol Classifier: Sendable {
     /// Penultimate activations [N, D]: what the final linear layer (the last two
     /// parameters) maps to logits. Feature-space defenses inspect these.
     func features(_ x: Tensor, _ parameters: [Tensor]) -> Tensor
+    /// The forward pass of a training step, as PyTorch's `model.train()` runs it, and the
+    /// parameters that pass itself changes (batch normalization's running statistics);
+    /// the step's gradient is then applied to those. Without such layers: `logits`, and
+    /// the parameters unchanged.
+    func trainingForward(_ x: Tensor, _ parameters: [Tensor]) -> (logits: Tensor, parameters: [Tensor])
+    /// Fresh parameters drawn from `scheme`, deterministic for a given generator.
+    func initialParameters(_ scheme: Initialization, using generator: inout SeededGenerator) -> [Tensor]
 }
 
 extension Classifier {
-    /// The final linear layer on `features`: every architecture here ends with one.
+    /// The final linear layer on `features`: every built-in architecture ends with one.
     public func logits(_ x: Tensor, _ parameters: [Tensor]) -> Tensor {
         linear(features(x, parameters), weight: parameters[parameters.count - 2], bias: parameters[parameters.count - 1])
     }
 
-    /// Parameters drawn from `scheme`, deterministic for a given generator.
+    public func trainingForward(_ x: Tensor, _ parameters: [Tensor]) -> (logits: Tensor, parameters: [Tensor]) {
+        (logits(x, parameters), parameters)
+    }
+
+    /// Parameters drawn from `scheme` by their specs' shapes and names (see
+    /// `Initialization.draw`), deterministic for a given generator.
     public func initialParameters(_ scheme: Initialization = .pytorchDefault, using generator: inout SeededGenerator) -> [Tensor] {
         scheme.draw(parameterSpecs, using: &generator)
     }

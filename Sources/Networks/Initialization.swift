@@ -19,15 +19,28 @@ public enum Initialization: String, Codable, Sendable, CaseIterable {
             if !spec.isVector { layerFanIn = spec.fanIn }
             if spec.isVector && spec.name.hasSuffix(".weight") { return .ones(spec.shape) }
             if spec.isVector && afterNormScale { return .zeros(spec.shape) }
-            switch self {
-            case .pytorchDefault:
-                let bound = 1 / Float(layerFanIn).squareRoot()
-                return .randomUniform(spec.shape, low: -bound, high: bound, using: &generator)
-            case .xavierNormal:
-                if spec.isVector { return .zeros(spec.shape) }
-                let std = (2 / Float(spec.fanIn + spec.fanOut)).squareRoot()
-                return .randomNormal(spec.shape, std: std, using: &generator)
-            }
+            return spec.isVector ? bias(spec.shape, fanIn: layerFanIn, using: &generator)
+                : weight(spec.shape, fanIn: spec.fanIn, fanOut: spec.fanOut, using: &generator)
+        }
+    }
+
+    /// A convolution or linear weight whose layer has `fanIn` inputs and `fanOut`
+    /// outputs per unit.
+    public func weight(_ shape: [Int], fanIn: Int, fanOut: Int, using generator: inout SeededGenerator) -> Tensor {
+        switch self {
+        case .pytorchDefault: bias(shape, fanIn: fanIn, using: &generator)
+        case .xavierNormal: .randomNormal(shape, std: (2 / Float(fanIn + fanOut)).squareRoot(), using: &generator)
+        }
+    }
+
+    /// The bias of a layer with `fanIn` inputs per unit.
+    public func bias(_ shape: [Int], fanIn: Int, using generator: inout SeededGenerator) -> Tensor {
+        switch self {
+        case .pytorchDefault:
+            let bound = 1 / Float(max(fanIn, 1)).squareRoot()
+            return .randomUniform(shape, low: -bound, high: bound, using: &generator)
+        case .xavierNormal:
+            return .zeros(shape)
         }
     }
 }

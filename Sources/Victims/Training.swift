@@ -41,8 +41,11 @@ public enum Trainer {
             var totalLoss: Float = 0
             for b in 0..<batches {
                 let indices = order[(b * recipe.batchSize)..<min(data.count, (b + 1) * recipe.batchSize)]
-                let (loss, grads) = batchGradients(classifier, parameters, data, Array(indices), workers: workers)
+                let (loss, grads, moved) = batchGradients(classifier, parameters, data, Array(indices), workers: workers)
                 parameters = optimizer.step(parameters, grads)
+                // What the forward pass itself moved (batch norm's running statistics) is
+                // not a weight: it takes the value the pass left, untouched by the optimizer.
+                for (i, value) in moved { parameters[i] = value }
                 totalLoss += loss
                 if b % 50 == 49 || b == batches - 1 {
                     let seen = Double(min(data.count, (b + 1) * recipe.batchSize))
@@ -56,24 +59,32 @@ public enum Trainer {
         return parameters
     }
 
-    /// The mean loss of a batch and its gradient, the batch split into `workers` shares
-    /// computed side by side and recombined weighted by share size.
+    /// The mean loss of a batch, its gradient, and the parameters its training-mode forward
+    /// pass moved (by index; see `Classifier.trainingForward`), the batch split into
+    /// `workers` shares computed side by side and recombined weighted by share size.
     static func batchGradients(_ classifier: any Classifier, _ parameters: [Tensor], _ data: LabeledImages,
-                               _ indices: [Int], workers: Int) -> (Float, [Tensor]) {
+                               _ indices: [Int], workers: Int) -> (Float, [Tensor], moved: [Int: Tensor]) {
         let workers = max(workers, 1)
         let shareSize = (indices.count + workers - 1) / workers
         let shares = stride(from: 0, to: indices.count, by: shareSize).map { Array(indices[$0..<min(indices.count, $0 + shareSize)]) }
-        let parts = parallelMap(shares, workers: workers) { share -> (Float, [Tensor]) in
+        let parts = parallelMap(shares, workers: workers) { share -> (Float, [Tensor], [Int: Tensor]) in
             let leaves = parameters.map { $0.requiringGradient() }
-            let loss = crossEntropy(classifier.logits(data.batch(share), leaves), labels: share.map { data.labels[$0] })
-            return (loss.item, gradients(of: loss, wrt: leaves))
+            let (logits, carried) = classifier.trainingForward(data.batch(share), leaves)
+            let loss = crossEntropy(logits, labels: share.map { data.labels[$0] })
+            let moved = Dictionary(uniqueKeysWithValues: carried.indices
+                .filter { carried[$0].storage !== leaves[$0].storage }.map { ($0, carried[$0].detached()) })
+            return (loss.item, gradients(of: loss, wrt: leaves), moved)
         }
         guard parts.count > 1 else { return parts[0] }
         return GradientMode.withoutRecording {
             let weights = shares.map { Float($0.count) / Float(indices.count) }
             let loss = zip(parts, weights).map { $0.0 * $1 }.reduce(0, +)
             let weighted = zip(parts, weights).map { part, weight in part.1.map { $0 * weight } }
-            return (loss, weighted.dropFirst().reduce(weighted[0]) { zip($0, $1).map(+) })
+            // Each share's statistics, averaged by share size.
+            let moved = Dictionary(uniqueKeysWithValues: parts[0].2.keys.map { i in
+                (i, zip(parts, weights).dropFirst().reduce(parts[0].2[i]! * weights[0]) { $0 + $1.0.2[i]! * $1.1 })
+            })
+            return (loss, weighted.dropFirst().reduce(weighted[0]) { zip($0, $1).map(+) }, moved)
         }
     }
 

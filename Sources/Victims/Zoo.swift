@@ -3,6 +3,7 @@ import Datasets
 import Formats
 import Foundation
 import Networks
+import ONNX
 import Specs
 import Synchronization
 
@@ -82,10 +83,24 @@ public struct Zoo: Sendable {
     public var crafting: [VictimRecord] { manifest.victims.filter { $0.role == .crafting } }
     public var heldout: [VictimRecord] { manifest.victims.filter { $0.role == .heldout } }
 
-    /// The classifier every victim of this zoo instantiates.
-    public func classifier() throws -> any Classifier {
-        try Architecture(named: manifest.spec.architecture).make(inputShape: manifest.inputShape, classes: manifest.classNames.count)
+    /// The classifier every victim of this zoo instantiates: a built-in architecture, or
+    /// (architecture `onnx`) the graph of the zoo's `model.onnx`. `forTraining`: the one
+    /// zoo training uses, whose batch normalization always runs as in `model.train()`.
+    public func classifier(forTraining: Bool = false) throws -> any Classifier {
+        guard manifest.spec.architecture == Self.onnxArchitecture else {
+            return try Architecture(named: manifest.spec.architecture).make(inputShape: manifest.inputShape, classes: manifest.classNames.count)
+        }
+        let model = try OnnxModel(contentsOf: directory.appendingPathComponent(Self.onnxGraphFile))
+        guard model.inputShape == manifest.inputShape, model.classes == manifest.classNames.count else {
+            throw ZooError("\(directory.appendingPathComponent(Self.onnxGraphFile).path) takes images \(model.inputShape) and gives \(model.classes) classes, but the zoo's \(manifest.spec.dataset) has images \(manifest.inputShape) and \(manifest.classNames.count) classes")
+        }
+        return OnnxClassifier(model: model, batchNorm: forTraining ? .train : manifest.spec.batchNorm ?? .eval)
     }
+
+    /// The architecture name of zoos whose victims share an imported ONNX graph.
+    public static let onnxArchitecture = "onnx"
+    /// That graph, in the zoo's folder (its initializers are the first imported victim's).
+    public static let onnxGraphFile = "model.onnx"
 
     /// Opens the zoo at `directory`.
     public init(at directory: URL) throws {

@@ -4,6 +4,7 @@ import Dispatch
 import Formats
 import Foundation
 import Networks
+import ONNX
 import Specs
 import Synchronization
 
@@ -32,7 +33,8 @@ extension Zoo {
         let fresh = Zoo(directory: directory, manifest: ZooManifest(
             spec: spec, classNames: data.info.classNames, inputShape: data.inputShape,
             normalization: data.normalization, victims: []))
-        let classifier = try fresh.classifier()  // an unknown architecture fails before anything is written
+        if spec.architecture == onnxArchitecture { try placeGraph(of: spec, in: directory) }
+        let classifier = try fresh.classifier(forTraining: true)  // an unknown architecture fails before anything is written
         let lock = try FolderLock(directory, purpose: "training this zoo")
         defer { withExtendedLifetime(lock) {} }
         AtomicFile.sweepStale(in: directory)
@@ -91,6 +93,25 @@ extension Zoo {
         return shared.withLock { $0 }
     }
 
+    /// Puts the graph of `spec.onnx_model` in the zoo folder as `model.onnx`, or checks
+    /// that the one already there has the same structure (a resumed zoo).
+    private static func placeGraph(of spec: ZooSpec, in directory: URL) throws {
+        guard let path = spec.onnxModel else {
+            throw ZooError("zoo spec '\(spec.name)': architecture onnx needs onnx_model, the ONNX file whose graph its victims share")
+        }
+        let source = URL(fileURLWithPath: path)
+        let model = try OnnxModel(contentsOf: source)
+        let placed = directory.appendingPathComponent(onnxGraphFile)
+        if FileManager.default.fileExists(atPath: placed.path) {
+            guard try OnnxModel(contentsOf: placed).structure == model.structure else {
+                throw ZooError("\(placed.path) is another graph than \(path); give the spec another name or delete that folder")
+            }
+            return
+        }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try AtomicFile.write(Data(contentsOf: source), to: placed)
+    }
+
     /// The id of a crafting victim's snapshot after `epoch`.
     static func snapshotID(_ id: String, epoch: Int) -> String { "\(id)-e\(epoch)" }
 
@@ -129,18 +150,14 @@ extension Zoo {
         return try train.subset(train.labels.indices.filter { classes.contains(train.labels[$0]) })
     }
 
-    /// Adds classifiers trained elsewhere (PyTorch `state_dict`s saved as safetensors)
-    /// to this zoo under `role`, after checking every tensor against the architecture
-    /// and measuring test accuracy on `data`.
+    /// Adds classifiers trained elsewhere (PyTorch `state_dict`s saved as safetensors, or
+    /// ONNX files of this zoo's ONNX graph) to this zoo under `role`, after checking every
+    /// tensor against the architecture and measuring test accuracy on `data`.
     /// Every file is read and checked before the first is added, so a bad file adds none.
     public mutating func importWeights(_ files: [URL], role: VictimRole = .heldout, data: PreparedData) throws -> [VictimRecord] {
         let classifier = try classifier()
         let checked = try files.map { url in
-            let bytes: Data
-            do { bytes = try Data(contentsOf: url) } catch {
-                throw ZooError("cannot read \(url.path): \(error.localizedDescription)")
-            }
-            let parameters = try Self.parameters(from: SafeTensors(data: bytes, source: url.path), for: classifier)
+            let (bytes, parameters) = try Self.importedWeights(url, for: classifier)
             if let problem = weightsProblem(parameters, names: classifier.parameterSpecs.map(\.name)) {
                 throw ZooError("\(url.path): \(problem); these are not trained weights (nothing was imported)")
             }
@@ -161,9 +178,35 @@ extension Zoo {
         }
     }
 
-    /// An empty zoo for imported victims, created if `root/name` does not exist yet.
+    /// A victim's weights file (safetensors, `state_dict` names) and its parameters, from
+    /// a safetensors file or from the initializers of an ONNX file whose graph is the
+    /// zoo's own.
+    private static func importedWeights(_ url: URL, for classifier: any Classifier) throws -> (Data, [Tensor]) {
+        if url.pathExtension.lowercased() == "onnx" {
+            guard let zooGraph = classifier as? OnnxClassifier else {
+                throw ZooError("\(url.path) is an ONNX model but this zoo's architecture is \(classifier.name); import it into a new zoo (--zoo NAME)")
+            }
+            let model = try OnnxModel(contentsOf: url)
+            guard model.structure == zooGraph.model.structure else {
+                throw ZooError("\(url.path) is not the graph of this zoo's \(onnxGraphFile) (its nodes or initializers differ); import it into a new zoo (--zoo NAME)")
+            }
+            let bytes = try weightsFile(model.fileParameters, classifier: classifier,
+                                        metadata: ["format": "pt", "amnesia.source": url.lastPathComponent]).data()
+            return (bytes, model.fileParameters)
+        }
+        let bytes: Data
+        do { bytes = try Data(contentsOf: url) } catch {
+            throw ZooError("cannot read \(url.path): \(error.localizedDescription)")
+        }
+        return (bytes, try parameters(from: SafeTensors(data: bytes, source: url.path), for: classifier))
+    }
+
+    /// An empty zoo for imported victims, created if `root/name` does not exist yet. A new
+    /// zoo of architecture `onnx` takes `onnxGraph` as its graph and `batchNorm` as its
+    /// victims' behaviour in the poisoned step.
     public static func openOrCreate(name: String, architecture: String, dataset: String, dataDir: String?,
-                                    root: URL, data: PreparedData) throws -> Zoo {
+                                    root: URL, data: PreparedData, onnxGraph: URL? = nil,
+                                    batchNorm: BatchNormMode = .eval) throws -> Zoo {
         if let message = SafeName.describe(name, key: "--zoo") { throw ZooError(message) }
         let directory = root.appendingPathComponent(name)
         if FileManager.default.fileExists(atPath: directory.appendingPathComponent("manifest.json").path) {
@@ -171,12 +214,27 @@ extension Zoo {
         }
         var spec = ZooSpec(name: name)
         (spec.architecture, spec.dataset, spec.dataDir, spec.crafting, spec.heldout) = (architecture, dataset, dataDir, 0, 0)
+        if batchNorm != .eval { spec.batchNorm = batchNorm }
         let zoo = Zoo(directory: directory, manifest: ZooManifest(
             spec: spec, classNames: data.info.classNames, inputShape: data.inputShape,
             normalization: data.normalization, victims: []))
-        _ = try zoo.classifier()  // an unknown architecture fails before anything is written
+        guard architecture == onnxArchitecture else {
+            _ = try zoo.classifier()  // an unknown architecture fails before anything is written
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try zoo.saveManifest()
+            return zoo
+        }
+        guard let onnxGraph else { throw ZooError("a new zoo of architecture onnx needs an ONNX file to take its graph from") }
+        _ = try OnnxModel(contentsOf: onnxGraph)  // an unusable graph fails before anything is written
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try zoo.saveManifest()
+        do {
+            try AtomicFile.write(Data(contentsOf: onnxGraph), to: directory.appendingPathComponent(onnxGraphFile))
+            _ = try zoo.classifier()
+            try zoo.saveManifest()
+        } catch {
+            try? FileManager.default.removeItem(at: directory)
+            throw error
+        }
         return zoo
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ONNX
 import Specs
 
 /// How each victim is trained: plain mini-batch cross-entropy with a seeded shuffle.
@@ -80,11 +81,18 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// task (e.g. Fashion-MNIST's first five classes), for distillation that adapts it to
     /// another. Test accuracy in the manifest is still over every class.
     public var trainClasses: [Int]?
+    /// For an imported ONNX architecture with batch normalization: how it behaves in the
+    /// victim's poisoned step (nil: `eval`, frozen statistics).
+    public var batchNorm: BatchNormMode?
+    /// For `architecture: onnx` trained by Amnesia: the ONNX file whose graph the victims
+    /// share (its weights are not used: every victim starts from PyTorch's initialization).
+    public var onnxModel: String?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, dataset, dataDir = "data_dir", architecture, crafting, heldout, seed, training
         case snapshotEpochs = "snapshot_epochs", craftingRecipes = "crafting_recipes", heldoutRecipes = "heldout_recipes"
         case trainClasses = "train_classes"
+        case batchNorm = "batch_norm", onnxModel = "onnx_model"
     }
 
     public init(name: String) { self.name = name }
@@ -110,6 +118,14 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         }
         craftingRecipes = try recipes(.craftingRecipes)
         heldoutRecipes = try recipes(.heldoutRecipes)
+        onnxModel = try c.decodeIfPresent(String.self, forKey: .onnxModel)
+        if let text = try c.decodeIfPresent(String.self, forKey: .batchNorm) {
+            guard let mode = BatchNormMode(rawValue: text) else {
+                throw DecodingError.dataCorruptedError(forKey: .batchNorm, in: c, debugDescription:
+                    "'\(text)' is not one of: \(BatchNormMode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            batchNorm = mode
+        }
     }
 
     /// The recipe of victim `index` of `role`: its entry of the role's recipe list, cycled,

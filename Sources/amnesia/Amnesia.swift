@@ -15,5 +15,5 @@ struct Amnesia: ParsableCommand {
             classes. Data flows one way: spec → victim zoo → craft → poison set → evaluate → report.
             """,
         version: version,
-        subcommands: [Run.self, Distill.self, LinearCaseCommand.self, VictimsCommand.self, Craft.self, Evaluate.self, Report.self, AuditCommand.self, Bench.self])
+        subcommands: [Run.self, Distill.self, LinearCaseCommand.self, VictimsCommand.self, Craft.self, Evaluate.self, Export.self, Report.self, AuditCommand.self, Bench.self])
 }

@@ -5,6 +5,7 @@ import Distillation
 import Evaluation
 import Formats
 import Foundation
+import ONNX
 import Pipeline
 import Reports
 import Results
@@ -264,8 +265,19 @@ struct AuditCommand: ParsableCommand {
             All 90 pairs of a 10-class zoo take about 45 minutes on 2 cores at the default budget.
             Example: amnesia audit --zoo fashion-lenet --pairs 0:1,0:6 --iterations 200
             Example: amnesia audit --zoo fashion-lenet --pairs 0:1 --defense dilution:clean=1000 --defense step_cap:max=0.02
+
+            Your own model: --model model.onnx trains (or reuses) the zoo audit-<file name> of \
+            --crafting victims of its architecture on --dataset, adds the model as its held-out \
+            victim, and audits it: the matrix is the model's own.
+            Example: amnesia audit --model model.onnx --dataset image-folder --data-dir images --pairs 0:1
             """)
-    @Option(help: "The zoo's name under --victims-dir, or its path.") var zoo: String
+    @Option(help: "The zoo's name under --victims-dir, or its path.") var zoo: String?
+    @Option(help: "Your ONNX model, instead of --zoo: audited as the held-out victim of a zoo of its architecture.")
+    var model: String?
+    @Option(help: "With --model: the dataset (e.g. image-folder, fashion-mnist).") var dataset = "fashion-mnist"
+    @Option(help: "With --model: the dataset's folder.") var dataDir: String?
+    @Option(help: "With --model: crafting victims to train on the model's architecture.") var crafting = 8
+    @Option(help: "With --model: batch norm in the victims' poisoned step, eval or train.") var batchNorm = BatchNormMode.eval.rawValue
     @Option(help: "Comma-separated K:T pairs (class indices); all 90 ordered pairs when absent.")
     var pairs: String?
     @Option(help: "Attack spec whose settings every pair uses (its forget/target are ignored); the default attack by default.")
@@ -279,9 +291,9 @@ struct AuditCommand: ParsableCommand {
     func run() throws {
         var template = try AttackSpec.load(URL(fileURLWithPath: spec))
         template.iterations = iterations
-        template.zoo = zoo
         template.optimizer.decayEvery = max(1, iterations * 2 / 5)
-        let zoo = try openZoo(zoo, root: URL(fileURLWithPath: victimsDir))
+        let zoo = try auditedZoo()
+        template.zoo = zoo.name
         let parsed = try pairs.map { text in
             try text.split(separator: ",").map { item -> (forget: Int, target: Int) in
                 let parts = item.split(separator: ":").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -304,5 +316,26 @@ struct AuditCommand: ParsableCommand {
         let median = asrs.isEmpty ? 0 : (asrs[(asrs.count - 1) / 2] + asrs[asrs.count / 2]) / 2
         print("median held-out ASR over \(asrs.count) pairs: \(String(format: "%.3f", median))")
         print("report: \(audit.directory.appendingPathComponent(ReportWriter.auditHTMLName).path)")
+    }
+
+    /// The zoo named by --zoo, or the one --model trains around the user's model.
+    private func auditedZoo() throws -> Zoo {
+        switch (zoo, model) {
+        case let (name?, nil):
+            return try openZoo(name, root: URL(fileURLWithPath: victimsDir))
+        case let (nil, model?):
+            guard let mode = BatchNormMode(rawValue: batchNorm) else {
+                throw ValidationError("--batch-norm must be eval or train, got '\(batchNorm)'")
+            }
+            return try ModelAudit.zoo(model: URL(fileURLWithPath: model), dataset: dataset, dataDir: dataDir, crafting: crafting,
+                                      training: TrainingRecipe(), batchNorm: mode == .eval ? nil : mode,
+                                      root: URL(fileURLWithPath: victimsDir), workers: workers) { event in
+                if case let .finished(record, seconds) = event {
+                    Console.shared.say("  \(record.id): test accuracy \(String(format: "%.4f", record.testAccuracy)) in \(formatDuration(seconds))")
+                }
+            }
+        default:
+            throw ValidationError("give either --zoo or --model")
+        }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Datasets
 import Formats
 import Foundation
+import ONNX
 import Specs
 import Victims
 
@@ -79,16 +80,29 @@ extension VictimsCommand {
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add classifiers trained elsewhere (PyTorch state_dict as safetensors) to a zoo.",
+            abstract: "Add classifiers trained elsewhere (ONNX models, or PyTorch state_dicts as safetensors) to a zoo.",
             discussion: """
-                Tensor names and shapes must match the architecture's state_dict exactly (LeNet: \
-                conv1.weight [6,1,5,5], conv1.bias, conv2.*, fc1.*, fc2.*, fc3.*). In PyTorch: \
-                safetensors.torch.save_file(model.state_dict(), "model.safetensors"). The weights \
-                must expect inputs normalized with the zoo's mean and std (see `victims show`).
+                ONNX: any classifier torch.onnx.export wrote (opset 13-21, with or without constant \
+                folding) built from the supported ops: Conv, Gemm, MatMul, Add, Sub, Mul, Div, Relu, \
+                LeakyRelu, Sigmoid, Tanh, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, \
+                Flatten, Reshape, Transpose, Concat, Identity, Dropout, Softmax/LogSoftmax last. The \
+                first file's graph becomes the zoo's architecture (model.onnx in its folder); later \
+                files must have the same graph. In PyTorch: model.eval(); torch.onnx.export(model, \
+                torch.zeros(1, 1, 28, 28), "model.onnx", dynamo=False, dynamic_axes={"input": {0: "N"}}). \
+                Example: amnesia victims import --zoo mine --dataset fashion-mnist model.onnx
+
+                safetensors: tensor names and shapes must match the architecture's state_dict exactly \
+                (LeNet: conv1.weight [6,1,5,5], conv1.bias, conv2.*, fc1.*, fc2.*, fc3.*). In PyTorch: \
+                safetensors.torch.save_file(model.state_dict(), "model.safetensors").
+
+                Either way the model must expect inputs normalized with the zoo's mean and std (see \
+                `victims show`).
                 """)
 
-        @Option(help: "Architecture of the imported weights (lenet, mlp, convnet).")
+        @Option(help: "Architecture of imported safetensors weights (lenet, mlp, convnet, alexcifarnet); ONNX files bring their own.")
         var arch = "lenet"
+        @Option(help: "For a new zoo of ONNX models with BatchNormalization: its behaviour in the victim's poisoned step, eval (frozen statistics) or train (batch statistics, running ones updated).")
+        var batchNorm = BatchNormMode.eval.rawValue
         @Option(help: "Dataset the weights were trained on.")
         var dataset = "fashion-mnist"
         @Option(help: "Folder with the dataset's files (default: the dataset's usual location).")
@@ -97,7 +111,7 @@ extension VictimsCommand {
         var zoo = "imported"
         @Option(help: "Role of the imported victims: heldout or crafting.")
         var role = VictimRole.heldout.rawValue
-        @Argument(help: "safetensors files to import.")
+        @Argument(help: "ONNX (.onnx) or safetensors files to import.")
         var weights: [String]
         @OptionGroup var root: ZooRootOption
 
@@ -105,21 +119,30 @@ extension VictimsCommand {
             guard let role = VictimRole(rawValue: role), VictimRole.zooRoles.contains(role) else {
                 throw ValidationError("--role must be heldout or crafting, got '\(role)'")
             }
+            guard let batchNorm = BatchNormMode(rawValue: batchNorm) else {
+                throw ValidationError("--batch-norm must be eval or train, got '\(batchNorm)'")
+            }
+            let files = weights.map { URL(fileURLWithPath: $0) }
+            let onnx = files.filter { $0.pathExtension.lowercased() == "onnx" }
+            guard onnx.isEmpty || onnx.count == files.count else {
+                throw ValidationError("import either ONNX files or safetensors files in one call, not both")
+            }
             if let message = SafeName.describe(zoo, key: "--zoo") { throw ValidationError(message) }
             // Held from before the manifest is read until after it is written, so two imports
             // (or an import and a training run) into one zoo cannot lose each other's victims.
             let lock = try FolderLock(root.url.appendingPathComponent(zoo), purpose: "importing into this zoo")
             defer { withExtendedLifetime(lock) {} }
-            let existing = try? Zoo(at: root.url.appendingPathComponent(zoo))
-            let data = try PreparedData.load(dataset: dataset, directory: dataDir, normalization: existing?.manifest.normalization)
-            var target = try Zoo.openOrCreate(name: zoo, architecture: arch, dataset: dataset, dataDir: dataDir,
-                                              root: root.url, data: data)
+            let directory = root.url.appendingPathComponent(zoo)
+            let existing = try? Zoo(at: directory)
             let records: [VictimRecord]
             do {
-                records = try target.importWeights(weights.map { URL(fileURLWithPath: $0) }, role: role, data: data)
+                let data = try PreparedData.load(dataset: dataset, directory: dataDir, normalization: existing?.manifest.normalization)
+                var target = try Zoo.openOrCreate(name: zoo, architecture: onnx.isEmpty ? arch : Zoo.onnxArchitecture, dataset: dataset,
+                                                  dataDir: dataDir, root: root.url, data: data, onnxGraph: onnx.first, batchNorm: batchNorm)
+                records = try target.importWeights(files, role: role, data: data)
             } catch {
                 // A zoo this command created and could not fill is not left behind, empty.
-                if existing == nil { try? FileManager.default.removeItem(at: target.directory) }
+                if existing == nil { try? FileManager.default.removeItem(at: directory) }
                 throw error
             }
             for record in records {
@@ -160,4 +183,5 @@ func trainZoo(_ spec: ZooSpec, root: URL, workers: Int) throws -> Zoo {
 }
 
 extension ZooError: LocalizedError { public var errorDescription: String? { message } }
+extension OnnxError: LocalizedError { public var errorDescription: String? { message } }
 extension SpecError: LocalizedError { public var errorDescription: String? { description } }

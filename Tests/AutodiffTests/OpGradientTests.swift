@@ -32,6 +32,8 @@ let elementwiseCases: [OpCase] = [
     OpCase("relu", [random([3, 4], seed: 13, awayFromZero: 0.05)]) { relu($0[0]) },
     OpCase("sigmoid", [random([3, 4], seed: 14, low: -3, high: 3)]) { sigmoid($0[0]) },
     OpCase("softplus", [random([3, 4], seed: 15, low: -3, high: 3)]) { softplus($0[0]) },
+    OpCase("tanh", [random([3, 4], seed: 150, low: -2, high: 2)]) { tanh($0[0]) },
+    OpCase("leaky relu", [random([3, 4], seed: 151, awayFromZero: 0.05)]) { leakyRelu($0[0], slope: 0.1) * $0[0] },
     // Composites exercise the second order of the products above through nonlinearity.
     OpCase("x·sigmoid(x)", [random([2, 3], seed: 16)]) { $0[0] * sigmoid($0[0]) },
     OpCase("exp(x)/y", [random([2, 3], seed: 17), random([3], seed: 18, low: 0.5, high: 2)]) { exp($0[0]) / $0[1] },
@@ -48,6 +50,17 @@ let shapeCases: [OpCase] = [
     OpCase("reshape", [random([2, 6], seed: 27)]) { exp($0[0].reshaped([3, -1])) * random([3, 4], seed: 1) },
     OpCase("permute", [random([2, 3, 4], seed: 28)]) { exp($0[0].permuted([2, 0, 1])) * random([4, 2, 3], seed: 2) },
     OpCase("transpose", [random([2, 3], seed: 29)]) { exp($0[0].transposed()) * random([3, 2], seed: 3) },
+    OpCase("concatenate axis 1", [random([2, 1, 3], seed: 160), random([2, 2, 3], seed: 161)]) {
+        exp(concatenated([$0[0], $0[1]], axis: 1)) * random([2, 3, 3], seed: 5)
+    },
+    OpCase("concatenate a tensor with itself, last axis", [random([2, 3], seed: 162)]) {
+        let y = concatenated([$0[0], $0[0] * $0[0]], axis: -1)
+        return y * y
+    },
+    OpCase("slice axis 1", [random([2, 4, 3], seed: 163)]) { exp(sliced($0[0], axis: 1, range: 1..<3)) * random([2, 2, 3], seed: 6) },
+    OpCase("zero-pad unequal sides", [random([1, 2, 3, 2], seed: 164)]) {
+        exp(zeroPadded($0[0], top: 1, left: 0, bottom: 2, right: 1)) * random([1, 2, 6, 3], seed: 7)
+    },
     // Shifts with replicated borders read some pixels twice: the scatter-add must sum them.
     OpCase("remap shift and flip", [random([2, 1, 3, 4], seed: 19)]) {
         let offsets = translationOffsets(shape: [2, 1, 3, 4], dy: [1, -2], dx: [-1, 2], flip: [false, true])
@@ -91,6 +104,20 @@ let convolutionCases: [OpCase] = [
         let y = conv2d($0[0], weight: $0[1])
         return y * y
     },
+    OpCase("conv2d unequal pads", [random([1, 2, 4, 4], seed: 170), random([2, 2, 3, 3], seed: 171), random([2], seed: 172)]) {
+        conv2d($0[0], weight: $0[1], bias: $0[2], stride: 1, pads: (0, 1, 2, 1), dilation: 1, groups: 1) * 0.5
+    },
+    OpCase("conv2d dilation 2", [random([1, 1, 6, 5], seed: 173), random([2, 1, 2, 2], seed: 174)]) {
+        let y = conv2d($0[0], weight: $0[1], bias: nil, stride: 1, pads: (1, 1, 1, 1), dilation: 2, groups: 1)
+        return y * y
+    },
+    OpCase("conv2d 2 groups stride 2 bias", [random([1, 4, 5, 5], seed: 175), random([4, 2, 3, 3], seed: 176), random([4], seed: 177)]) {
+        let y = conv2d($0[0], weight: $0[1], bias: $0[2], stride: 2, pads: (1, 1, 1, 1), dilation: 1, groups: 2)
+        return y * y
+    },
+    OpCase("conv2d depthwise", [random([2, 3, 4, 4], seed: 178), random([3, 1, 3, 3], seed: 179)]) {
+        conv2d($0[0], weight: $0[1], bias: nil, stride: 1, pads: (1, 1, 1, 1), dilation: 1, groups: 3) * $0[0]
+    },
     OpCase("max-pool 2", [distinct([2, 2, 4, 4], seed: 62)]) { maxPool2d($0[0], size: 2) },
     OpCase("max-pool 2, rows of 9 windows (8 at once, then one)", [distinct([1, 2, 4, 18], seed: 69)]) { maxPool2d($0[0], size: 2) },
     OpCase("max-pool 3 stride 2 (overlapping)", [distinct([1, 2, 5, 5], seed: 63)]) { maxPool2d($0[0], size: 3, stride: 2) },
@@ -104,6 +131,29 @@ let convolutionCases: [OpCase] = [
     OpCase("avg-pool squared", [random([1, 2, 4, 4], seed: 67)]) {
         let y = avgPool2d($0[0], size: 2)
         return y * y
+    },
+]
+
+/// Batch normalization in both modes, on 4-D and 2-D batches; squared outputs so the
+/// second derivatives couple input, scale and statistics.
+let normalizationCases: [OpCase] = [
+    OpCase("batch norm eval", [random([2, 3, 2, 2], seed: 180), random([3], seed: 181), random([3], seed: 182),
+                               random([3], seed: 183), random([3], seed: 184, low: 0.5, high: 2)]) {
+        let y = batchNorm($0[0], scale: $0[1], shift: $0[2], mean: $0[3], variance: $0[4], epsilon: 1e-5)
+        return y * y
+    },
+    OpCase("batch norm train 4-D", [random([3, 2, 2, 2], seed: 185), random([2], seed: 186), random([2], seed: 187)]) {
+        let y = batchNormTraining($0[0], scale: $0[1], shift: $0[2], epsilon: 1e-5).output
+        return y * y * random([3, 2, 2, 2], seed: 8)
+    },
+    OpCase("batch norm train 2-D", [random([4, 3], seed: 188), random([3], seed: 189), random([3], seed: 190)]) {
+        let y = batchNormTraining($0[0], scale: $0[1], shift: $0[2], epsilon: 1e-5).output
+        return exp(y) * random([4, 3], seed: 9)
+    },
+    // The statistics themselves, as a running-statistics update reads them.
+    OpCase("batch norm train statistics", [random([4, 2, 2, 1], seed: 191)]) {
+        let s = batchNormTraining($0[0], scale: Tensor.ones([2]), shift: Tensor.zeros([2]), epsilon: 1e-5)
+        return concatenated([s.mean * s.mean, s.variance], axis: 0)
     },
 ]
 
@@ -128,6 +178,9 @@ struct OpGradientTests {
 
     @Test("convolution and pooling", arguments: convolutionCases)
     func convolution(_ op: OpCase) { expectGradients(op) }
+
+    @Test("batch normalization", arguments: normalizationCases)
+    func normalization(_ op: OpCase) { expectGradients(op) }
 
     @Test("log-softmax and cross-entropy", arguments: lossCases)
     func losses(_ op: OpCase) { expectGradients(op) }
