@@ -312,21 +312,23 @@ extension UnrolledSteps {
         let (kImages, oImages) = (data.train.batch(k), data.train.batch(others))
         let oLabels = others.map { data.train.labels[$0] }
         let fixedTargets = Tensor.oneHot(stepLabels, classes: classes)
-        return GradientMode.withoutRecording {
-            let steps = state.images.indices.map { s in
+        let steps = GradientMode.withoutRecording {
+            state.images.indices.map { s in
                 InnerStep(images: state.images[s], targets: state.labelLogits.isEmpty ? fixedTargets : exp(logSoftmax(state.labelLogits[s])))
             }
-            let etas = Self.stepSizes(state.rho).map { Tensor($0) }
-            let scores = validationPool.map { v -> Float in
-                let theta = unroll(classifier, from: victims[v], steps: steps, stepSizes: etas, epochs: spec.epochs, createGraph: false)
-                let asr = Float(classifier.predictions(kImages, theta).filter { $0 == target }.count) / Float(max(k.count, 1))
-                func accuracy(_ p: [Tensor]) -> Float {
-                    Float(zip(classifier.predictions(oImages, p), oLabels).filter { $0 == $1 }.count) / Float(max(others.count, 1))
-                }
-                return asr - (accuracy(victims[v]) - accuracy(theta))
-            }
-            return scores.reduce(0, +) / Float(max(scores.count, 1))
         }
+        let etas = Self.stepSizes(state.rho).map { Tensor($0) }
+        // Not inside `withoutRecording`: the step needs its own loss's graph (without it the
+        // gradient is zero, the victims never move and every poison scores alike).
+        let scores = validationPool.map { v -> Float in
+            let theta = unroll(classifier, from: victims[v], steps: steps, stepSizes: etas, epochs: spec.epochs, createGraph: false)
+            let asr = Float(classifier.predictions(kImages, theta).filter { $0 == target }.count) / Float(max(k.count, 1))
+            func accuracy(_ p: [Tensor]) -> Float {
+                Float(zip(classifier.predictions(oImages, p), oLabels).filter { $0 == $1 }.count) / Float(max(others.count, 1))
+            }
+            return asr - (accuracy(victims[v]) - accuracy(theta))
+        }
+        return scores.reduce(0, +) / Float(max(scores.count, 1))
     }
 
     /// HOOK 7 — the state a poison set is made from: the best validated one if any.

@@ -399,6 +399,9 @@ struct RobustnessTests {
         let best = try #require(state.best)
         #expect((1...3).contains(best.iteration) && best.score.isFinite)
         #expect(abs(c.validationScore(UnrolledSteps.State(best, from: state)) - best.score) < 1e-6)
+        var longStep = state
+        longStep.rho = [5]   // softplus(5) ≈ 5: the validation victims must move
+        #expect(c.validationScore(longStep) != c.validationScore(state), "the score takes the step")
         let poison = c.poisonSet(state)
         #expect(poison.images.scalars == best.images[0].scalars, "the poison is the best validated one")
         let resumed = try withTempDir { dir in

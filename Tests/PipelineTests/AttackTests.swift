@@ -146,10 +146,10 @@ struct AttackTests {
         #expect(other.directory != evaluation.directory)
 
         // While another process evaluates into the folder, a second evaluation stops at once.
-        let holder = try FolderLock(other.directory, purpose: "evaluating this poison")
-        let busy = #expect(throws: FormatError.self) { try other.run() }
-        #expect(busy?.description.contains("is evaluating this poison in this folder") == true)
-        withExtendedLifetime(holder) {}
+        try withExtendedLifetime(FolderLock(other.directory, purpose: "evaluating this poison")) {
+            let busy = #expect(throws: FormatError.self) { try other.run() }
+            #expect(busy?.description.contains("is evaluating this poison in this folder") == true)
+        }
     }
 }
 
@@ -228,10 +228,10 @@ struct AuditTests {
         let again = try #require(try audit.run(progress: { messages.add($0) }))
         #expect(messages.all.isEmpty, "saved pairs are not crafted again")
         #expect(again.pairs == report.pairs)
-        let holder = try FolderLock(audit.directory, purpose: "auditing")
-        let busy = #expect(throws: FormatError.self) { try audit.run() }
-        #expect(busy?.description.contains("is auditing in this folder") == true)
-        withExtendedLifetime(holder) {}
+        try withExtendedLifetime(FolderLock(audit.directory, purpose: "auditing")) {
+            let busy = #expect(throws: FormatError.self) { try audit.run() }
+            #expect(busy?.description.contains("is auditing in this folder") == true)
+        }   // released here, before the defended run below
         #expect(throws: SpecError.self) {
             try Audit(zoo: zoo, template: TinyWorld.attack(), pairs: [(1, 1)], reportsRoot: root)
         }
