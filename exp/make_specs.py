@@ -32,3 +32,4 @@ spec('relab', replace={'images_per_class: 10 ': 'initial_images: relabelled\nima
 spec('snap16', replace={'zoo: fashion-lenet\n': 'zoo: fashion-lenet-snap16\n', 'zoo_spec: victims/fashion-lenet.yaml   # trained first if the zoo is missing\n': ''})
 spec('relab-s1', replace={'images_per_class: 10 ': 'initial_images: relabelled\nimages_per_class: 10 ', 'seed: 0\n': 'seed: 1\n'})
 spec('relabsnap', replace={'images_per_class: 10 ': 'initial_images: relabelled\nimages_per_class: 10 ', 'zoo: fashion-lenet\n': 'zoo: fashion-lenet-snap16\n', 'zoo_spec: victims/fashion-lenet.yaml   # trained first if the zoo is missing\n': ''})
+spec('default-s1', replace={'seed: 0\n': 'seed: 1\n'})
