@@ -1,5 +1,4 @@
 import Autodiff
-import Datasets
 import Foundation
 
 /// A dataset ready for networks: both splits normalized with per-channel statistics fit
