@@ -207,8 +207,16 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
 
     /// Loads an attack spec and checks the values that do not need the dataset.
     public static func load(_ url: URL) throws -> AttackSpec {
-        let spec = try SpecFile.load(AttackSpec.self, from: url)
-        if let problem = spec.problem { throw SpecError(file: url.path, problem) }
+        try check(SpecFile.load(AttackSpec.self, from: url), file: url.path)
+    }
+
+    /// Decodes an attack spec's text and checks it like `load`; `file` names it in errors.
+    public static func parse(yaml: String, file: String) throws -> AttackSpec {
+        try check(SpecFile.decode(AttackSpec.self, yaml: yaml, file: file), file: file)
+    }
+
+    private static func check(_ spec: AttackSpec, file: String) throws(SpecError) -> AttackSpec {
+        if let problem = spec.problem { throw SpecError(file: file, problem) }
         return spec
     }
 

@@ -108,20 +108,7 @@ public struct Zoo: Sendable {
         guard let data = try? Data(contentsOf: url) else {
             throw ZooError("no zoo at \(directory.path) (missing manifest.json); train one with `amnesia victims train SPEC`")
         }
-        do {
-            manifest = try JSONDecoder().decode(ZooManifest.self, from: data)
-        } catch let error as DecodingError {
-            throw ZooError("\(url.path) is not a valid zoo manifest (\(ZooManifest.schemaID)): \(SpecFile.describe(error)); retrain the zoo or restore the file")
-        } catch {
-            throw ZooError("\(url.path) is not a valid zoo manifest (\(ZooManifest.schemaID)): \(error.localizedDescription)")
-        }
-        guard manifest.schema == ZooManifest.schemaID else {
-            throw ZooError("\(url.path) has schema '\(manifest.schema)', expected '\(ZooManifest.schemaID)'")
-        }
-        if let stray = manifest.victims.first(where: { !VictimRole.zooRoles.contains($0.role) }) {
-            throw ZooError("\(url.path): victim '\(stray.id)' has role '\(stray.role.rawValue)'; a zoo's victims are crafting or heldout")
-        }
-        if let problem = manifest.problem { throw ZooError("\(url.path): \(problem)") }
+        manifest = try ZooManifest.parse(data, source: url.path)
         self.directory = directory
     }
 

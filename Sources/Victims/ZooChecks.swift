@@ -3,6 +3,27 @@ import Foundation
 import Specs
 
 extension ZooManifest {
+    /// Decodes and checks a manifest's bytes; `source` names it in errors. Every manifest
+    /// Amnesia reads comes through here (and the fuzz target drives it with hostile bytes).
+    public static func parse(_ data: Data, source: String) throws -> ZooManifest {
+        let manifest: ZooManifest
+        do {
+            manifest = try JSONDecoder().decode(ZooManifest.self, from: data)
+        } catch let error as DecodingError {
+            throw ZooError("\(source) is not a valid zoo manifest (\(schemaID)): \(SpecFile.describe(error)); retrain the zoo or restore the file")
+        } catch {
+            throw ZooError("\(source) is not a valid zoo manifest (\(schemaID)): \(error.localizedDescription)")
+        }
+        guard manifest.schema == schemaID else {
+            throw ZooError("\(source) has schema '\(manifest.schema)', expected '\(schemaID)'")
+        }
+        if let stray = manifest.victims.first(where: { !VictimRole.zooRoles.contains($0.role) }) {
+            throw ZooError("\(source): victim '\(stray.id)' has role '\(stray.role.rawValue)'; a zoo's victims are crafting or heldout")
+        }
+        if let problem = manifest.problem { throw ZooError("\(source): \(problem)") }
+        return manifest
+    }
+
     /// Why this manifest cannot be trusted, or nil. A manifest is read from disk and may have
     /// been edited: every name that becomes a path must stay inside the zoo's folder, and no
     /// held-out victim may be a crafting victim under another id (its "held-out" score would

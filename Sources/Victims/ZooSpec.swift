@@ -140,11 +140,19 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
 
     /// Loads and validates a zoo spec.
     public static func load(_ url: URL) throws -> ZooSpec {
-        let spec = try SpecFile.load(ZooSpec.self, from: url)
+        try check(SpecFile.load(ZooSpec.self, from: url), file: url.path)
+    }
+
+    /// Decodes and validates a zoo spec's text; `file` names it in errors.
+    public static func parse(yaml: String, file: String) throws -> ZooSpec {
+        try check(SpecFile.decode(ZooSpec.self, yaml: yaml, file: file), file: file)
+    }
+
+    private static func check(_ spec: ZooSpec, file: String) throws(SpecError) -> ZooSpec {
         do {
             try spec.validate()
         } catch {
-            throw SpecError(file: url.path, error.message)
+            throw SpecError(file: file, error.message)
         }
         return spec
     }

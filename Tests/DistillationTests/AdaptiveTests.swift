@@ -112,6 +112,26 @@ struct AdaptiveTests {
         #expect(spec.problem?.contains("detection_penalty must be zero or positive") == true)
     }
 
+    @Test("with batch statistics (batch norm in train mode) the defended step is the victim's: its training forward, its running statistics")
+    func trainingForward() throws {
+        let net = CentredLeNet(base: try LeNet(inputShape: [1, 28, 28], classes: 4))
+        var rng = SeededGenerator(seed: 5)
+        let victims = (0..<2).map { _ in [Tensor(shape: [1], scalars: [0.3])] + net.base.initialParameters(using: &rng) }
+        var spec = AttackSpec(name: "a", zoo: "z", forget: "0", target: "1")
+        (spec.imagesPerClass, spec.victimsPerIteration, spec.realBatchSize) = (2, 2, 32)
+        spec.defenses = [.stepCap(max: 1e6)]   // differentiable, and a no-op at this size
+        let c = UnrolledSteps(spec: spec, context: spec.craftingContext(
+            classifier: net, data: try PreparedData.load(dataset: "synthetic"), victims: victims,
+            forget: 0, target: 1, architecture: "centred-lenet"))
+        let (start, steps, real, labels) = setting(c)
+        let eta = [Tensor(0.5)]
+        let defended = c.defendedUnroll(start, steps: steps, stepSizes: eta, seed: 1, real: real, batchLabels: labels).theta
+        let plain = unroll(net, from: start, steps: steps, stepSizes: eta, epochs: 1, createGraph: true)
+        #expect(zip(defended, plain).allSatisfy { $0.scalars == $1.scalars })
+        let batchMean = steps[0].images.mean().item
+        #expect(abs(defended[0].item - (0.9 * 0.3 + 0.1 * batchMean)) < 1e-6, "the running mean moved by the poison batch")
+    }
+
     @Test("a spec cannot craft through the gate or a detector; the message names the --defense form")
     func refused() {
         var spec = AttackSpec(name: "a", zoo: "z", forget: "0", target: "1")
@@ -119,5 +139,25 @@ struct AdaptiveTests {
         #expect(spec.problem?.contains("--defense gate:max_drop=0.02") == true, "\(spec.problem ?? "accepted")")
         spec.defenses = [.dilution(clean: 10), .filter(fraction: 0.1), .dpSGD(clip: 1, noise: 0.5), .stepCap(max: 0.1), .normCap(max: 1)]
         #expect(spec.problem == nil)
+    }
+}
+
+/// LeNet behind an input layer with batch statistics, like batch norm: a training forward
+/// centres the batch on its own mean and moves the running mean (the first parameter) by
+/// PyTorch's momentum 0.1; evaluation centres on the running mean.
+struct CentredLeNet: Classifier {
+    let base: LeNet
+    var name: String { "centred-lenet" }
+    var inputShape: [Int] { base.inputShape }
+    var classes: Int { base.classes }
+    var parameterSpecs: [ParameterSpec] { [ParameterSpec("running_mean", [1])] + base.parameterSpecs }
+
+    func features(_ x: Tensor, _ p: [Tensor]) -> Tensor { base.features(x - p[0], Array(p.dropFirst())) }
+    func logits(_ x: Tensor, _ p: [Tensor]) -> Tensor { base.logits(x - p[0], Array(p.dropFirst())) }
+
+    func trainingForward(_ x: Tensor, _ p: [Tensor]) -> (logits: Tensor, parameters: [Tensor]) {
+        let mean = x.mean()
+        let running = Tensor(shape: [1], scalars: [0.9 * p[0].item + 0.1 * mean.item])
+        return (base.logits(x - mean, Array(p.dropFirst())), [running] + p.dropFirst())
     }
 }

@@ -36,13 +36,13 @@ extension UnrolledSteps {
             for (s, step) in steps.enumerated() {
                 let index = epoch * steps.count + s
                 var rng = SeededGenerator(seed: Self.leverSeed(seed, 300 + UInt64(index)))
-                let (loss, rows) = defendedLoss(theta, start: start, step: step, defenses: d, rng: &rng)
+                let (loss, rows, carried) = defendedLoss(theta, start: start, step: step, defenses: d, rng: &rng)
                 var grads = gradients(of: loss, wrt: theta, createGraph: true)
                 if let dp = d.dpSGD, dp.noise > 0 {
                     grads = grads.map { $0 + Tensor.randomNormal($0.shape, std: dp.noise * dp.clip / Float(rows), using: &rng) }
                 }
                 let eta = d.stepCap.map { cappedStepSize(stepSizes[index], max: $0) } ?? stepSizes[index]
-                theta = zip(theta, grads).map { $0 - eta * $1 }
+                theta = zip(carried, grads).map { $0 - eta * $1 }
             }
         }
         if let radius = d.normCap { theta = normCapped(theta, from: start, max: radius) }
@@ -52,10 +52,13 @@ extension UnrolledSteps {
         return (theta, penalty)
     }
 
-    /// The loss of one defended inner step at `theta` (differentiable in the poison), and the
-    /// number of rows the victim's mean runs over (kept poison rows plus B).
+    /// The loss of one defended inner step at `theta` (differentiable in the poison), the
+    /// number of rows the victim's mean runs over (kept poison rows plus B), and the
+    /// parameters the step applies its gradient to. Poison and clean rows go through ONE
+    /// training forward pass, as the victim's mixed batch does: with batch norm in train
+    /// mode its statistics are the mix's, and its running statistics move as the victim's.
     func defendedLoss(_ theta: [Tensor], start: [Tensor], step: InnerStep, defenses d: AdaptiveDefenses,
-                      rng: inout SeededGenerator) -> (Tensor, Int) {
+                      rng: inout SeededGenerator) -> (loss: Tensor, rows: Int, carried: [Tensor]) {
         let m = step.images.shape[0]
         var poisonWeights = [Float](repeating: 1, count: m)
         if let fraction = d.filter {
@@ -78,15 +81,19 @@ extension UnrolledSteps {
             if let c = clean { clean?.weights = Self.clipFactors(classifier, c.images, c.targets, detached, clip: clip) }
         }
         let rows = kept + (d.dilution ?? 0)
-        let column = { (w: [Float]) in Tensor(shape: [w.count, 1], scalars: w) }
-        // crossEntropy is the mean over its rows: × rows gives the weighted sum.
-        var loss = crossEntropy(classifier.logits(step.images, theta), targets: step.targets * column(poisonWeights))
-            * (Float(m) / Float(rows))
+        // Every row's weight in the victim's mean: a clean row of the sample stands for
+        // `stands` of the B clean images.
+        var images = step.images, targets = step.targets, weights = poisonWeights.map { $0 / Float(rows) }
         if let c = clean {
-            loss = loss + crossEntropy(classifier.logits(c.images, theta), targets: c.targets * column(c.weights))
-                * (Float(c.weights.count) * c.stands / Float(rows))
+            images = concatenated([images, c.images], axis: 0)
+            targets = concatenated([targets, c.targets], axis: 0)
+            weights += c.weights.map { $0 * c.stands / Float(rows) }
         }
-        return (loss, rows)
+        let (logits, carried) = classifier.trainingForward(images, theta)
+        // crossEntropy is the mean over its rows: × their count gives the weighted sum.
+        let loss = crossEntropy(logits, targets: targets * Tensor(shape: [weights.count, 1], scalars: weights))
+            * Float(weights.count)
+        return (loss, rows, carried)
     }
 
     /// Mean over steps and poison images of relu(ℓᵢ − q), ℓᵢ the image's loss under its
