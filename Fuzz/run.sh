@@ -3,12 +3,12 @@
 # smoke), from the committed seed corpus in Fuzz/corpus/<target>/ plus what earlier runs
 # found (kept in Fuzz/.build/corpus-<target>/). Prints each target's executions and
 # coverage; a crash leaves its input in Fuzz/.build/crashes-<target>/ and fails the run.
-# Usage: Fuzz/run.sh [SECONDS] [TARGET…]   (targets: safetensors png idx)
+# Usage: Fuzz/run.sh [SECONDS] [TARGET…]   (targets: safetensors png idx spec manifest onnx)
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-30}
 shift || true
-targets=("${@:-safetensors png idx}")
+targets=("${@:-safetensors png idx spec manifest onnx}")
 read -r -a targets <<< "${targets[*]}"
 status=0
 for target in "${targets[@]}"; do
