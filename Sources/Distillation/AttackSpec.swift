@@ -247,8 +247,8 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         if let w = detectionPenalty, !(w >= 0 && w.isFinite) {
             return "detection_penalty must be zero or positive and finite (got \(w))"
         }
-        if let fixed = defenses.first(where: { ["gate", "spectral", "clustering"].contains($0.name) }) {
-            return "defenses: \(fixed.name) is not differentiable, so it cannot be crafted through; the crafter adapts to filter, dp_sgd, step_cap, norm_cap and dilution. Score the poison under \(fixed.name) with --defense \(fixed.key) instead"
+        if let fixed = defenses.first(where: { $0.name == "gate" }) {
+            return "defenses: \(fixed.name) is not differentiable, so it cannot be crafted through; the crafter adapts to filter, dp_sgd, step_cap, norm_cap, dilution, spectral and clustering. Score the poison under \(fixed.name) with --defense \(fixed.key) instead"
         }
         return nil
     }

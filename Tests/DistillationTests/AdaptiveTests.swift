@@ -132,13 +132,47 @@ struct AdaptiveTests {
         #expect(abs(defended[0].item - (0.9 * 0.3 + 0.1 * batchMean)) < 1e-6, "the running mean moved by the poison batch")
     }
 
-    @Test("a spec cannot craft through the gate or a detector; the message names the --defense form")
+    @Test("a spec cannot craft through the gate; the message names the --defense form")
     func refused() {
         var spec = AttackSpec(name: "a", zoo: "z", forget: "0", target: "1")
         spec.defenses = [.gate(maxDrop: 0.02)]
         #expect(spec.problem?.contains("--defense gate:max_drop=0.02") == true, "\(spec.problem ?? "accepted")")
-        spec.defenses = [.dilution(clean: 10), .filter(fraction: 0.1), .dpSGD(clip: 1, noise: 0.5), .stepCap(max: 0.1), .normCap(max: 1)]
+        spec.defenses = [.dilution(clean: 10), .filter(fraction: 0.1), .dpSGD(clip: 1, noise: 0.5), .stepCap(max: 0.1), .normCap(max: 1),
+                         .spectral(clean: 10, fraction: 0.1), .clustering(clean: 10, maxShare: 0.3)]
         #expect(spec.problem == nil)
+    }
+
+    @Test("the feature-statistics penalty: zero for clean images under their labels, positive for the poison, gradient-checked to second order, scaled by detection_penalty")
+    func featurePenalty() throws {
+        let c = try crafter([.spectral(clean: 50, fraction: 0.1)])
+        let (start, steps, real, labels) = setting(c)
+        let cleanSteps = [InnerStep(images: real, labels: labels, classes: 4)]
+        #expect(c.featurePenalty(start, steps: cleanSteps, real: real, batchLabels: labels).item < 1e-5)
+        let poison = c.featurePenalty(start, steps: steps, real: real, batchLabels: labels).item
+        #expect(poison > 0.1, "noise images are far from every class's features (\(poison))")
+        // Four images, two per label, on a small MLP: every pixel checked to second order.
+        let mlp = MLP(inputShape: [1, 3, 3], classes: 2, hidden: [5])
+        var rng = SeededGenerator(seed: 8)
+        let weights = mlp.initialParameters(using: &rng)
+        var spec = AttackSpec(name: "a", zoo: "z", forget: "0", target: "1")
+        spec.defenses = [.clustering(clean: 10, maxShare: 0.3)]
+        let data = try PreparedData.load(dataset: "synthetic")
+        let small = UnrolledSteps(spec: spec, context: spec.craftingContext(classifier: mlp, data: data, victims: [weights],
+                                                                           forget: 0, target: 1, architecture: "mlp"))
+        let clean = Tensor.randomNormal([6, 1, 3, 3], using: &rng)
+        let images = Tensor.randomNormal([4, 1, 3, 3], using: &rng)
+        let m = GradientCheck().mismatches([images]) { x in
+            small.featurePenalty(weights, steps: [InnerStep(images: x[0], labels: [0, 0, 1, 1], classes: 2)],
+                                 real: clean, batchLabels: [0, 1, 0, 1, 0, 1])
+        }
+        #expect(m.isEmpty, "\(m.prefix(3).map(\.description))")
+        // The crafter adds it to the outer loss with the detection_penalty weight.
+        let etas = [Tensor(0.1)]
+        let one = c.defendedUnroll(start, steps: steps, stepSizes: etas, seed: 1, real: real, batchLabels: labels).penalty?.item
+        let twice = try CraftingOptionTests().crafter { ($0.defenses, $0.detectionPenalty) = ([.spectral(clean: 50, fraction: 0.1)], 2) }
+            .defendedUnroll(start, steps: steps, stepSizes: etas, seed: 1, real: real, batchLabels: labels).penalty?.item
+        #expect(one.map { abs($0 - poison) < 1e-4 * max(1, poison) } == true)
+        #expect(twice.map { abs($0 - 2 * poison) < 2e-4 * max(1, poison) } == true)
     }
 }
 

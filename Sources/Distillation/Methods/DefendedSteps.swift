@@ -15,9 +15,14 @@ import Networks
 ///   at the current weights and held constant in the meta-gradient) and Gaussian noise of
 ///   std σ·C, drawn anew every iteration and victim, is added to their sum before ÷ n;
 /// - `step_cap`: the step size is min(η, E);
-/// after all steps, `norm_cap`: the update is scaled to norm R when longer.
-/// The validation gate and the feature detectors are not differentiable; a spec cannot
-/// craft through them (AttackSpec.problem says so).
+/// after all steps, `norm_cap`: the update is scaled to norm R when longer;
+/// - `spectral` / `clustering`: the detectors themselves are not differentiable, so the
+///   crafter steps on the mix they screen (as `dilution` with their B) and the outer loss
+///   gains `detection_penalty` × a feature-statistics term (`featurePenalty`) that keeps
+///   each label's poison features at the first two moments of that class's clean features,
+///   which is what both detectors test.
+/// The validation gate is not differentiable and has no such proxy; a spec cannot craft
+/// through it (AttackSpec.problem says so).
 extension UnrolledSteps {
     /// Clean images per inner step that stand for a dilution's B (all of them when B is smaller).
     static let cleanSample = 200
@@ -47,9 +52,10 @@ extension UnrolledSteps {
         }
         if let radius = d.normCap { theta = normCapped(theta, from: start, max: radius) }
         let weight = spec.detectionPenalty ?? 1
-        let penalty = d.filter.flatMap { fraction in weight == 0 ? nil
-            : filterPenalty(start, steps: steps, real: real, batchLabels: batchLabels, fraction: fraction) * weight }
-        return (theta, penalty)
+        guard weight != 0 else { return (theta, nil) }
+        let terms = [d.filter.map { filterPenalty(start, steps: steps, real: real, batchLabels: batchLabels, fraction: $0) },
+                     d.screened ? featurePenalty(start, steps: steps, real: real, batchLabels: batchLabels) : nil].compactMap { $0 }
+        return (theta, terms.isEmpty ? nil : terms.dropFirst().reduce(terms[0], +) * weight)
     }
 
     /// The loss of one defended inner step at `theta` (differentiable in the poison), the
@@ -111,6 +117,48 @@ extension UnrolledSteps {
         return perStep.dropFirst().reduce(perStep[0], +) * (1 / Float(steps.count))
     }
 
+    /// Mean over steps and the poison's labels c of Σ_d [(μ_d − m_d)² + (s_d − σ_d)²] / Σ_d σ_d²,
+    /// μ and s the per-feature mean and standard deviation of the penultimate features of
+    /// the poison rows labelled c (their target's argmax, as the screening groups them), m
+    /// and σ those of the real batch's class-c images, all under the victim's start weights.
+    /// Zero when, label by label, the poison's features have the clean class's first two
+    /// moments; labels with fewer than two clean images in the batch are skipped.
+    public func featurePenalty(_ start: [Tensor], steps: [InnerStep], real: Tensor, batchLabels: [Int]) -> Tensor {
+        let weights = start.map { $0.detached() }
+        let clean = GradientMode.withoutRecording { classifier.features(real, weights) }
+        let perStep = steps.map { step -> Tensor in
+            let features = classifier.features(step.images, weights)
+            let k = step.targets.shape[1]
+            let targets = step.targets.scalars
+            let labels = (0..<step.images.shape[0]).map { r in (0..<k).max { targets[r * k + $0] < targets[r * k + $1] }! }
+            let terms = Set(labels).sorted().compactMap { c -> Tensor? in
+                let cleanRows = batchLabels.indices.filter { batchLabels[$0] == c }
+                guard cleanRows.count >= 2 else { return nil }
+                let (m, sigma) = GradientMode.withoutRecording { Self.moments(Self.rows(cleanRows, of: clean)) }
+                let (mu, spread) = Self.moments(Self.rows(labels.indices.filter { labels[$0] == c }, of: features))
+                let scale = 1 / max((sigma * sigma).sum().item, 1e-12)
+                return (((mu - m) * (mu - m)).sum() + ((spread - sigma) * (spread - sigma)).sum()) * scale
+            }
+            return terms.isEmpty ? Tensor(0) : terms.dropFirst().reduce(terms[0], +) * (1 / Float(terms.count))
+        }
+        return perStep.dropFirst().reduce(perStep[0], +) * (1 / Float(steps.count))
+    }
+
+    /// The rows `indices` of the matrix `x`, differentiably (a product with a 0/1 selection).
+    static func rows(_ indices: [Int], of x: Tensor) -> Tensor {
+        var selection = [Float](repeating: 0, count: indices.count * x.shape[0])
+        for (r, i) in indices.enumerated() { selection[r * x.shape[0] + i] = 1 }
+        return matmul(Tensor(shape: [indices.count, x.shape[0]], scalars: selection), x)
+    }
+
+    /// Per-column mean and standard deviation (population, with a small floor inside the
+    /// root so its gradient stays finite when a column is constant).
+    static func moments(_ x: Tensor) -> (mean: Tensor, std: Tensor) {
+        let mean = x.mean(alongAxes: [0])
+        let centred = x - mean
+        return (mean, sqrt((centred * centred).mean(alongAxes: [0]) + 1e-8))
+    }
+
     /// Every row's loss under its target row, as numbers.
     static func rowLosses(_ classifier: any Classifier, _ images: Tensor, _ targets: Tensor, _ weights: [Tensor]) -> [Float] {
         GradientMode.withoutRecording { (-(logSoftmax(classifier.logits(images, weights)) * targets).sum(alongAxes: [1])).scalars }
@@ -138,6 +186,8 @@ struct AdaptiveDefenses {
     var dpSGD: (clip: Float, noise: Float)?
     var stepCap: Float?
     var normCap: Float?
+    /// A feature-space detector screens the mix: its features are penalized.
+    var screened = false
 
     init(_ defenses: [DefenseSpec]) {
         for defense in defenses {
@@ -147,7 +197,8 @@ struct AdaptiveDefenses {
             case let .dpSGD(c, s): dpSGD = (c, s)
             case let .stepCap(e): stepCap = e
             case let .normCap(r): normCap = r
-            case .gate, .spectral, .clustering: break   // refused by AttackSpec.problem
+            case let .spectral(b, _), let .clustering(b, _): (dilution, screened) = (max(dilution ?? 0, b), true)
+            case .gate: break   // refused by AttackSpec.problem
             }
         }
     }
