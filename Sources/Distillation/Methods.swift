@@ -8,6 +8,8 @@ import Specs
 public enum MethodKind: String, SpecChoice, Sendable {
     /// The seeds' Algorithm 1: unrolled, differentiated inner gradient steps.
     case unrolledSteps = "unrolled-steps"
+    /// Kernel inducing points: kernel ridge regression from the poison to real batches.
+    case kip
 }
 
 extension AttackSpec {
@@ -15,6 +17,7 @@ extension AttackSpec {
     public func makeMethod(_ context: CraftingContext) -> any DistillationMethod {
         switch method {
         case .unrolledSteps: UnrolledSteps(spec: self, context: context)
+        case .kip: KernelInducingPoints(spec: self, context: context)
         }
     }
 

@@ -197,9 +197,9 @@ extension UnrolledSteps.State {
         file.metadata["image_adam_steps"] = String(imageOptimizer.state.steps)
         file.metadata["step_adam_steps"] = String(stepSizeOptimizer.state.steps)
         file.metadata["label_adam_steps"] = String(labelOptimizer.state.steps)
-        try Self.add(images, imageOptimizer.state, prefix: "images", to: &file)
-        try Self.add(labelLogits, labelOptimizer.state, prefix: "label_logits", to: &file)
-        try Self.add(rho.map { Tensor($0) }, stepSizeOptimizer.state, prefix: "rho", to: &file)
+        try Checkpoint.add(images, imageOptimizer.state, prefix: "images", to: &file)
+        try Checkpoint.add(labelLogits, labelOptimizer.state, prefix: "label_logits", to: &file)
+        try Checkpoint.add(rho.map { Tensor($0) }, stepSizeOptimizer.state, prefix: "rho", to: &file)
         try file.add(name: "losses", floats: losses, shape: [losses.count])
         if let best {
             file.metadata["best_score"] = String(best.score)
@@ -214,10 +214,10 @@ extension UnrolledSteps.State {
 
     public mutating func restore(from file: SafeTensors, source: String) throws {
         func count(_ key: String) throws -> Int { try Checkpoint.count(key, in: file, source: source) }
-        try Self.restore(&images, &imageOptimizer, prefix: "images", steps: count("image_adam_steps"), from: file)
-        try Self.restore(&labelLogits, &labelOptimizer, prefix: "label_logits", steps: count("label_adam_steps"), from: file)
+        try Checkpoint.restore(&images, &imageOptimizer, prefix: "images", steps: count("image_adam_steps"), from: file)
+        try Checkpoint.restore(&labelLogits, &labelOptimizer, prefix: "label_logits", steps: count("label_adam_steps"), from: file)
         var rhoTensors = rho.map { Tensor($0) }
-        try Self.restore(&rhoTensors, &stepSizeOptimizer, prefix: "rho", steps: count("step_adam_steps"), from: file)
+        try Checkpoint.restore(&rhoTensors, &stepSizeOptimizer, prefix: "rho", steps: count("step_adam_steps"), from: file)
         rho = rhoTensors.map(\.item)
         losses = try file.floats("losses")
         iteration = try count("iteration")
@@ -240,23 +240,5 @@ extension UnrolledSteps.State {
         return BestPoison(score: score, iteration: try Checkpoint.count("best_iteration", in: file, source: source),
                           images: try shaped(state.images, "best.images"), rho: rho,
                           labelLogits: try shaped(state.labelLogits, "best.label_logits"))
-    }
-
-    /// Adds tensors named `prefix.i` with their Adam moments (zeros before the first step).
-    private static func add(_ tensors: [Tensor], _ adam: Adam.State, prefix: String, to file: inout SafeTensors) throws {
-        for (i, tensor) in tensors.enumerated() {
-            let zeros = [Float](repeating: 0, count: tensor.count)
-            try file.add(name: "\(prefix).\(i)", floats: tensor.scalars, shape: tensor.shape)
-            try file.add(name: "\(prefix).\(i).adam_m", floats: adam.first.isEmpty ? zeros : adam.first[i], shape: tensor.shape)
-            try file.add(name: "\(prefix).\(i).adam_v", floats: adam.second.isEmpty ? zeros : adam.second[i], shape: tensor.shape)
-        }
-    }
-
-    /// Reads what `add` wrote back into `tensors` (shapes from the fresh state) and `adam`.
-    private static func restore(_ tensors: inout [Tensor], _ adam: inout Adam, prefix: String, steps: Int, from file: SafeTensors) throws {
-        tensors = try tensors.indices.map { Tensor(shape: tensors[$0].shape, scalars: try file.floats("\(prefix).\($0)")) }
-        guard steps > 0 else { return }
-        adam.state = Adam.State(first: try tensors.indices.map { try file.floats("\(prefix).\($0).adam_m") },
-                                second: try tensors.indices.map { try file.floats("\(prefix).\($0).adam_v") }, steps: steps)
     }
 }
