@@ -42,3 +42,16 @@ extension AttackSpec {
         }
     }
 }
+
+extension OuterOptimizer {
+    /// Adam at `rate` with this optimizer's betas.
+    public func adam(_ rate: Float) -> Adam { Adam(learningRate: rate, beta1: beta1, beta2: beta2) }
+}
+
+extension AttackSpec {
+    /// The generator of outer iteration `iteration`'s randomness, seeded by (seed,
+    /// iteration) so that a resumed run repeats exactly.
+    public func iterationGenerator(_ iteration: Int) -> SeededGenerator {
+        SeededGenerator(seed: seed &* 0x9E37_79B9 &+ UInt64(iteration) &+ 1)
+    }
+}

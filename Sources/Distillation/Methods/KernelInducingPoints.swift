@@ -54,15 +54,15 @@ public struct KernelInducingPoints: DistillationMethod {
         let start = seedsMethod
         let o = spec.optimizer
         return State(images: start.initialState().images[0], labels: .oneHot(start.stepLabels, classes: context.classes),
-                     imageOptimizer: Adam(learningRate: o.learningRate, beta1: o.beta1, beta2: o.beta2),
-                     labelOptimizer: Adam(learningRate: o.labelLearningRate, beta1: o.beta1, beta2: o.beta2),
+                     imageOptimizer: o.adam(o.learningRate),
+                     labelOptimizer: o.adam(o.labelLearningRate),
                      iteration: 0, losses: [])
     }
 
     /// One Adam step on the kernel regression loss over a fresh real batch and fresh
     /// kernel networks, both drawn from (seed, iteration).
     public func iterate(_ state: inout State, workers: Int = 2) {
-        var rng = SeededGenerator(seed: spec.seed &* 0x9E37_79B9 &+ UInt64(state.iteration) &+ 1)
+        var rng = spec.iterationGenerator(state.iteration)
         let batch = context.objective.realBatch(size: spec.realBatchSize, using: &rng)
         let wanted = context.objective.outerTargets(batch)
         let networks = spec.knowledge == .fixed || context.victims.count <= spec.victimsPerIteration

@@ -72,16 +72,16 @@ public struct UnrolledSteps: DistillationMethod {
         let logits = spec.learnLabels ? (0..<spec.steps).map { _ in Tensor.oneHot(stepLabels, classes: classes) * confident } : []
         let o = spec.optimizer
         return State(images: images, rho: [Float](repeating: rho, count: spec.steps * spec.epochs), labelLogits: logits,
-                     imageOptimizer: Adam(learningRate: o.learningRate, beta1: o.beta1, beta2: o.beta2),
-                     stepSizeOptimizer: Adam(learningRate: o.stepSizeLearningRate, beta1: o.beta1, beta2: o.beta2),
-                     labelOptimizer: Adam(learningRate: o.labelLearningRate, beta1: o.beta1, beta2: o.beta2),
+                     imageOptimizer: o.adam(o.learningRate),
+                     stepSizeOptimizer: o.adam(o.stepSizeLearningRate),
+                     labelOptimizer: o.adam(o.labelLearningRate),
                      iteration: 0, losses: [])
     }
 
     /// One outer iteration. Its randomness (real batch, sampled victims) is drawn from a
     /// generator seeded by (seed, iteration), so a resumed run repeats exactly.
     public func iterate(_ state: inout State, workers: Int = 2) {
-        var rng = SeededGenerator(seed: spec.seed &* 0x9E37_79B9 &+ UInt64(state.iteration) &+ 1)
+        var rng = spec.iterationGenerator(state.iteration)
         let batch = context.objective.realBatch(size: spec.realBatchSize, using: &rng)
         let real = context.data.train.batch(batch)
         let wanted = context.objective.outerTargets(batch)
