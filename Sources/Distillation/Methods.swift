@@ -54,4 +54,21 @@ extension AttackSpec {
     public func iterationGenerator(_ iteration: Int) -> SeededGenerator {
         SeededGenerator(seed: seed &* 0x9E37_79B9 &+ UInt64(iteration) &+ 1)
     }
+
+    /// The victims (indices into `pool`'s values) an iteration uses: the first
+    /// `victims_per_iteration` with fixed knowledge or when the pool is no larger, else a
+    /// random draw without replacement.
+    public func sampledVictims(_ pool: [Int], using rng: inout SeededGenerator) -> [Int] {
+        knowledge == .fixed || pool.count <= victimsPerIteration
+            ? Array(pool.prefix(victimsPerIteration))
+            : Array(pool.shuffled(using: &rng).prefix(victimsPerIteration))
+    }
+}
+
+extension CraftingContext {
+    /// One real batch drawn by the objective: training indices and the outer loss's targets.
+    public func realBatch(size: Int, using rng: inout SeededGenerator) -> (indices: [Int], wanted: Tensor) {
+        let batch = objective.realBatch(size: size, using: &rng)
+        return (batch, objective.outerTargets(batch))
+    }
 }

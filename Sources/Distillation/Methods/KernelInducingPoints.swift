@@ -63,11 +63,8 @@ public struct KernelInducingPoints: DistillationMethod {
     /// kernel networks, both drawn from (seed, iteration).
     public func iterate(_ state: inout State, workers: Int = 2) {
         var rng = spec.iterationGenerator(state.iteration)
-        let batch = context.objective.realBatch(size: spec.realBatchSize, using: &rng)
-        let wanted = context.objective.outerTargets(batch)
-        let networks = spec.knowledge == .fixed || context.victims.count <= spec.victimsPerIteration
-            ? Array(context.victims.prefix(spec.victimsPerIteration))
-            : Array(context.victims.shuffled(using: &rng).prefix(spec.victimsPerIteration))
+        let (batch, wanted) = context.realBatch(size: spec.realBatchSize, using: &rng)
+        let networks = spec.sampledVictims(Array(context.victims.indices), using: &rng).map { context.victims[$0] }
         let classifier = context.classifier
         let targets = GradientMode.withoutRecording {
             KernelRegression.features(classifier, context.data.train.batch(batch), networks: networks)

@@ -82,13 +82,9 @@ public struct UnrolledSteps: DistillationMethod {
     /// generator seeded by (seed, iteration), so a resumed run repeats exactly.
     public func iterate(_ state: inout State, workers: Int = 2) {
         var rng = spec.iterationGenerator(state.iteration)
-        let batch = context.objective.realBatch(size: spec.realBatchSize, using: &rng)
+        let (batch, wanted) = context.realBatch(size: spec.realBatchSize, using: &rng)
         let real = context.data.train.batch(batch)
-        let wanted = context.objective.outerTargets(batch)
-        let pool = samplingPool   // issue 13 hook 5: all but the validation split
-        let chosen = spec.knowledge == .fixed || pool.count <= spec.victimsPerIteration
-            ? Array(pool.prefix(spec.victimsPerIteration))
-            : Array(pool.shuffled(using: &rng).prefix(spec.victimsPerIteration))
+        let chosen = spec.sampledVictims(samplingPool, using: &rng)   // issue 13 hook 5: all but the validation split
 
         let noiseSeeds = chosen.map { _ in rng.next() }
         let imageLeaves = state.images.map { $0.requiringGradient() }
