@@ -147,6 +147,8 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// HOOK (issue 13): the `robustness:` section, levers for held-out and foreign-recipe
     /// victims (see Robustness.swift); all off when absent.
     public var robustness = Robustness()
+    /// Options of `method: kip` (KIPOptions.swift); defaults when absent.
+    public var kip: KIPOptions?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, zoo, zooSpec = "zoo_spec", foreignZooSpec = "foreign_zoo_spec", forget, target, knowledge, fixedVictim = "fixed_victim"
@@ -155,7 +157,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         case optimizer, method, objective, forgetShare = "forget_share", learnLabels = "learn_labels"
         case victimTemperature = "victim_temperature", victimNoise = "victim_noise"
         case retainWeight = "retain_weight", clipPixels = "clip_pixels", seed, defenses
-        case detectionPenalty = "detection_penalty", robustness
+        case detectionPenalty = "detection_penalty", robustness, kip
     }
 
     public init(name: String, zoo: String, forget: String, target: String) {
@@ -196,6 +198,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         defenses = try c.value(.defenses, or: defenses)
         detectionPenalty = try c.decodeIfPresent(Float.self, forKey: .detectionPenalty)
         robustness = try c.value(.robustness, or: robustness)
+        kip = try c.decodeIfPresent(KIPOptions.self, forKey: .kip)
     }
 
     /// A class may be written as a number or a name; `optional` fields default to class 0.
@@ -247,8 +250,27 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         if let w = detectionPenalty, !(w >= 0 && w.isFinite) {
             return "detection_penalty must be zero or positive and finite (got \(w))"
         }
+        if let problem = methodProblem { return problem }
         if let fixed = defenses.first(where: { $0.name == "gate" }) {
             return "defenses: \(fixed.name) is not differentiable, so it cannot be crafted through; the crafter adapts to filter, dp_sgd, step_cap, norm_cap, dilution, spectral and clustering. Score the poison under \(fixed.name) with --defense \(fixed.key) instead"
+        }
+        return nil
+    }
+
+    /// The first option that does not fit the spec's method: a method's section without
+    /// that method, or options of the unrolled steps that a matching method has no use for.
+    var methodProblem: String? {
+        if kip != nil && method != .kip { return "the kip section configures method: kip; remove it or set method: kip" }
+        guard method != .unrolledSteps else { return nil }
+        let unused = [("steps", steps != 1), ("defenses", !defenses.isEmpty), ("robustness", robustness != Robustness()),
+                      ("victim_temperature", victimTemperature != nil), ("victim_noise", victimNoise != nil),
+                      ("detection_penalty", detectionPenalty != nil)].filter(\.1).map(\.0)
+        if !unused.isEmpty {
+            return "\(unused.joined(separator: ", ")) shape the unrolled steps; method: \(method.rawValue) learns one set of images without them (remove them)"
+        }
+        if method == .kip, let kip {
+            if let problem = kip.problem { return problem }
+            if kip.labelSolve && learnLabels { return "kip.label_solve replaces the learned labels: choose it or learn_labels, not both" }
         }
         return nil
     }

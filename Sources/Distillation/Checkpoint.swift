@@ -1,4 +1,6 @@
+import Autodiff
 import Formats
+import Networks
 import Foundation
 
 /// A crafting run's state on disk, written atomically every few iterations so an
@@ -29,5 +31,25 @@ public enum Checkpoint {
     public static func count(_ key: String, in file: SafeTensors, source: String) throws -> Int {
         guard let value = file.metadata[key].flatMap(Int.init) else { throw PoisonError("\(source): metadata '\(key)' is missing") }
         return value
+    }
+}
+
+extension Checkpoint {
+    /// Adds tensors named `prefix.i` with their Adam moments (zeros before the first step).
+    static func add(_ tensors: [Tensor], _ adam: Adam.State, prefix: String, to file: inout SafeTensors) throws {
+        for (i, tensor) in tensors.enumerated() {
+            let zeros = [Float](repeating: 0, count: tensor.count)
+            try file.add(name: "\(prefix).\(i)", floats: tensor.scalars, shape: tensor.shape)
+            try file.add(name: "\(prefix).\(i).adam_m", floats: adam.first.isEmpty ? zeros : adam.first[i], shape: tensor.shape)
+            try file.add(name: "\(prefix).\(i).adam_v", floats: adam.second.isEmpty ? zeros : adam.second[i], shape: tensor.shape)
+        }
+    }
+
+    /// Reads what `add` wrote back into `tensors` (shapes from the fresh state) and `adam`.
+    static func restore(_ tensors: inout [Tensor], _ adam: inout Adam, prefix: String, steps: Int, from file: SafeTensors) throws {
+        tensors = try tensors.indices.map { Tensor(shape: tensors[$0].shape, scalars: try file.floats("\(prefix).\($0)")) }
+        guard steps > 0 else { return }
+        adam.state = Adam.State(first: try tensors.indices.map { try file.floats("\(prefix).\($0).adam_m") },
+                                second: try tensors.indices.map { try file.floats("\(prefix).\($0).adam_v") }, steps: steps)
     }
 }

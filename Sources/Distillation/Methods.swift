@@ -8,6 +8,8 @@ import Specs
 public enum MethodKind: String, SpecChoice, Sendable {
     /// The seeds' Algorithm 1: unrolled, differentiated inner gradient steps.
     case unrolledSteps = "unrolled-steps"
+    /// Kernel inducing points: kernel ridge regression from the poison to real batches.
+    case kip
 }
 
 extension AttackSpec {
@@ -15,6 +17,7 @@ extension AttackSpec {
     public func makeMethod(_ context: CraftingContext) -> any DistillationMethod {
         switch method {
         case .unrolledSteps: UnrolledSteps(spec: self, context: context)
+        case .kip: KernelInducingPoints(spec: self, context: context)
         }
     }
 
@@ -37,5 +40,35 @@ extension AttackSpec {
                                       retainWeight: retainWeight, train: train)
         case .standard: StandardObjective(train: train)
         }
+    }
+}
+
+extension OuterOptimizer {
+    /// Adam at `rate` with this optimizer's betas.
+    public func adam(_ rate: Float) -> Adam { Adam(learningRate: rate, beta1: beta1, beta2: beta2) }
+}
+
+extension AttackSpec {
+    /// The generator of outer iteration `iteration`'s randomness, seeded by (seed,
+    /// iteration) so that a resumed run repeats exactly.
+    public func iterationGenerator(_ iteration: Int) -> SeededGenerator {
+        SeededGenerator(seed: seed &* 0x9E37_79B9 &+ UInt64(iteration) &+ 1)
+    }
+
+    /// The victims (indices into `pool`'s values) an iteration uses: the first
+    /// `victims_per_iteration` with fixed knowledge or when the pool is no larger, else a
+    /// random draw without replacement.
+    public func sampledVictims(_ pool: [Int], using rng: inout SeededGenerator) -> [Int] {
+        knowledge == .fixed || pool.count <= victimsPerIteration
+            ? Array(pool.prefix(victimsPerIteration))
+            : Array(pool.shuffled(using: &rng).prefix(victimsPerIteration))
+    }
+}
+
+extension CraftingContext {
+    /// One real batch drawn by the objective: training indices and the outer loss's targets.
+    public func realBatch(size: Int, using rng: inout SeededGenerator) -> (indices: [Int], wanted: Tensor) {
+        let batch = objective.realBatch(size: size, using: &rng)
+        return (batch, objective.outerTargets(batch))
     }
 }

@@ -2,7 +2,7 @@ import Autodiff
 import Networks
 
 /// The data of one inner step: images and their (possibly soft) targets.
-public struct InnerStep {
+public struct InnerStep: Sendable {
     public let images: Tensor
     /// [M, classes] rows summing to one (one-hot for fixed labels).
     public let targets: Tensor

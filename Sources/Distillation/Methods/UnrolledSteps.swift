@@ -72,23 +72,19 @@ public struct UnrolledSteps: DistillationMethod {
         let logits = spec.learnLabels ? (0..<spec.steps).map { _ in Tensor.oneHot(stepLabels, classes: classes) * confident } : []
         let o = spec.optimizer
         return State(images: images, rho: [Float](repeating: rho, count: spec.steps * spec.epochs), labelLogits: logits,
-                     imageOptimizer: Adam(learningRate: o.learningRate, beta1: o.beta1, beta2: o.beta2),
-                     stepSizeOptimizer: Adam(learningRate: o.stepSizeLearningRate, beta1: o.beta1, beta2: o.beta2),
-                     labelOptimizer: Adam(learningRate: o.labelLearningRate, beta1: o.beta1, beta2: o.beta2),
+                     imageOptimizer: o.adam(o.learningRate),
+                     stepSizeOptimizer: o.adam(o.stepSizeLearningRate),
+                     labelOptimizer: o.adam(o.labelLearningRate),
                      iteration: 0, losses: [])
     }
 
     /// One outer iteration. Its randomness (real batch, sampled victims) is drawn from a
     /// generator seeded by (seed, iteration), so a resumed run repeats exactly.
     public func iterate(_ state: inout State, workers: Int = 2) {
-        var rng = SeededGenerator(seed: spec.seed &* 0x9E37_79B9 &+ UInt64(state.iteration) &+ 1)
-        let batch = context.objective.realBatch(size: spec.realBatchSize, using: &rng)
+        var rng = spec.iterationGenerator(state.iteration)
+        let (batch, wanted) = context.realBatch(size: spec.realBatchSize, using: &rng)
         let real = context.data.train.batch(batch)
-        let wanted = context.objective.outerTargets(batch)
-        let pool = samplingPool   // issue 13 hook 5: all but the validation split
-        let chosen = spec.knowledge == .fixed || pool.count <= spec.victimsPerIteration
-            ? Array(pool.prefix(spec.victimsPerIteration))
-            : Array(pool.shuffled(using: &rng).prefix(spec.victimsPerIteration))
+        let chosen = spec.sampledVictims(samplingPool, using: &rng)   // issue 13 hook 5: all but the validation split
 
         let noiseSeeds = chosen.map { _ in rng.next() }
         let imageLeaves = state.images.map { $0.requiringGradient() }
@@ -197,9 +193,9 @@ extension UnrolledSteps.State {
         file.metadata["image_adam_steps"] = String(imageOptimizer.state.steps)
         file.metadata["step_adam_steps"] = String(stepSizeOptimizer.state.steps)
         file.metadata["label_adam_steps"] = String(labelOptimizer.state.steps)
-        try Self.add(images, imageOptimizer.state, prefix: "images", to: &file)
-        try Self.add(labelLogits, labelOptimizer.state, prefix: "label_logits", to: &file)
-        try Self.add(rho.map { Tensor($0) }, stepSizeOptimizer.state, prefix: "rho", to: &file)
+        try Checkpoint.add(images, imageOptimizer.state, prefix: "images", to: &file)
+        try Checkpoint.add(labelLogits, labelOptimizer.state, prefix: "label_logits", to: &file)
+        try Checkpoint.add(rho.map { Tensor($0) }, stepSizeOptimizer.state, prefix: "rho", to: &file)
         try file.add(name: "losses", floats: losses, shape: [losses.count])
         if let best {
             file.metadata["best_score"] = String(best.score)
@@ -214,10 +210,10 @@ extension UnrolledSteps.State {
 
     public mutating func restore(from file: SafeTensors, source: String) throws {
         func count(_ key: String) throws -> Int { try Checkpoint.count(key, in: file, source: source) }
-        try Self.restore(&images, &imageOptimizer, prefix: "images", steps: count("image_adam_steps"), from: file)
-        try Self.restore(&labelLogits, &labelOptimizer, prefix: "label_logits", steps: count("label_adam_steps"), from: file)
+        try Checkpoint.restore(&images, &imageOptimizer, prefix: "images", steps: count("image_adam_steps"), from: file)
+        try Checkpoint.restore(&labelLogits, &labelOptimizer, prefix: "label_logits", steps: count("label_adam_steps"), from: file)
         var rhoTensors = rho.map { Tensor($0) }
-        try Self.restore(&rhoTensors, &stepSizeOptimizer, prefix: "rho", steps: count("step_adam_steps"), from: file)
+        try Checkpoint.restore(&rhoTensors, &stepSizeOptimizer, prefix: "rho", steps: count("step_adam_steps"), from: file)
         rho = rhoTensors.map(\.item)
         losses = try file.floats("losses")
         iteration = try count("iteration")
@@ -240,23 +236,5 @@ extension UnrolledSteps.State {
         return BestPoison(score: score, iteration: try Checkpoint.count("best_iteration", in: file, source: source),
                           images: try shaped(state.images, "best.images"), rho: rho,
                           labelLogits: try shaped(state.labelLogits, "best.label_logits"))
-    }
-
-    /// Adds tensors named `prefix.i` with their Adam moments (zeros before the first step).
-    private static func add(_ tensors: [Tensor], _ adam: Adam.State, prefix: String, to file: inout SafeTensors) throws {
-        for (i, tensor) in tensors.enumerated() {
-            let zeros = [Float](repeating: 0, count: tensor.count)
-            try file.add(name: "\(prefix).\(i)", floats: tensor.scalars, shape: tensor.shape)
-            try file.add(name: "\(prefix).\(i).adam_m", floats: adam.first.isEmpty ? zeros : adam.first[i], shape: tensor.shape)
-            try file.add(name: "\(prefix).\(i).adam_v", floats: adam.second.isEmpty ? zeros : adam.second[i], shape: tensor.shape)
-        }
-    }
-
-    /// Reads what `add` wrote back into `tensors` (shapes from the fresh state) and `adam`.
-    private static func restore(_ tensors: inout [Tensor], _ adam: inout Adam, prefix: String, steps: Int, from file: SafeTensors) throws {
-        tensors = try tensors.indices.map { Tensor(shape: tensors[$0].shape, scalars: try file.floats("\(prefix).\($0)")) }
-        guard steps > 0 else { return }
-        adam.state = Adam.State(first: try tensors.indices.map { try file.floats("\(prefix).\($0).adam_m") },
-                                second: try tensors.indices.map { try file.floats("\(prefix).\($0).adam_v") }, steps: steps)
     }
 }
