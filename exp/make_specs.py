@@ -43,3 +43,5 @@ spec('relabsnap-rw3', replace={**relabsnap, 'retain_weight: 1.5 ': 'retain_weigh
 spec('relabsnap-vpi8', replace={**relabsnap, 'victims_per_iteration: 4': 'victims_per_iteration: 8'})
 spec('relabsnap-kl', replace=relabsnap, extra='robustness:\n  retain_kl: 1\n')
 spec('relabsnap-val', replace=relabsnap, extra='robustness:\n  validation_victims: 8\n  validate_every: 100\n')
+# 96 crafting victims: the wide zoo's first 32 runs (default recipe) with their epoch-2/3 snapshots.
+spec('relabwide', replace={**relabsnap, 'zoo: fashion-lenet-snap16\n': 'zoo: fashion-lenet-wide\n'})
