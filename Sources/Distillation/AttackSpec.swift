@@ -147,6 +147,10 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// HOOK (issue 13): the `robustness:` section, levers for held-out and foreign-recipe
     /// victims (see Robustness.swift); all off when absent.
     public var robustness = Robustness()
+    /// Options of method `gradient-matching` (defaults when absent).
+    public var gradientMatching: GradientMatchingOptions?
+    /// Options of method `distribution-matching` (defaults when absent).
+    public var distributionMatching: DistributionMatchingOptions?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, zoo, zooSpec = "zoo_spec", foreignZooSpec = "foreign_zoo_spec", forget, target, knowledge, fixedVictim = "fixed_victim"
@@ -156,6 +160,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         case victimTemperature = "victim_temperature", victimNoise = "victim_noise"
         case retainWeight = "retain_weight", clipPixels = "clip_pixels", seed, defenses
         case detectionPenalty = "detection_penalty", robustness
+        case gradientMatching = "gradient_matching", distributionMatching = "distribution_matching"
     }
 
     public init(name: String, zoo: String, forget: String, target: String) {
@@ -196,6 +201,8 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         defenses = try c.value(.defenses, or: defenses)
         detectionPenalty = try c.decodeIfPresent(Float.self, forKey: .detectionPenalty)
         robustness = try c.value(.robustness, or: robustness)
+        gradientMatching = try c.decodeIfPresent(GradientMatchingOptions.self, forKey: .gradientMatching)
+        distributionMatching = try c.decodeIfPresent(DistributionMatchingOptions.self, forKey: .distributionMatching)
     }
 
     /// A class may be written as a number or a name; `optional` fields default to class 0.
@@ -239,6 +246,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         if let w = detectionPenalty, !(w >= 0 && w.isFinite) {
             return "detection_penalty must be zero or positive and finite (got \(w))"
         }
+        if let problem = matchingProblem { return problem }
         if let fixed = defenses.first(where: { ["gate", "spectral", "clustering"].contains($0.name) }) {
             return "defenses: \(fixed.name) is not differentiable, so it cannot be crafted through; the crafter adapts to filter, dp_sgd, step_cap, norm_cap and dilution. Score the poison under \(fixed.name) with --defense \(fixed.key) instead"
         }

@@ -8,6 +8,10 @@ import Specs
 public enum MethodKind: String, SpecChoice, Sendable {
     /// The seeds' Algorithm 1: unrolled, differentiated inner gradient steps.
     case unrolledSteps = "unrolled-steps"
+    /// Gradient matching (DC, optionally with DSA): `Methods/GradientMatching.swift`.
+    case gradientMatching = "gradient-matching"
+    /// Distribution matching (DM): `Methods/DistributionMatching.swift`.
+    case distributionMatching = "distribution-matching"
 }
 
 extension AttackSpec {
@@ -15,6 +19,8 @@ extension AttackSpec {
     public func makeMethod(_ context: CraftingContext) -> any DistillationMethod {
         switch method {
         case .unrolledSteps: UnrolledSteps(spec: self, context: context)
+        case .gradientMatching: GradientMatching(spec: self, context: context)
+        case .distributionMatching: DistributionMatching(spec: self, context: context)
         }
     }
 

@@ -243,7 +243,7 @@ extension UnrolledSteps.State {
     }
 
     /// Adds tensors named `prefix.i` with their Adam moments (zeros before the first step).
-    private static func add(_ tensors: [Tensor], _ adam: Adam.State, prefix: String, to file: inout SafeTensors) throws {
+    static func add(_ tensors: [Tensor], _ adam: Adam.State, prefix: String, to file: inout SafeTensors) throws {
         for (i, tensor) in tensors.enumerated() {
             let zeros = [Float](repeating: 0, count: tensor.count)
             try file.add(name: "\(prefix).\(i)", floats: tensor.scalars, shape: tensor.shape)
@@ -253,7 +253,7 @@ extension UnrolledSteps.State {
     }
 
     /// Reads what `add` wrote back into `tensors` (shapes from the fresh state) and `adam`.
-    private static func restore(_ tensors: inout [Tensor], _ adam: inout Adam, prefix: String, steps: Int, from file: SafeTensors) throws {
+    static func restore(_ tensors: inout [Tensor], _ adam: inout Adam, prefix: String, steps: Int, from file: SafeTensors) throws {
         tensors = try tensors.indices.map { Tensor(shape: tensors[$0].shape, scalars: try file.floats("\(prefix).\($0)")) }
         guard steps > 0 else { return }
         adam.state = Adam.State(first: try tensors.indices.map { try file.floats("\(prefix).\($0).adam_m") },
