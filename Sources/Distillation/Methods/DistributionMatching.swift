@@ -18,18 +18,14 @@ import Networks
 /// first order in the spread around the mean embedding), and the other blocks keep their
 /// own class in place. A feature-space form of the label-flipping poison: it moves K→T
 /// through the last layer, not through what the earlier layers learn.
-public struct DistributionMatching: DistillationMethod {
-    let core: MatchingCore
+public struct DistributionMatching: MatchingMethod {
+    public let core: MatchingCore
     let options: DistributionMatchingOptions
 
     public init(spec: AttackSpec, context: CraftingContext) {
         core = MatchingCore(spec: spec, context: context)
         options = spec.distributionMatching ?? DistributionMatchingOptions()
     }
-
-    public var iterations: Int { core.spec.iterations }
-    public func initialState() -> MatchingState { core.initialState() }
-    public func poisonSet(_ state: MatchingState) -> PoisonSet { core.poisonSet(state) }
 
     public func iterate(_ state: inout MatchingState, workers: Int) {
         var rng = core.generator(state.iteration)

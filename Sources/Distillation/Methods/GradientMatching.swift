@@ -22,18 +22,14 @@ import Networks
 /// Brew's alignment). One global cosine, not layer-wise: L_K→T(θ − η g) ≈ L_K→T(θ) − η⟨g,
 /// ∇L_K→T⟩ rewards alignment of the whole update, and a layer-wise sum would demand it of
 /// layers whose share of that inner product is negligible.
-public struct GradientMatching: DistillationMethod {
-    let core: MatchingCore
+public struct GradientMatching: MatchingMethod {
+    public let core: MatchingCore
     let options: GradientMatchingOptions
 
     public init(spec: AttackSpec, context: CraftingContext) {
         core = MatchingCore(spec: spec, context: context)
         options = spec.gradientMatching ?? GradientMatchingOptions()
     }
-
-    public var iterations: Int { core.spec.iterations }
-    public func initialState() -> MatchingState { core.initialState() }
-    public func poisonSet(_ state: MatchingState) -> PoisonSet { core.poisonSet(state) }
 
     public func iterate(_ state: inout MatchingState, workers: Int) {
         var rng = core.generator(state.iteration)

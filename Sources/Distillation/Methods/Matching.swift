@@ -38,8 +38,19 @@ public struct MatchingState: MethodState {
     }
 }
 
+/// A matching method: its iterations, start and poison set are its core's.
+public protocol MatchingMethod: DistillationMethod where State == MatchingState {
+    var core: MatchingCore { get }
+}
+
+extension MatchingMethod {
+    public var iterations: Int { core.spec.iterations }
+    public func initialState() -> MatchingState { core.initialState() }
+    public func poisonSet(_ state: MatchingState) -> PoisonSet { core.poisonSet(state) }
+}
+
 /// The spec, context and helpers both matching methods work with.
-struct MatchingCore: Sendable {
+public struct MatchingCore: Sendable {
     let spec: AttackSpec
     let context: CraftingContext
     /// Training indices of each class, for per-class real batches.
