@@ -149,6 +149,10 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     public var robustness = Robustness()
     /// Options of `method: kip` (KIPOptions.swift); defaults when absent.
     public var kip: KIPOptions?
+    /// Options of method `gradient-matching` (defaults when absent).
+    public var gradientMatching: GradientMatchingOptions?
+    /// Options of method `distribution-matching` (defaults when absent).
+    public var distributionMatching: DistributionMatchingOptions?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, zoo, zooSpec = "zoo_spec", foreignZooSpec = "foreign_zoo_spec", forget, target, knowledge, fixedVictim = "fixed_victim"
@@ -158,6 +162,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         case victimTemperature = "victim_temperature", victimNoise = "victim_noise"
         case retainWeight = "retain_weight", clipPixels = "clip_pixels", seed, defenses
         case detectionPenalty = "detection_penalty", robustness, kip
+        case gradientMatching = "gradient_matching", distributionMatching = "distribution_matching"
     }
 
     public init(name: String, zoo: String, forget: String, target: String) {
@@ -199,6 +204,8 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         detectionPenalty = try c.decodeIfPresent(Float.self, forKey: .detectionPenalty)
         robustness = try c.value(.robustness, or: robustness)
         kip = try c.decodeIfPresent(KIPOptions.self, forKey: .kip)
+        gradientMatching = try c.decodeIfPresent(GradientMatchingOptions.self, forKey: .gradientMatching)
+        distributionMatching = try c.decodeIfPresent(DistributionMatchingOptions.self, forKey: .distributionMatching)
     }
 
     /// A class may be written as a number or a name; `optional` fields default to class 0.
@@ -261,6 +268,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// that method, or options of the unrolled steps that a matching method has no use for.
     var methodProblem: String? {
         if kip != nil && method != .kip { return "the kip section configures method: kip; remove it or set method: kip" }
+        if let problem = matchingProblem { return problem }
         guard method != .unrolledSteps else { return nil }
         let unused = [("steps", steps != 1), ("defenses", !defenses.isEmpty), ("robustness", robustness != Robustness()),
                       ("victim_temperature", victimTemperature != nil), ("victim_noise", victimNoise != nil),

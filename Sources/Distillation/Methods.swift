@@ -10,6 +10,10 @@ public enum MethodKind: String, SpecChoice, Sendable {
     case unrolledSteps = "unrolled-steps"
     /// Kernel inducing points: kernel ridge regression from the poison to real batches.
     case kip
+    /// Gradient matching (DC, optionally with DSA): `Methods/GradientMatching.swift`.
+    case gradientMatching = "gradient-matching"
+    /// Distribution matching (DM): `Methods/DistributionMatching.swift`.
+    case distributionMatching = "distribution-matching"
 }
 
 extension AttackSpec {
@@ -18,6 +22,8 @@ extension AttackSpec {
         switch method {
         case .unrolledSteps: UnrolledSteps(spec: self, context: context)
         case .kip: KernelInducingPoints(spec: self, context: context)
+        case .gradientMatching: GradientMatching(spec: self, context: context)
+        case .distributionMatching: DistributionMatching(spec: self, context: context)
         }
     }
 

@@ -4,7 +4,7 @@ import Distillation
 /// images only, never on the held-out victims it is scored on.
 public enum ControlStepSize {
     /// Step sizes tried by `choose`.
-    public static let candidates = FittedStepSize.candidates
+    public static let candidates: [Float] = [0.003, 0.01, 0.03, 0.1, 0.3, 1, 3]
 
     /// The candidate with the best mean accuracy against the objective's labels (high ASR
     /// without wrecking the other classes) on `victims`, scored by `evaluator`.

@@ -81,8 +81,7 @@ struct KIPTests {
         let context = kip.context
         let control = RandomRealImages(context: context, perClass: 1, seed: 9).images()
         let controlStep = InnerStep(images: control.images, labels: control.labels, classes: 4)
-        let controlSize = FittedStepSize.choose(controlStep, epochs: 10, context: context, victims: Array(context.victims.prefix(4)),
-                                                batch: Array(0..<context.data.train.count), workers: 2)
+        let controlSize = StepSizeFit(context: context, seed: 9).best(controlStep, epochs: 10)
         let heldout = Array(context.victims.suffix(2)), test = context.data.test
         func accuracy(_ step: InnerStep, _ size: Float) -> Double {
             let hits = heldout.map { start in

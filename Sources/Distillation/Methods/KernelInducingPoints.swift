@@ -21,7 +21,7 @@ import Networks
 ///
 /// The poison is one step repeated `epochs` times, the learned labels as soft labels
 /// softmax(β·Y_s) (β puts 0.9 on a one-hot row's class, where learned labels start), and a
-/// step size fitted on the crafting victims (`FittedStepSize`): kernel regression learns
+/// step size fitted on the crafting victims (`StepSizeFit`): kernel regression learns
 /// none.
 public struct KernelInducingPoints: DistillationMethod {
     public let spec: AttackSpec
@@ -103,10 +103,7 @@ public struct KernelInducingPoints: DistillationMethod {
         let soft = softLabels(state)
         let labels = seedsMethod.stepLabels
         let step = InnerStep(images: state.images, targets: soft ?? .oneHot(labels, classes: context.classes))
-        var rng = SeededGenerator(seed: spec.seed &+ 0x5EED)
-        let scoreBatch = context.objective.realBatch(size: 1000, using: &rng)
-        let size = FittedStepSize.choose(step, epochs: spec.epochs, context: context, victims: Array(context.victims.prefix(8)),
-                                         batch: scoreBatch, workers: 2)
+        let size = StepSizeFit(context: context, seed: spec.seed).best(step, epochs: spec.epochs, victims: 8)
         return PoisonSet(images: state.images, labels: labels, softLabels: soft,
                          stepSizes: [Float](repeating: size, count: spec.epochs), steps: 1, epochs: spec.epochs,
                          metadata: context.metadata)

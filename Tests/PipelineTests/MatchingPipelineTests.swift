@@ -1,0 +1,81 @@
+import Distillation
+import Evaluation
+import Foundation
+import Pipeline
+import Results
+import Testing
+import TestSupport
+import Victims
+
+/// Gradient and distribution matching on the tiny zoos: they distill, they attack, they resume.
+@Suite("Matching methods on a tiny problem (issue 17)", .serialized)
+struct MatchingPipelineTests {
+    static func distillSpec(_ method: MethodKind, dsa: Bool = false) -> AttackSpec {
+        var spec = TinyDistillation.spec(zoo: "tiny-init", knowledge: .distribution, epochs: 20, iterations: 15)
+        spec.method = method
+        spec.optimizer.learningRate = 0.05
+        switch method {
+        case .gradientMatching:
+            var options = GradientMatchingOptions()
+            (options.outerLoops, options.networkSteps, options.networkLearningRate, options.realPerClass, options.dsa) = (3, 2, 0.05, 16, dsa)
+            spec.gradientMatching = options
+        default:
+            // One cheap first-order update per iteration: more of them, larger.
+            (spec.iterations, spec.optimizer.learningRate) = (60, 0.1)
+            var options = DistributionMatchingOptions()
+            (options.realPerClass, options.dsa) = (32, dsa)
+            spec.distributionMatching = options
+        }
+        return spec
+    }
+
+    @Test("distilled from noise on crafting initializations, each method trains held-out initializations far above chance",
+          arguments: [(MethodKind.gradientMatching, false), (.gradientMatching, true), (.distributionMatching, false), (.distributionMatching, true)])
+    func distills(_ method: MethodKind, _ dsa: Bool) throws {
+        let root = try temporaryDirectory()
+        let zoo = try TinyDistillation.initZoo(root: root)
+        let (_, report) = try TinyDistillation.distill(Self.distillSpec(method, dsa: dsa), zoo: zoo, root: root)
+        let accuracy = report.results.heldout.summary
+        #expect(accuracy.before.accuracy.mean < 0.45)
+        #expect(accuracy.after.accuracy.mean > 0.7, "\(method) dsa \(dsa): \(accuracy.before.accuracy.mean) → \(accuracy.after.accuracy.mean); random real \(report.baselines["random_real"]?.summary.after.accuracy.mean ?? -1)")
+        #expect(report.poison.learnedStepSizes.count == 20 && Set(report.poison.learnedStepSizes).count == 1, "one fitted step size, taken 20 times")
+        #expect(StepSizeFit.candidates.contains(Float(report.poison.learnedStepSizes[0])))
+    }
+
+    @Test("as attack engines, each raises held-out ASR above the no-poison control",
+          arguments: [MethodKind.gradientMatching, .distributionMatching])
+    func attacks(_ method: MethodKind) throws {
+        let root = try temporaryDirectory()
+        var spec = TinyWorld.attack(iterations: 30)
+        (spec.method, spec.initialImages, spec.optimizer.learningRate) = (method, .relabelled, 0.05)
+        let run = try AttackRun(spec: spec, zoo: TinyWorld.zoo(root: root), reportsRoot: root.appendingPathComponent("reports"))
+        let crafted = try #require(try run.craft(resume: false))
+        #expect(crafted.poison.labels.prefix(2) == [1, 1], "block K is labelled T")
+        let report = try run.evaluate(crafted.poison)
+        let asr = report.results.heldout.summary.after.asr.mean
+        let none = report.baselines["no_poison"]?.summary.after.asr.mean ?? 1
+        // On this problem the relabelled real images (the start) already reach ASR 1 with
+        // their chosen step; the test asks that the engine attacks, not that it beats them.
+        #expect(asr > none + 0.2, "\(method): ASR \(asr), no poison \(none), random real relabelled \(report.baselines["random_real"]?.summary.after.asr.mean ?? -1)")
+    }
+
+    @Test("an interrupted matching run resumes from its checkpoint to the same images",
+          arguments: [(MethodKind.gradientMatching, true), (.distributionMatching, true)])
+    func resumes(_ method: MethodKind, _ dsa: Bool) throws {
+        let root = try temporaryDirectory()
+        let zoo = try TinyDistillation.initZoo(root: root)
+        let reports = root.appendingPathComponent("reports")
+        var spec = Self.distillSpec(method, dsa: dsa)
+        (spec.iterations, spec.epochs) = (6, 2)
+        let straight = try #require(try AttackRun(spec: spec, zoo: zoo, reportsRoot: reports).craft(resume: false, checkpointEvery: 2))
+        try FileManager.default.removeItem(at: reports)
+        let run = try AttackRun(spec: spec, zoo: zoo, reportsRoot: reports)
+        let calls = Counter()
+        let stopped = try run.craft(resume: false, checkpointEvery: 2, shouldStop: { calls.next() > 3 })
+        #expect(stopped == nil)
+        let resumed = try #require(try run.craft(resume: true, checkpointEvery: 2))
+        #expect(resumed.poison.images.scalars == straight.poison.images.scalars)
+        #expect(resumed.poison.stepSizes == straight.poison.stepSizes)
+        #expect(straight.poison.images.scalars.allSatisfy { $0.isFinite })
+    }
+}
