@@ -25,3 +25,20 @@ public enum FittedStepSize {
         return candidates[scores.indices.max { scores[$0] < scores[$1] } ?? 0]
     }
 }
+
+extension FittedStepSize {
+    /// The poison of a method that learns images (and maybe soft labels) but no step size:
+    /// one step repeated `spec.epochs` times at the candidate that works best on the first 8
+    /// crafting victims, scored on 1000 training images drawn from the spec's seed.
+    static func poisonSet(images: Tensor, labels: [Int], softLabels: Tensor?, spec: AttackSpec,
+                          context: CraftingContext) -> PoisonSet {
+        let step = InnerStep(images: images, targets: softLabels ?? .oneHot(labels, classes: context.classes))
+        var rng = SeededGenerator(seed: spec.seed &+ 0x5EED)
+        let scoreBatch = context.objective.realBatch(size: 1000, using: &rng)
+        let size = choose(step, epochs: spec.epochs, context: context, victims: Array(context.victims.prefix(8)),
+                          batch: scoreBatch, workers: 2)
+        return PoisonSet(images: images, labels: labels, softLabels: softLabels,
+                         stepSizes: [Float](repeating: size, count: spec.epochs), steps: 1, epochs: spec.epochs,
+                         metadata: context.metadata)
+    }
+}

@@ -10,6 +10,9 @@ public enum MethodKind: String, SpecChoice, Sendable {
     case unrolledSteps = "unrolled-steps"
     /// Kernel inducing points: kernel ridge regression from the poison to real batches.
     case kip
+    /// Neural characteristic function matching: per-class embedding CFs under a learned,
+    /// adversarial frequency sampler.
+    case ncfm
 }
 
 extension AttackSpec {
@@ -18,6 +21,7 @@ extension AttackSpec {
         switch method {
         case .unrolledSteps: UnrolledSteps(spec: self, context: context)
         case .kip: KernelInducingPoints(spec: self, context: context)
+        case .ncfm: NeuralCharacteristicFunction(spec: self, context: context)
         }
     }
 
