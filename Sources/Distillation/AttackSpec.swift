@@ -153,6 +153,8 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     public var gradientMatching: GradientMatchingOptions?
     /// Options of method `distribution-matching` (defaults when absent).
     public var distributionMatching: DistributionMatchingOptions?
+    /// Options of `method: ncfm` (NCFMOptions.swift); defaults when absent.
+    public var ncfm: NCFMOptions?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, zoo, zooSpec = "zoo_spec", foreignZooSpec = "foreign_zoo_spec", forget, target, knowledge, fixedVictim = "fixed_victim"
@@ -161,7 +163,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         case optimizer, method, objective, forgetShare = "forget_share", learnLabels = "learn_labels"
         case victimTemperature = "victim_temperature", victimNoise = "victim_noise"
         case retainWeight = "retain_weight", clipPixels = "clip_pixels", seed, defenses
-        case detectionPenalty = "detection_penalty", robustness, kip
+        case detectionPenalty = "detection_penalty", robustness, kip, ncfm
         case gradientMatching = "gradient_matching", distributionMatching = "distribution_matching"
     }
 
@@ -206,6 +208,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         kip = try c.decodeIfPresent(KIPOptions.self, forKey: .kip)
         gradientMatching = try c.decodeIfPresent(GradientMatchingOptions.self, forKey: .gradientMatching)
         distributionMatching = try c.decodeIfPresent(DistributionMatchingOptions.self, forKey: .distributionMatching)
+        ncfm = try c.decodeIfPresent(NCFMOptions.self, forKey: .ncfm)
     }
 
     /// A class may be written as a number or a name; `optional` fields default to class 0.
@@ -268,6 +271,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// that method, or options of the unrolled steps that a matching method has no use for.
     var methodProblem: String? {
         if kip != nil && method != .kip { return "the kip section configures method: kip; remove it or set method: kip" }
+        if ncfm != nil && method != .ncfm { return "the ncfm section configures method: ncfm; remove it or set method: ncfm" }
         if let problem = matchingProblem { return problem }
         guard method != .unrolledSteps else { return nil }
         let unused = [("steps", steps != 1), ("defenses", !defenses.isEmpty), ("robustness", robustness != Robustness()),
@@ -279,6 +283,10 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         if method == .kip, let kip {
             if let problem = kip.problem { return problem }
             if kip.labelSolve && learnLabels { return "kip.label_solve replaces the learned labels: choose it or learn_labels, not both" }
+        }
+        if method == .ncfm {
+            if learnLabels { return "method: ncfm matches embeddings per class and learns no labels; remove learn_labels" }
+            if let problem = ncfm?.problem { return problem }
         }
         return nil
     }

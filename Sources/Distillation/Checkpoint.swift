@@ -53,3 +53,14 @@ extension Checkpoint {
                                 second: try tensors.indices.map { try file.floats("\(prefix).\($0).adam_v") }, steps: steps)
     }
 }
+
+extension Checkpoint {
+    /// A method checkpoint's loss history and iteration, checked against each other.
+    static func history(in file: SafeTensors, source: String) throws -> (losses: [Float], iteration: Int) {
+        let losses = try file.floats("losses"), iteration = try count("iteration", in: file, source: source)
+        guard losses.count == iteration else {
+            throw PoisonError("\(source) is inconsistent (its loss history does not match its iteration); delete it and start over")
+        }
+        return (losses, iteration)
+    }
+}

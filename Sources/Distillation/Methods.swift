@@ -14,6 +14,9 @@ public enum MethodKind: String, SpecChoice, Sendable {
     case gradientMatching = "gradient-matching"
     /// Distribution matching (DM): `Methods/DistributionMatching.swift`.
     case distributionMatching = "distribution-matching"
+    /// Neural characteristic function matching: per-class embedding CFs under a learned,
+    /// adversarial frequency sampler.
+    case ncfm
 }
 
 extension AttackSpec {
@@ -24,6 +27,7 @@ extension AttackSpec {
         case .kip: KernelInducingPoints(spec: self, context: context)
         case .gradientMatching: GradientMatching(spec: self, context: context)
         case .distributionMatching: DistributionMatching(spec: self, context: context)
+        case .ncfm: NeuralCharacteristicFunction(spec: self, context: context)
         }
     }
 

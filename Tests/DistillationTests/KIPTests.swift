@@ -10,21 +10,12 @@ import Victims
 
 @Suite("Kernel inducing points (KIP)")
 struct KIPTests {
-    /// KIP on the synthetic 4-class data: `networks` random LeNet initializations as the
-    /// kernel's networks (the random-init setting), the standard objective.
+    /// KIP on the synthetic 4-class data with `networks` random initializations as the
+    /// kernel's networks (TinyDistillation).
     func method(networks: Int = 4, _ configure: (inout AttackSpec) -> Void = { _ in }) throws -> KernelInducingPoints {
-        var spec = AttackSpec(name: "k", zoo: "z", forget: "0", target: "0")
-        spec.objective = .standard
-        spec.method = .kip
-        (spec.imagesPerClass, spec.victimsPerIteration, spec.realBatchSize, spec.epochs) = (1, 2, 64, 10)
-        spec.optimizer.learningRate = 0.05
+        var spec = TinyDistillation.spec(.kip)
         configure(&spec)
-        let net = try LeNet(inputShape: [1, 28, 28], classes: 4)
-        var rng = SeededGenerator(seed: 5)
-        let victims = (0..<networks).map { _ in net.initialParameters(using: &rng) }
-        let context = spec.craftingContext(classifier: net, data: try PreparedData.load(dataset: "synthetic"), victims: victims,
-                                           forget: 0, target: 0, architecture: "lenet")
-        return KernelInducingPoints(spec: spec, context: context)
+        return KernelInducingPoints(spec: spec, context: try TinyDistillation.context(spec, networks: networks))
     }
 
     @Test("the kernel regression loss has the right first and second derivatives in support features and labels")
@@ -79,24 +70,9 @@ struct KIPTests {
         let (early, late): (Float, Float) = (state.losses.prefix(5).reduce(0, +), state.losses.suffix(5).reduce(0, +))
         #expect(late < early * 0.7, "\(state.losses)")
         let context = kip.context
-        let control = RandomRealImages(context: context, perClass: 1, seed: 9).images()
-        let controlStep = InnerStep(images: control.images, labels: control.labels, classes: 4)
-        let controlSize = StepSizeFit(context: context, seed: 9).best(controlStep, epochs: 10)
-        let heldout = Array(context.victims.suffix(2)), test = context.data.test
-        func accuracy(_ step: InnerStep, _ size: Float) -> Double {
-            let hits = heldout.map { start in
-                let theta = unroll(context.classifier, from: start, steps: [step], stepSizes: [Tensor](repeating: Tensor(size), count: 10),
-                                   epochs: 10, createGraph: false)
-                return zip(context.classifier.predictions(test.batch(Array(0..<test.count)), theta), test.labels).filter { $0 == $1 }.count
-            }
-            return Double(hits.reduce(0, +)) / Double(heldout.count * test.count)
-        }
-        func accuracy(_ poison: PoisonSet) -> Double {
-            let (images, targets) = poison.step(0, classes: 4)
-            return accuracy(InnerStep(images: images, targets: targets), poison.stepSizes[0])
-        }
-        let (kipAccuracy, startAccuracy) = (accuracy(kip.poisonSet(state)), accuracy(start))
-        let realAccuracy = accuracy(controlStep, controlSize)
+        let (kipAccuracy, startAccuracy) = (TinyDistillation.accuracy(kip.poisonSet(state), context: context),
+                                            TinyDistillation.accuracy(start, context: context))
+        let realAccuracy = TinyDistillation.realImageAccuracy(context: context)
         #expect(kipAccuracy > startAccuracy + 0.05, "KIP \(kipAccuracy), its starting images \(startAccuracy)")
         #expect(kipAccuracy > realAccuracy + 0.05, "KIP \(kipAccuracy), random real images \(realAccuracy)")
     }

@@ -100,13 +100,8 @@ public struct KernelInducingPoints: DistillationMethod {
     }
 
     public func poisonSet(_ state: State) -> PoisonSet {
-        let soft = softLabels(state)
-        let labels = seedsMethod.stepLabels
-        let step = InnerStep(images: state.images, targets: soft ?? .oneHot(labels, classes: context.classes))
-        let size = StepSizeFit(context: context, seed: spec.seed).best(step, epochs: spec.epochs, victims: 8)
-        return PoisonSet(images: state.images, labels: labels, softLabels: soft,
-                         stepSizes: [Float](repeating: size, count: spec.epochs), steps: 1, epochs: spec.epochs,
-                         metadata: context.metadata)
+        StepSizeFit.poisonSet(images: state.images, labels: seedsMethod.stepLabels, softLabels: softLabels(state),
+                              spec: spec, context: context)
     }
 }
 
@@ -125,10 +120,6 @@ extension KernelInducingPoints.State {
         try Checkpoint.restore(&imageList, &imageOptimizer, prefix: "images", steps: count("image_adam_steps"), from: file)
         try Checkpoint.restore(&labelList, &labelOptimizer, prefix: "labels", steps: count("label_adam_steps"), from: file)
         (images, labels) = (imageList[0], labelList[0])
-        losses = try file.floats("losses")
-        iteration = try count("iteration")
-        guard losses.count == iteration else {
-            throw PoisonError("\(source) is inconsistent (its loss history does not match its iteration); delete it and start over")
-        }
+        (losses, iteration) = try Checkpoint.history(in: file, source: source)
     }
 }

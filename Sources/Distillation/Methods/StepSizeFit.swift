@@ -45,3 +45,17 @@ public struct StepSizeFit: Sendable {
         return Self.candidates[best]
     }
 }
+
+extension StepSizeFit {
+    /// The poison of a method that learns images (and maybe soft labels) but no step size:
+    /// one step repeated `spec.epochs` times at the candidate that works best on the first 8
+    /// crafting victims.
+    static func poisonSet(images: Tensor, labels: [Int], softLabels: Tensor?, spec: AttackSpec,
+                          context: CraftingContext) -> PoisonSet {
+        let step = InnerStep(images: images, targets: softLabels ?? .oneHot(labels, classes: context.classes))
+        let size = StepSizeFit(context: context, seed: spec.seed).best(step, epochs: spec.epochs, victims: 8)
+        return PoisonSet(images: images, labels: labels, softLabels: softLabels,
+                         stepSizes: [Float](repeating: size, count: spec.epochs), steps: 1, epochs: spec.epochs,
+                         metadata: context.metadata)
+    }
+}

@@ -215,11 +215,7 @@ extension UnrolledSteps.State {
         var rhoTensors = rho.map { Tensor($0) }
         try Checkpoint.restore(&rhoTensors, &stepSizeOptimizer, prefix: "rho", steps: count("step_adam_steps"), from: file)
         rho = rhoTensors.map(\.item)
-        losses = try file.floats("losses")
-        iteration = try count("iteration")
-        guard losses.count == iteration else {
-            throw PoisonError("\(source) is inconsistent (its loss history does not match its iteration); delete it and start over")
-        }
+        (losses, iteration) = try Checkpoint.history(in: file, source: source)
         best = try Self.restoreBest(shapedLike: self, from: file, source: source)
     }
 
