@@ -149,6 +149,8 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     public var robustness = Robustness()
     /// Options of `method: kip` (KIPOptions.swift); defaults when absent.
     public var kip: KIPOptions?
+    /// Options of `method: trajectory-matching` (TrajectoryOptions.swift); defaults when absent.
+    public var trajectoryMatching: TrajectoryOptions?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, zoo, zooSpec = "zoo_spec", foreignZooSpec = "foreign_zoo_spec", forget, target, knowledge, fixedVictim = "fixed_victim"
@@ -158,6 +160,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         case victimTemperature = "victim_temperature", victimNoise = "victim_noise"
         case retainWeight = "retain_weight", clipPixels = "clip_pixels", seed, defenses
         case detectionPenalty = "detection_penalty", robustness, kip
+        case trajectoryMatching = "trajectory_matching"
     }
 
     public init(name: String, zoo: String, forget: String, target: String) {
@@ -199,6 +202,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         detectionPenalty = try c.decodeIfPresent(Float.self, forKey: .detectionPenalty)
         robustness = try c.value(.robustness, or: robustness)
         kip = try c.decodeIfPresent(KIPOptions.self, forKey: .kip)
+        trajectoryMatching = try c.decodeIfPresent(TrajectoryOptions.self, forKey: .trajectoryMatching)
     }
 
     /// A class may be written as a number or a name; `optional` fields default to class 0.
@@ -253,6 +257,9 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// that method, or options of the unrolled steps that a matching method has no use for.
     var methodProblem: String? {
         if kip != nil && method != .kip { return "the kip section configures method: kip; remove it or set method: kip" }
+        if trajectoryMatching != nil && method != .trajectoryMatching {
+            return "the trajectory_matching section configures method: trajectory-matching; remove it or set method: trajectory-matching"
+        }
         guard method != .unrolledSteps else { return nil }
         let unused = [("steps", steps != 1), ("defenses", !defenses.isEmpty), ("robustness", robustness != Robustness()),
                       ("victim_temperature", victimTemperature != nil), ("victim_noise", victimNoise != nil),
@@ -263,6 +270,10 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         if method == .kip, let kip {
             if let problem = kip.problem { return problem }
             if kip.labelSolve && learnLabels { return "kip.label_solve replaces the learned labels: choose it or learn_labels, not both" }
+        }
+        if method == .trajectoryMatching {
+            if learnLabels { return "learn_labels: method: trajectory-matching steps on the fixed labels (remove it)" }
+            if let problem = trajectoryMatching?.problem { return problem }
         }
         return nil
     }

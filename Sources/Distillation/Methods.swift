@@ -10,6 +10,8 @@ public enum MethodKind: String, SpecChoice, Sendable {
     case unrolledSteps = "unrolled-steps"
     /// Kernel inducing points: kernel ridge regression from the poison to real batches.
     case kip
+    /// Trajectory matching: unrolled steps on the poison reach a victim fine-tuned on K→T data.
+    case trajectoryMatching = "trajectory-matching"
 }
 
 extension AttackSpec {
@@ -18,6 +20,7 @@ extension AttackSpec {
         switch method {
         case .unrolledSteps: UnrolledSteps(spec: self, context: context)
         case .kip: KernelInducingPoints(spec: self, context: context)
+        case .trajectoryMatching: TrajectoryMatching(spec: self, context: context)
         }
     }
 
