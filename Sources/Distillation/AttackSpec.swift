@@ -155,6 +155,8 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     public var distributionMatching: DistributionMatchingOptions?
     /// Options of `method: ncfm` (NCFMOptions.swift); defaults when absent.
     public var ncfm: NCFMOptions?
+    /// Options of `method: trajectory-matching` (TrajectoryOptions.swift); defaults when absent.
+    public var trajectoryMatching: TrajectoryOptions?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, zoo, zooSpec = "zoo_spec", foreignZooSpec = "foreign_zoo_spec", forget, target, knowledge, fixedVictim = "fixed_victim"
@@ -165,6 +167,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         case retainWeight = "retain_weight", clipPixels = "clip_pixels", seed, defenses
         case detectionPenalty = "detection_penalty", robustness, kip, ncfm
         case gradientMatching = "gradient_matching", distributionMatching = "distribution_matching"
+        case trajectoryMatching = "trajectory_matching"
     }
 
     public init(name: String, zoo: String, forget: String, target: String) {
@@ -209,6 +212,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         gradientMatching = try c.decodeIfPresent(GradientMatchingOptions.self, forKey: .gradientMatching)
         distributionMatching = try c.decodeIfPresent(DistributionMatchingOptions.self, forKey: .distributionMatching)
         ncfm = try c.decodeIfPresent(NCFMOptions.self, forKey: .ncfm)
+        trajectoryMatching = try c.decodeIfPresent(TrajectoryOptions.self, forKey: .trajectoryMatching)
     }
 
     /// A class may be written as a number or a name; `optional` fields default to class 0.
@@ -273,6 +277,9 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         if kip != nil && method != .kip { return "the kip section configures method: kip; remove it or set method: kip" }
         if ncfm != nil && method != .ncfm { return "the ncfm section configures method: ncfm; remove it or set method: ncfm" }
         if let problem = matchingProblem { return problem }
+        if trajectoryMatching != nil && method != .trajectoryMatching {
+            return "the trajectory_matching section configures method: trajectory-matching; remove it or set method: trajectory-matching"
+        }
         guard method != .unrolledSteps else { return nil }
         let unused = [("steps", steps != 1), ("defenses", !defenses.isEmpty), ("robustness", robustness != Robustness()),
                       ("victim_temperature", victimTemperature != nil), ("victim_noise", victimNoise != nil),
@@ -287,6 +294,10 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         if method == .ncfm {
             if learnLabels { return "method: ncfm matches embeddings per class and learns no labels; remove learn_labels" }
             if let problem = ncfm?.problem { return problem }
+        }
+        if method == .trajectoryMatching {
+            if learnLabels { return "learn_labels: method: trajectory-matching steps on the fixed labels (remove it)" }
+            if let problem = trajectoryMatching?.problem { return problem }
         }
         return nil
     }

@@ -17,6 +17,8 @@ public enum MethodKind: String, SpecChoice, Sendable {
     /// Neural characteristic function matching: per-class embedding CFs under a learned,
     /// adversarial frequency sampler.
     case ncfm
+    /// Trajectory matching: unrolled steps on the poison reach a victim fine-tuned on K→T data.
+    case trajectoryMatching = "trajectory-matching"
 }
 
 extension AttackSpec {
@@ -28,6 +30,7 @@ extension AttackSpec {
         case .gradientMatching: GradientMatching(spec: self, context: context)
         case .distributionMatching: DistributionMatching(spec: self, context: context)
         case .ncfm: NeuralCharacteristicFunction(spec: self, context: context)
+        case .trajectoryMatching: TrajectoryMatching(spec: self, context: context)
         }
     }
 
