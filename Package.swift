@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "DistillationTests", dependencies: ["Distillation", "Specs", "TestSupport"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "ResultsFixtures"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Results", "ResultsFixtures", "TestSupport"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Results"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Results", "Victims"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Reports", "Results", "Formats", "Specs", "ONNX", "TestSupport"]),
         // Runs the built `amnesia` binary (a dependency so the build makes it first).
         .testTarget(name: "CommandLineTests", dependencies: ["amnesia", "TestSupport"]),

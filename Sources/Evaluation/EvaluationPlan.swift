@@ -27,6 +27,9 @@ public struct EvaluationPlan: Sendable {
     /// Where controls get their step sizes: victims and images that are not the held-out
     /// victims and the test split (crafting victims and a training sample).
     public var selection: (victims: [EvaluatedVictim], images: LabeledImages)?
+    /// The pair's oracle, run on every held-out, known and foreign victim so that each
+    /// result (controls and defenses too) reads against it; nil: no oracle columns.
+    public var oracle: Oracle?
 
     public init(poison: PoisonSet, heldout: [EvaluatedVictim]) {
         (self.poison, self.heldout) = (poison, heldout)
@@ -50,7 +53,7 @@ public struct UpdateResult: Sendable {
     public let description: String
     /// Victims that took the update (a defense may refuse it).
     public let accepted: Int
-    public let victims: VictimSetResult
+    public var victims: VictimSetResult
     /// A detector's counts per victim (empty for every other update).
     public var detections: [DetectionCounts] = []
 }
@@ -81,6 +84,8 @@ public struct EvaluationResults: Sendable {
     public let controls: [ControlResult]
     public let updates: [UpdateResult]
     public let defenses: [DefenseResult]
+    /// The oracle's recipe in words (nil: no oracle was run).
+    public var oracleRecipe: String?
 }
 
 extension EvaluationPlan {
@@ -127,7 +132,32 @@ extension EvaluationPlan {
                                                                workers: workers))
                           }))
         }
-        return EvaluationResults(heldout: heldoutResult, known: knownResult, crafting: craftingResult, foreign: foreignResult,
-                                 controls: controlResults, updates: updateResults, defenses: defenseResults)
+        let results = EvaluationResults(heldout: heldoutResult, known: knownResult, crafting: craftingResult,
+                                        foreign: foreignResult, controls: controlResults, updates: updateResults,
+                                        defenses: defenseResults)
+        guard let oracle else { return results }
+        let oracles = try oracle.metrics(heldout + known + foreign, evaluator: evaluator, workers: workers, progress: progress)
+        var withOracles = results.withOracles(oracles, forget: k)
+        withOracles.oracleRecipe = oracle.recipe.summary
+        return withOracles
+    }
+}
+
+extension EvaluationResults {
+    /// Every victim set with its victims' oracle metrics attached (by victim id).
+    func withOracles(_ oracles: [String: ClassMetrics], forget: Int) -> EvaluationResults {
+        func attach(_ update: UpdateResult) -> UpdateResult {
+            var update = update
+            update.victims = update.victims.withOracles(oracles, forget: forget)
+            return update
+        }
+        return EvaluationResults(
+            heldout: heldout.withOracles(oracles, forget: forget), known: known?.withOracles(oracles, forget: forget),
+            crafting: crafting, foreign: foreign?.withOracles(oracles, forget: forget),
+            controls: controls.map { ControlResult(key: $0.key, description: $0.description, stepSize: $0.stepSize,
+                                                   victims: $0.victims.withOracles(oracles, forget: forget)) },
+            updates: updates.map(attach),
+            defenses: defenses.map { DefenseResult(key: $0.key, description: $0.description, poison: attach($0.poison),
+                                                   controls: $0.controls.mapValues(attach)) })
     }
 }

@@ -133,7 +133,11 @@ public struct AttackRun: Sendable {
         let context = craftingContext(victims: [])
         plan.controls = standardControls(context: context, perClass: spec.imagesPerClass, seed: spec.seed,
                                          selectedOnHeldout: zoo.crafting.isEmpty)
-        plan.selection = (try zoo.selectionVictims(), try selectionImages(data, seed: spec.seed))
+        let selection = (victims: try zoo.selectionVictims(), images: try selectionImages(data, seed: spec.seed))
+        plan.selection = selection
+        plan.oracle = try zoo.oracle(classifier: classifier, data: data, forget: poison.metadata.forget,
+                                     target: poison.metadata.target, seed: spec.seed, selection: selection,
+                                     workers: workers, progress: progress)
         plan.updates = standardProbes
         plan.defenses = try defenseUpdates(spec.defenses + evaluationDefenses.filter { !spec.defenses.contains($0) },
                                            data: data, seed: spec.seed)

@@ -71,12 +71,13 @@ public struct Audit: Sendable {
             guard let poison else { return nil }
             var plan = EvaluationPlan(poison: poison, heldout: heldout)
             plan.defenses = try defenseUpdates(defenses, data: data, seed: spec.seed)
+            plan.oracle = try zoo.oracle(classifier: attack.classifier, data: data, forget: k, target: t, seed: spec.seed,
+                                         selection: (try zoo.selectionVictims(), try selectionImages(data, seed: spec.seed)),
+                                         workers: workers, progress: progress)
             let scored = try plan.run(classifier: attack.classifier, images: data.test, workers: workers)
-            let summary = scored.heldout.summary
-            let pair = AuditPair(forget: k, target: t, asr: summary.after.asr, otherAccuracyDrop: summary.otherAccuracyDrop,
+            let pair = AuditPair(forget: k, target: t, summary: scored.heldout.summary,
                                  defenses: defenses.isEmpty ? nil : scored.defenses.map {
-                                     AuditDefense(key: $0.key, asr: $0.poison.victims.summary.after.asr,
-                                                  otherAccuracyDrop: $0.poison.victims.summary.otherAccuracyDrop)
+                                     AuditDefense(key: $0.key, summary: $0.poison.victims.summary)
                                  })
             try AtomicFile.write(JSONEncoder().encode(pair), to: pairURL(k, t))
             results.append(pair)

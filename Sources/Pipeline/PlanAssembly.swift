@@ -4,6 +4,7 @@ import Distillation
 import Evaluation
 import Formats
 import Foundation
+import Networks
 import Reports
 import Results
 import Victims
@@ -30,6 +31,18 @@ extension Zoo {
     func selectionVictims() throws -> [EvaluatedVictim] {
         crafting.isEmpty ? try evaluated(Array(heldout.prefix(4)), as: .heldout)
             : try evaluated(Array(crafting.prefix(4)), as: .crafting)
+    }
+}
+
+extension Zoo {
+    /// The K→T oracle for evaluations on this zoo, its learning rate chosen on `selection`;
+    /// finished oracles are cached in the zoo's `oracles/` folder (by weights, pair and recipe).
+    func oracle(classifier: any Classifier, data: PreparedData, forget: Int, target: Int, seed: UInt64,
+                selection: (victims: [EvaluatedVictim], images: LabeledImages), workers: Int,
+                progress: (String) -> Void) throws -> Oracle {
+        try Oracle.chosen(classifier: classifier, train: data.train, forget: forget, target: target, seed: seed,
+                          selection: selection, cache: directory.appendingPathComponent("oracles"), workers: workers,
+                          progress: progress)
     }
 }
 
@@ -89,7 +102,7 @@ extension AttackReport {
         var baselines: [String: BaselineResult] = [:]
         for control in results.controls {
             baselines[control.key] = BaselineResult(description: control.description, stepSize: Double(control.stepSize),
-                                                    victims: control.victims.victims)
+                                                    victims: control.victims.victims, forget: threatModel.forgetClass)
         }
         var robustness: [String: Stat] = [:]
         for probe in results.updates {
@@ -102,6 +115,8 @@ extension AttackReport {
                           controls: d.controls.mapValues(\.victims.summary),
                           detection: d.poison.detections.isEmpty ? nil : DetectionReport(d.poison.detections))
         }
+        var config = config
+        if let recipe = results.oracleRecipe { config["oracle.recipe"] = recipe }
         self.init(run: run, threatModel: threatModel, dataset: data.info, normalization: data.normalization, poison: poison,
                   results: AttackResults(heldout: results.heldout, known: results.known, crafting: results.crafting,
                                          foreign: results.foreign),

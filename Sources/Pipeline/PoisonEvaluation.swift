@@ -81,7 +81,10 @@ public struct PoisonEvaluation: Sendable {
         let perClass = max(1, poison.imagesPerStep / max(data.info.numClasses, 1))
         plan.controls = standardControls(context: context, perClass: perClass, seed: poison.metadata.seed,
                                          selectedOnHeldout: zoo.crafting.isEmpty)
-        plan.selection = (try zoo.selectionVictims(), try selectionImages(data, seed: poison.metadata.seed))
+        let selection = (victims: try zoo.selectionVictims(), images: try selectionImages(data, seed: poison.metadata.seed))
+        plan.selection = selection
+        plan.oracle = try zoo.oracle(classifier: classifier, data: data, forget: k, target: t, seed: poison.metadata.seed,
+                                     selection: selection, workers: workers, progress: progress)
         plan.updates = standardProbes
         plan.defenses = try defenseUpdates(defenses, data: data, seed: poison.metadata.seed)
         let results = try plan.run(classifier: classifier, images: data.test, workers: workers, progress: progress)

@@ -10,12 +10,14 @@ public enum CSVReport {
     /// baseline's victims as set `baseline:<name>` (baselines in name order).
     ///
     /// Columns: `set, id, role, seed, accuracy_before, accuracy_after, asr_before, asr_after,
-    /// other_accuracy_before, other_accuracy_after`, then one `after_<class name>` column per class
+    /// other_accuracy_before, other_accuracy_after, oracle_asr, oracle_other_accuracy` (the
+    /// oracle's two empty where none was run), then one `after_<class name>` column per class
     /// with that class's accuracy after the step (empty if the victim lacks the class).
     public static func victims(_ report: AttackReport) -> String {
         let classCount = report.classCount
         var header = ["set", "id", "role", "seed", "accuracy_before", "accuracy_after", "asr_before",
-                      "asr_after", "other_accuracy_before", "other_accuracy_after"].joined(separator: ",")
+                      "asr_after", "other_accuracy_before", "other_accuracy_after", "oracle_asr",
+                      "oracle_other_accuracy"].joined(separator: ",")
         for c in 0..<classCount {
             header += "," + textField("after_" + report.className(c))
         }
@@ -27,6 +29,7 @@ public enum CSVReport {
                 var fields = [textField(setName), textField(v.id), v.role.rawValue, "\(v.seed)"]
                 fields += [v.before.accuracy, v.after.accuracy, v.before.asr, v.after.asr,
                            v.before.otherAccuracy, v.after.otherAccuracy].map { "\($0)" }
+                fields += [v.oracle?.asr, v.oracle?.otherAccuracy].map { $0.map { "\($0)" } ?? "" }
                 fields += (0..<classCount).map { c in c < v.after.perClass.count ? "\(v.after.perClass[c])" : "" }
                 lines.append(fields.joined(separator: ","))
             }

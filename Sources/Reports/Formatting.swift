@@ -102,3 +102,10 @@ func defenseCells(_ row: DefenseRow, escape: (String) -> String) -> [String] {
             row.bestControl.map { escape($0.name) + " " + Fmt.pctStat($0.asr) } ?? "n/a",
             row.detection.map { "\(Fmt.pct($0.tpr.mean)) / \(Fmt.pct($0.fpr.mean)) / \(String(format: "%.2f", $0.f1.mean))" } ?? "–"]
 }
+
+/// A set's standing against its oracle in words: "0.85 of the oracle's ASR 84.1%, collateral
+/// +1.2 pp beyond the oracle's, 0 destroyed".
+func oracleWords(_ c: OracleComparison) -> String {
+    String(format: "%.2f", c.meanASRRatio) + " of the oracle's ASR \(Fmt.meanPct(c.oracleASR)), collateral "
+        + "\(signedChange(c.excessOtherDrop.mean)) pp beyond the oracle's, \(c.destroyed.count) destroyed"
+}

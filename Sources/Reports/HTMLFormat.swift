@@ -29,7 +29,8 @@ public struct HTMLFormat: ReportFormat {
                 + "with \(tm.poisonImages) poison images: held-out ASR "
                 + "<b>\(Fmt.meanPct(hs.before.asr)) → \(Fmt.meanPct(hs.after.asr))</b>, other-class accuracy "
                 + "<b>\(Fmt.meanPct(hs.before.otherAccuracy)) → \(Fmt.meanPct(hs.after.otherAccuracy))</b> "
-                + "(n = \(s.heldoutCount) held-out victims).</p></header>"
+                + "(n = \(s.heldoutCount) held-out victims)" + (hs.oracle.map { "; \(htmlEscape(oracleWords($0)))" } ?? "")
+                + ".</p></header>"
         case let .distillation(d):
             let best = d.rows.first
             return kicker("verdict distillation", page) + "<h1>Distillation, \(htmlEscape(d.setting))</h1>"
@@ -63,6 +64,10 @@ public struct HTMLFormat: ReportFormat {
             return h + "<li>MITRE ATLAS: \(htmlEscape(atlasWords(facts.atlas)))</li></ul></section>"
         case let .headline(headline):
             return drawHeadline(headline)
+        case let .oracle(oracle):
+            return "<section><h2>Against the oracle</h2><p class=\"note\">\(htmlEscape(oracle.explanation))</p>"
+                + table(OracleTable.columns, oracle.rows.map { OracleTable.cells($0, escape: htmlEscape) },
+                        firstRowClass: "attack") + "</section>"
         case let .poison(poison):
             return drawPoison(poison)
         case let .charts(charts):
@@ -263,18 +268,20 @@ public struct HTMLFormat: ReportFormat {
                 let drop = p.otherAccuracyDrop
                 return SVGChart.Cell(
                     shade: p.asr.mean,
-                    lines: [Fmt.pct(p.asr.mean, digits: 0), signedChange(-drop.mean)],
+                    lines: [Fmt.pct(p.asr.mean, digits: 0), signedChange(-drop.mean)]
+                        + (p.oracle.map { ["×" + String(format: "%.2f", $0.meanASRRatio)] } ?? []),
                     tooltip: "K \(names[k]) → T \(names[t]): ASR \(Fmt.pctStat(p.asr)) "
                         + "(min \(Fmt.pct(p.asr.min)), max \(Fmt.pct(p.asr.max)), n = \(p.asr.count)); "
-                        + "other-class accuracy drop \(Fmt.ppStat(drop)) (worst \(Fmt.pp(drop.max)))")
+                        + "other-class accuracy drop \(Fmt.ppStat(drop)) (worst \(Fmt.pp(drop.max)))"
+                        + (p.oracle.map { "; \(oracleWords($0))" } ?? ""))
             }
         }
         let title = matrix.defense.map { "Vulnerability matrix under \(htmlEscape($0))" } ?? "Vulnerability matrix"
         let defended = matrix.defense.map { " The held-out victims deploy the defense <code>\(htmlEscape($0))</code>." } ?? ""
         return "<section><h2>\(title)</h2><p class=\"note\">Rows: forgotten class K. Columns: target "
             + "class T. Colour and top number: held-out mean ASR. Bottom number: mean drop of other-class "
-            + "accuracy in percentage points (collateral damage; negative = accuracy lost). Hover a cell for "
-            + "the spread. Blank: the diagonal; n/a: not audited.\(defended)</p><div class=\"chart\">"
+            + "accuracy in percentage points (collateral damage; negative = accuracy lost). Third number, with an "
+            + "oracle: the share of the oracle's ASR. Hover a cell for the spread. Blank: the diagonal; n/a: not audited.\(defended)</p><div class=\"chart\">"
             + SVGChart.heatmap(title: "\(title) (held-out mean ASR)", rowLabels: names,
                                columnLabels: names, rowAxis: "forget K", columnAxis: "target T", cells: cells,
                                cellSize: names.count > 12 ? 40 : 52)

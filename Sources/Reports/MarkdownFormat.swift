@@ -26,7 +26,8 @@ public struct MarkdownFormat: ReportFormat {
             let h = s.heldout
             md.line("**\(s.verdict.label)**: forcing class \(forget(s.threatModel)) → \(target(s.threatModel)) on "
                     + "\(mdEscape(s.dataset)); held-out ASR \(Fmt.meanPct(h.before.asr)) → \(Fmt.meanPct(h.after.asr)), "
-                    + "other-class accuracy \(Fmt.meanPct(h.before.otherAccuracy)) → \(Fmt.meanPct(h.after.otherAccuracy)).")
+                    + "other-class accuracy \(Fmt.meanPct(h.before.otherAccuracy)) → \(Fmt.meanPct(h.after.otherAccuracy))"
+                    + (h.oracle.map { "; \(oracleWords($0))" } ?? "") + ".")
             md.line()
         case let .distillation(d):
             let best = d.rows.first
@@ -66,6 +67,12 @@ public struct MarkdownFormat: ReportFormat {
             md.line()
         case let .headline(headline):
             drawHeadline(headline, into: &md)
+        case let .oracle(table):
+            md.heading("Against the oracle")
+            md.line(mdEscape(table.explanation))
+            md.line()
+            md.table(OracleTable.columns, table.rows.map { OracleTable.cells($0, escape: mdEscape) })
+            md.line()
         case let .poison(poison):
             md.heading(poison.heading)
             md.line("- File: `\(codeSpan(poison.file))` (\(poison.images) images)")
@@ -176,7 +183,8 @@ public struct MarkdownFormat: ReportFormat {
         if let defense = matrix.defense { md.line("The held-out victims deploy the defense `\(defense)`.") }
         md.line("Rows: forgotten class K. Columns: target class T. Each cell: held-out mean ASR "
                 + "(shade ░ < 25% ≤ ▒ < 50% ≤ ▓ < 75% ≤ █) and, in brackets, the mean change of "
-                + "other-class accuracy in percentage points (negative = collateral damage). · = not audited.")
+                + "other-class accuracy in percentage points (negative = collateral damage); with an oracle, "
+                + "the share of the oracle's ASR (×0.85 of oracle). · = not audited.")
         md.line()
         md.table(["K ↓ T →"] + matrix.names.map(mdEscape), matrix.names.enumerated().map { k, name in
             ["**\(mdEscape(name))**"] + matrix.names.indices.map { t in
@@ -184,6 +192,7 @@ public struct MarkdownFormat: ReportFormat {
                 guard let pair = matrix.cells[k][t] else { return "·" }
                 return "\(shade(pair.asr.mean)) \(Fmt.pct(pair.asr.mean, digits: 0)) "
                     + "(\(signedChange(-pair.otherAccuracyDrop.mean)) pp)"
+                    + (pair.oracle.map { " ×\(String(format: "%.2f", $0.meanASRRatio)) of oracle" } ?? "")
             }
         })
         md.line()

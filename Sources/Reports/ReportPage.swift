@@ -55,6 +55,19 @@ public struct ReportPage: Sendable {
             .headline(Headline(heldout: heldout.summary, heldoutCount: heldout.victims.count,
                                worstOtherClass: heldout.summary.worstOtherClassDrop.map { (report.className($0.classIndex), $0.drop) },
                                others: others)),
+        ]
+        if let oracle = heldout.summary.oracle {
+            var rows: [(name: String, comparison: OracleComparison)] = [("Poison, held-out victims", oracle)]
+            if let foreign = report.results.foreign?.summary.oracle { rows.append(("Poison, foreign-recipe victims", foreign)) }
+            for (name, control) in report.sortedBaselines {
+                if let comparison = control.summary.oracle { rows.append(("Control: \(name)", comparison)) }
+            }
+            for defense in report.defenses ?? [] {
+                if let comparison = defense.summary.oracle { rows.append(("Poison under \(defense.key)", comparison)) }
+            }
+            sections.append(.oracle(OracleTable(recipe: report.config["oracle.recipe"], rows: rows)))
+        }
+        sections += [
             .poison(PoisonFigures(file: report.poison.file, images: report.poison.images,
                                   learnedStepSizes: report.poison.learnedStepSizes, gridPNG: report.poison.gridPNG,
                                   figures: imageNames.compactMap { name in images[name].map { (name, $0) } })),

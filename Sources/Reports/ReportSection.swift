@@ -17,6 +17,8 @@ public enum ReportSection: Sendable {
     case threatModel(ThreatFacts)
     /// Held-out before/after statistics, and the other victim sets beside them.
     case headline(Headline)
+    /// Every victim set, control and defense read against the pair's oracle.
+    case oracle(OracleTable)
     /// The poison file and its images.
     case poison(PoisonFigures)
     /// Charts of the held-out results (formats without graphics leave them out).
@@ -81,6 +83,36 @@ public struct DistillationRow: Sendable {
     func cells(escape: (String) -> String) -> [String] {
         [escape(name), stepSizes.map(Fmt.num).joined(separator: ", "), Fmt.pctStat(before), Fmt.pctStat(after),
          after.count == 0 ? "n/a" : Fmt.pct(after.min), after.count == 0 ? "n/a" : Fmt.pct(after.max)]
+    }
+}
+
+/// The poison, its controls and its defended forms, each as a share of what the oracle
+/// (the victims fine-tuned on the whole training set with K relabelled T) reached on the same
+/// victims, and with the collateral beyond the oracle's.
+public struct OracleTable: Sendable {
+    /// The oracle's recipe in words (nil when the report does not say).
+    public var recipe: String?
+    public var rows: [(name: String, comparison: OracleComparison)]
+
+    /// The columns every format shows.
+    public static let columns = ["Update", "n", "ASR (destroyed = 0)", "Oracle ASR", "ASR / oracle", "Min ratio",
+                                 "Collateral beyond oracle", "Worst class beyond oracle", "Destroyed"]
+
+    /// The cells of `row` (its name still to be escaped).
+    static func cells(_ row: (name: String, comparison: OracleComparison), escape: (String) -> String) -> [String] {
+        let c = row.comparison
+        return [escape(row.name), "\(c.keptASR.count)", Fmt.pctStat(c.keptASR), Fmt.pctStat(c.oracleASR),
+                c.asrRatio.count == 0 ? "n/a" : String(format: "%.2f", c.meanASRRatio),
+                c.asrRatio.count == 0 ? "n/a" : String(format: "%.2f", c.asrRatio.min),
+                Fmt.ppStat(c.excessOtherDrop), c.excessWorstClassDrop.map(Fmt.pp) ?? "n/a", "\(c.destroyed.count)"]
+    }
+
+    /// What the table means, in one paragraph.
+    var explanation: String {
+        "The oracle is each victim fine-tuned on the whole training set with K relabelled T"
+            + (recipe.map { " (\($0))" } ?? "") + ": the most poisoning can do to it. "
+            + "ASR / oracle is the mean ASR over the oracle's mean ASR; a victim whose other classes fall more than "
+            + "\(Fmt.pp(OracleComparison.destructionMargin)) beyond its oracle's is destroyed, not fooled, and its ASR counts as 0."
     }
 }
 

@@ -13,25 +13,37 @@ public struct AuditPair: Codable, Equatable, Sendable {
     /// The same poison when the held-out victims deploy each defense of the audit
     /// (`audit --defense`), in the order given; nil without defenses.
     public var defenses: [AuditDefense]?
+    /// The held-out victims read against the pair's oracle (nil: no oracle was run).
+    public var oracle: OracleComparison?
 
     enum CodingKeys: String, CodingKey {
         case forget, target, asr
         case otherAccuracyDrop = "other_accuracy_drop"
-        case defenses
+        case defenses, oracle
     }
 
     /// Memberwise initializer.
-    public init(forget: Int, target: Int, asr: Stat, otherAccuracyDrop: Stat, defenses: [AuditDefense]? = nil) {
+    public init(forget: Int, target: Int, asr: Stat, otherAccuracyDrop: Stat, defenses: [AuditDefense]? = nil,
+                oracle: OracleComparison? = nil) {
         self.forget = forget
         self.target = target
         self.asr = asr
         self.otherAccuracyDrop = otherAccuracyDrop
         self.defenses = defenses
+        self.oracle = oracle
+    }
+
+    /// The pair as `summary` of its held-out victims reads (under `defenses`).
+    public init(forget: Int, target: Int, summary: VictimSetSummary, defenses: [AuditDefense]? = nil) {
+        self.init(forget: forget, target: target, asr: summary.after.asr, otherAccuracyDrop: summary.otherAccuracyDrop,
+                  defenses: defenses, oracle: summary.oracle)
     }
 
     /// This pair as the defense `key` left it (nil when it was not scored under it).
     public func defended(_ key: String) -> AuditPair? {
-        defenses?.first { $0.key == key }.map { AuditPair(forget: forget, target: target, asr: $0.asr, otherAccuracyDrop: $0.otherAccuracyDrop) }
+        defenses?.first { $0.key == key }.map {
+            AuditPair(forget: forget, target: target, asr: $0.asr, otherAccuracyDrop: $0.otherAccuracyDrop, oracle: $0.oracle)
+        }
     }
 }
 
@@ -41,14 +53,22 @@ public struct AuditDefense: Codable, Equatable, Sendable {
     public var key: String
     public var asr: Stat
     public var otherAccuracyDrop: Stat
+    /// The defended held-out victims read against the pair's (undefended) oracle.
+    public var oracle: OracleComparison?
 
     enum CodingKeys: String, CodingKey {
         case key, asr
         case otherAccuracyDrop = "other_accuracy_drop"
+        case oracle
     }
 
-    public init(key: String, asr: Stat, otherAccuracyDrop: Stat) {
-        (self.key, self.asr, self.otherAccuracyDrop) = (key, asr, otherAccuracyDrop)
+    public init(key: String, asr: Stat, otherAccuracyDrop: Stat, oracle: OracleComparison? = nil) {
+        (self.key, self.asr, self.otherAccuracyDrop, self.oracle) = (key, asr, otherAccuracyDrop, oracle)
+    }
+
+    /// The defense `key` as `summary` of the defended held-out victims reads.
+    public init(key: String, summary: VictimSetSummary) {
+        self.init(key: key, asr: summary.after.asr, otherAccuracyDrop: summary.otherAccuracyDrop, oracle: summary.oracle)
     }
 }
 

@@ -1,7 +1,9 @@
 /// The one-line judgement at the top of every human-readable report.
 ///
 /// Judged on held-out victims only (the honest numbers), with fixed thresholds so that two
-/// reports with the same verdict mean the same thing:
+/// reports with the same verdict mean the same thing. With an oracle, ASR is read as its
+/// share of the oracle's (destroyed victims counting 0) and collateral as the excess over the
+/// oracle's, so a verdict means the same on every pair, dataset and model; without one:
 /// - `effective`: mean ASR after ≥ `successASR` and mean other-class accuracy drop ≤ `maxCollateralDrop`;
 /// - `damaging`: mean ASR after ≥ `partialASR` but the drop exceeds `maxCollateralDrop`;
 /// - `partial`: mean ASR after ≥ `partialASR` with a small drop;
@@ -25,14 +27,33 @@ public enum Verdict: String, Sendable, CaseIterable {
     public static let partialASR = 0.2
     /// Largest mean other-class accuracy drop (a fraction, 0.05 = 5 points) still called "no collateral damage".
     public static let maxCollateralDrop = 0.05
+    /// Share of the oracle's ASR at or above which the attack counts as a success.
+    public static let successRatio = 0.8
+    /// Share of the oracle's ASR at or above which the attack counts as partly working.
+    public static let partialRatio = 0.2
 
     /// Judges a held-out summary.
     public init(_ heldout: VictimSetSummary) {
         let asr = heldout.after.asr
-        let drop = heldout.otherAccuracyDrop.mean
-        if asr.count == 0 {
+        guard asr.count > 0 else {
             self = .noData
-        } else if asr.mean >= Verdict.successASR && drop <= Verdict.maxCollateralDrop {
+            return
+        }
+        if let oracle = heldout.oracle {
+            let share = oracle.meanASRRatio
+            let excess = oracle.excessOtherDrop.mean
+            let mostlyDestroyed = 2 * oracle.destroyed.count > asr.count
+            if share >= Verdict.successRatio && excess <= Verdict.maxCollateralDrop {
+                self = .effective
+            } else if mostlyDestroyed || (asr.mean >= Verdict.partialASR && excess > Verdict.maxCollateralDrop) {
+                self = .damaging
+            } else {
+                self = share >= Verdict.partialRatio ? .partial : .ineffective
+            }
+            return
+        }
+        let drop = heldout.otherAccuracyDrop.mean
+        if asr.mean >= Verdict.successASR && drop <= Verdict.maxCollateralDrop {
             self = .effective
         } else if asr.mean >= Verdict.partialASR && drop > Verdict.maxCollateralDrop {
             self = .damaging

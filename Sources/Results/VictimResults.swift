@@ -12,14 +12,19 @@ public struct VictimResult: Codable, Equatable, Sendable {
     public var before: ClassMetrics
     /// Metrics after the poison step(s).
     public var after: ClassMetrics
+    /// Metrics of the same victim after the oracle (fine-tuned on the training set with K
+    /// relabelled T: the most poisoning can do to it); nil when no oracle was run.
+    public var oracle: ClassMetrics?
 
     /// Memberwise initializer.
-    public init(id: String, role: VictimRole, seed: UInt64, before: ClassMetrics, after: ClassMetrics) {
+    public init(id: String, role: VictimRole, seed: UInt64, before: ClassMetrics, after: ClassMetrics,
+                oracle: ClassMetrics? = nil) {
         self.id = id
         self.role = role
         self.seed = seed
         self.before = before
         self.after = after
+        self.oracle = oracle
     }
 }
 
@@ -34,11 +39,14 @@ public struct VictimSetSummary: Codable, Equatable, Sendable {
     /// The class other than K whose accuracy dropped most, on average over the victims:
     /// a mean drop can hide one class that was wrecked. Nil when K was not given.
     public var worstOtherClassDrop: ClassDrop?
+    /// The same victims read against their oracle; nil unless every victim has one.
+    public var oracle: OracleComparison?
 
     enum CodingKeys: String, CodingKey {
         case before, after
         case otherAccuracyDrop = "other_accuracy_drop"
         case worstOtherClassDrop = "worst_other_class_drop"
+        case oracle
     }
 
     /// Computes the summary of `victims`; `forget` (K) names the class left out of the
@@ -48,6 +56,7 @@ public struct VictimSetSummary: Codable, Equatable, Sendable {
         after = MetricsSummary(victims.map(\.after))
         otherAccuracyDrop = Stat(victims.map { $0.before.otherAccuracy - $0.after.otherAccuracy })
         worstOtherClassDrop = forget.flatMap { ClassDrop.worst(victims, excluding: $0) }
+        oracle = forget.flatMap { OracleComparison(victims, forget: $0, worstClassDrop: worstOtherClassDrop) }
     }
 
     /// Memberwise initializer.
@@ -74,11 +83,13 @@ public struct ClassDrop: Codable, Equatable, Sendable {
         (self.classIndex, self.drop) = (classIndex, drop)
     }
 
-    /// The class other than `forget` with the largest mean drop over `victims`.
-    static func worst(_ victims: [VictimResult], excluding forget: Int) -> ClassDrop? {
+    /// The class other than `forget` with the largest mean drop over `victims` from before
+    /// to `after` (by default the poison's after).
+    static func worst(_ victims: [VictimResult], excluding forget: Int,
+                      after: (VictimResult) -> ClassMetrics = \.after) -> ClassDrop? {
         guard let classes = victims.first?.before.perClass.count else { return nil }
         let drops = (0..<classes).filter { $0 != forget }.map { c in
-            ClassDrop(classIndex: c, drop: victims.map { $0.before.perClass[c] - $0.after.perClass[c] }.reduce(0, +) / Double(victims.count))
+            ClassDrop(classIndex: c, drop: victims.map { $0.before.perClass[c] - after($0).perClass[c] }.reduce(0, +) / Double(victims.count))
         }
         return drops.max { $0.drop < $1.drop }
     }
@@ -96,6 +107,16 @@ public struct VictimSetResult: Codable, Equatable, Sendable {
     public init(victims: [VictimResult], forget: Int? = nil) {
         self.victims = victims
         self.summary = VictimSetSummary(victims: victims, forget: forget)
+    }
+
+    /// The same victims with their oracle's metrics (by victim id) attached, and the
+    /// summary recomputed so it reads them. Victims without an entry keep none.
+    public func withOracles(_ oracles: [String: ClassMetrics], forget: Int) -> VictimSetResult {
+        VictimSetResult(victims: victims.map { victim in
+            var victim = victim
+            victim.oracle = oracles[victim.id] ?? victim.oracle
+            return victim
+        }, forget: forget)
     }
 }
 
@@ -119,11 +140,12 @@ public struct BaselineResult: Codable, Equatable, Sendable {
         case summary, victims
     }
 
-    /// Wraps `victims` and computes their summary.
-    public init(description: String, stepSize: Double, victims: [VictimResult]) {
+    /// Wraps `victims` and computes their summary (`forget`: K, for the worst class and
+    /// the oracle comparison).
+    public init(description: String, stepSize: Double, victims: [VictimResult], forget: Int? = nil) {
         self.description = description
         self.stepSize = stepSize
         self.victims = victims
-        self.summary = VictimSetSummary(victims: victims)
+        self.summary = VictimSetSummary(victims: victims, forget: forget)
     }
 }

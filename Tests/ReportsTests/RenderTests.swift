@@ -107,7 +107,7 @@ struct RenderTests {
         // 3 held-out + 1 known + 1 per baseline (2).
         #expect(lines.count == 1 + 3 + 1 + 2)
         #expect(lines[0] == "set,id,role,seed,accuracy_before,accuracy_after,asr_before,asr_after,"
-                + "other_accuracy_before,other_accuracy_after,after_airplane,after_automobile,after_bird")
+                + "other_accuracy_before,other_accuracy_after,oracle_asr,oracle_other_accuracy,after_airplane,after_automobile,after_bird")
         let columns = lines[0].split(separator: ",").count
         for line in lines.dropFirst() { #expect(line.split(separator: ",", omittingEmptySubsequences: false).count == columns) }
         let row = lines[2].split(separator: ",").map(String.init)    // lenet-s102: ASR 3/4, one class-2 error
