@@ -1,6 +1,8 @@
 import Foundation
+import Poisoning
 import Specs
 import Victims
+import Vocabulary
 
 /// The outer optimizer of the poison (Adam on the images and step sizes).
 public struct OuterOptimizer: Codable, Sendable, Equatable, StrictlyDecodable {

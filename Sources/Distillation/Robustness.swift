@@ -1,6 +1,7 @@
 import Autodiff
 import Foundation
 import Networks
+import Poisoning
 import Specs
 import Victims
 

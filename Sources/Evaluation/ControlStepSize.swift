@@ -1,4 +1,4 @@
-import Distillation
+import Poisoning
 
 /// The step size a real-image control gets: chosen on crafting victims and training
 /// images only, never on the held-out victims it is scored on.

@@ -1,7 +1,7 @@
 import Datasets
-import Distillation
 import Foundation
 import Networks
+import Poisoning
 import Results
 
 /// What to evaluate: a poison, the victims to score it on, the controls to compare it

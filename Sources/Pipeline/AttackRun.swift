@@ -5,6 +5,7 @@ import Evaluation
 import Formats
 import Foundation
 import Networks
+import Poisoning
 import Reports
 import Results
 import Specs

@@ -4,6 +4,7 @@ import Distillation
 import Evaluation
 import Formats
 import Foundation
+import Poisoning
 import Results
 import Specs
 import Victims

@@ -4,10 +4,12 @@ import Distillation
 import Evaluation
 import Formats
 import Foundation
+import Poisoning
 import Reports
 import Results
 import Specs
 import Victims
+import Vocabulary
 
 /// The paper's four settings of the initial weights: the distilled data is learned for
 /// one known network (fixed) or for a distribution of them (random), and those networks

@@ -4,9 +4,11 @@ import Distillation
 import Evaluation
 import Formats
 import Foundation
+import Poisoning
 import Reports
 import Results
 import Victims
+import Vocabulary
 
 /// The parts of an evaluation that the run, `amnesia evaluate` and the audit share: which
 /// victims, controls and probes a zoo's evaluation has, and how its results become a

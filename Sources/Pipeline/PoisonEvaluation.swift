@@ -4,6 +4,7 @@ import Evaluation
 import Formats
 import Foundation
 import Networks
+import Poisoning
 import Reports
 import Results
 import Specs

@@ -7,6 +7,7 @@ import Formats
 import Foundation
 import ONNX
 import Pipeline
+import Poisoning
 import Reports
 import Results
 import Specs

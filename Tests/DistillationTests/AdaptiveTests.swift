@@ -2,6 +2,7 @@ import Autodiff
 import Datasets
 import Distillation
 import Networks
+import Poisoning
 import Testing
 
 @Suite("Adaptive crafting through defenses (issue 14)")

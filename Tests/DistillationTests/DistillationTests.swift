@@ -3,6 +3,7 @@ import Datasets
 import Distillation
 import Foundation
 import Networks
+import Poisoning
 import Specs
 import TestSupport
 import Testing

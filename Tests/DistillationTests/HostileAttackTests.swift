@@ -2,9 +2,10 @@ import Autodiff
 import Distillation
 import Formats
 import Foundation
+import Poisoning
 import Specs
-import Testing
 import TestSupport
+import Testing
 
 /// Attack specs and poison files an attacker or a careless user could hand Amnesia: each
 /// is an error naming the key or tensor, the value and the rule, never a trap or a report

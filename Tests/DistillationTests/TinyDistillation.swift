@@ -2,6 +2,7 @@ import Autodiff
 import Datasets
 import Distillation
 import Networks
+import Poisoning
 
 /// The matching methods' shared tiny setting: the synthetic 4-class data, `networks`
 /// random LeNet initializations as the crafting pool (the random-init setting), and a

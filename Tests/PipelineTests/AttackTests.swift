@@ -2,15 +2,16 @@ import Autodiff
 import Datasets
 import Distillation
 import Evaluation
-import Pipeline
-import Reports
 import Formats
 import Foundation
 import Networks
+import Pipeline
+import Poisoning
+import Reports
 import Results
 import Specs
-import Testing
 import TestSupport
+import Testing
 import Victims
 
 /// A tiny zoo (synthetic 4-class data, LeNet) shared by the tests of this file.

@@ -4,9 +4,10 @@ import Foundation
 import Pipeline
 import Reports
 import Results
-import Testing
 import TestSupport
+import Testing
 import Victims
+import Vocabulary
 
 /// Tiny zoos for the four settings of the initial weights (synthetic 4-class data, LeNet).
 enum TinyDistillation {

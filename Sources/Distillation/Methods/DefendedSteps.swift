@@ -2,6 +2,7 @@ import Autodiff
 import Datasets
 import Foundation
 import Networks
+import Poisoning
 
 /// Adaptive crafting (issue 14): when an attack spec lists `defenses:`, the crafter's inner
 /// step is the update a victim deploying them would take, so the outer gradient optimizes

@@ -3,6 +3,7 @@ import Datasets
 import Formats
 import Foundation
 import Networks
+import Poisoning
 
 /// What the matching methods (gradient and distribution matching) share: synthetic images
 /// learned by Adam on a matching loss, labelled as the objective wants their block's

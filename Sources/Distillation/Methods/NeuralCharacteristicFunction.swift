@@ -3,6 +3,7 @@ import Datasets
 import Formats
 import Foundation
 import Networks
+import Poisoning
 
 /// NCFM (Wang et al., "Dataset Distillation with Neural Characteristic Function: A Minmax
 /// Perspective", CVPR 2025): learn images whose class-wise embedding distributions match

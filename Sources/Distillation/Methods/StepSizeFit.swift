@@ -1,6 +1,7 @@
 import Autodiff
 import Foundation
 import Networks
+import Poisoning
 
 /// The step size of a poison whose method learns none (the matching methods, KIP): the
 /// candidate under which the poison, taken for its epochs from crafting victims, gives

@@ -3,6 +3,7 @@ import Datasets
 import Formats
 import Foundation
 import Networks
+import Poisoning
 
 /// Trajectory matching (MTT: Cazenavette et al., "Dataset Distillation by Matching
 /// Training Trajectories", CVPR 2022) as the attack engine: learn images x̃ (fixed labels)

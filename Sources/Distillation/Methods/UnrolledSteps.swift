@@ -3,6 +3,7 @@ import Datasets
 import Formats
 import Foundation
 import Networks
+import Poisoning
 
 /// The seeds' Algorithm 1: learn images x̃ (fixed labels, or learned soft labels) and step
 /// sizes η̃ = softplus(ρ) such that one (or a few) gradient steps on them, from victims

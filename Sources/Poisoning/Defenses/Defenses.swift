@@ -1,5 +1,4 @@
 import Datasets
-import Distillation
 
 extension DefenseSpec {
     /// The victim update this defense stands for. `validation` is the gate's clean

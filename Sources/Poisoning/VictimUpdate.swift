@@ -1,5 +1,4 @@
 import Autodiff
-import Distillation
 import Networks
 import Results
 

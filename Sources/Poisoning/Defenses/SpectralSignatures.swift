@@ -1,4 +1,3 @@
-import Distillation
 
 /// Spectral signatures (Tran, Li and Mądry, 2018): within one label, poison that pulls the
 /// model one way leaves a trace along the top singular vector of the centered features.

@@ -1,5 +1,4 @@
 import Autodiff
-import Distillation
 import Networks
 
 /// Trust region: the update θ₁ − θ₀ is scaled down to norm `max` (over all parameters)

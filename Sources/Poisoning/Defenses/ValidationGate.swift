@@ -1,6 +1,5 @@
 import Autodiff
 import Datasets
-import Distillation
 import Networks
 import Victims
 

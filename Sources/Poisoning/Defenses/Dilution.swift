@@ -1,6 +1,5 @@
 import Autodiff
 import Datasets
-import Distillation
 import Networks
 
 /// The poison arrives mixed into a batch of clean training images with their true labels,

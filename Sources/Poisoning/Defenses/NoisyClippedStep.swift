@@ -1,5 +1,4 @@
 import Autodiff
-import Distillation
 import Networks
 
 /// DP-SGD's update: every poison image's gradient is clipped to norm `clip` (over all

@@ -1,5 +1,4 @@
 import Autodiff
-import Distillation
 import Networks
 
 /// Loss filtering: before stepping, the victim scores every poison image by its loss under

@@ -1,4 +1,3 @@
-import Distillation
 
 /// Activation clustering (Chen et al., 2018): within one label, clean images and poison
 /// that plays a different role fall into two groups of penultimate activations. The

@@ -1,5 +1,4 @@
 import Autodiff
-import Distillation
 import Networks
 
 /// The victim caps its step size: every step uses min(learned step size, `max`).
