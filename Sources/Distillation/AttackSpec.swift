@@ -267,8 +267,8 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
             return "detection_penalty must be zero or positive and finite (got \(w))"
         }
         if let problem = methodProblem { return problem }
-        if let fixed = defenses.first(where: { $0.name == "gate" }) {
-            return "defenses: \(fixed.name) is not differentiable, so it cannot be crafted through; the crafter adapts to filter, dp_sgd, step_cap, norm_cap, dilution, spectral and clustering. Score the poison under \(fixed.name) with --defense \(fixed.key) instead"
+        if let fixed = defenses.first(where: { $0.defense.adaptive == nil }) {
+            return "defenses: \(fixed.name) is not differentiable and has no surrogate, so it cannot be crafted through (the other defenses can). Score the poison under \(fixed.name) with --defense \(fixed.key) instead"
         }
         return nil
     }

@@ -1,3 +1,42 @@
+import Autodiff
+import Specs
+
+/// `clustering: {clean: B, max_share: S}`: activation clustering on the mix of the poison
+/// and B clean images. Adaptive form: as spectral signatures', the crafter steps on the mix
+/// and the outer loss gains the feature-statistics penalty (`featureStatisticsPenalty`).
+public struct ClusteringDefense: Defense, AdaptiveDefense {
+    public static let name = "clustering"
+    public static let form = "clustering:clean=B,max_share=S"
+    public let clean: Int
+    public let maxShare: Float
+
+    public init(clean: Int, maxShare: Float) { (self.clean, self.maxShare) = (clean, maxShare) }
+
+    public init(parameters: DefenseParameters) throws(SpecError) {
+        let v = try parameters.take(["clean", "max_share"], form: Self.form)
+        guard v[1] <= 0.5 else { throw parameters.fail("max_share must be at most 0.5 (got \(v[1])): it bounds the smaller of two clusters") }
+        (clean, maxShare) = (try parameters.cleanCount(v[0]), Float(v[1]))
+    }
+
+    public var parameters: [String: Float] { ["clean": Float(clean), "max_share": maxShare] }
+    public func update(in environment: DefenseEnvironment) -> any VictimUpdate {
+        FeatureScreening(detector: ActivationClustering(maxShare: maxShare, clean: clean),
+                         mix: Dilution(count: clean, train: environment.train, seed: environment.seed))
+    }
+    public var adaptive: (any AdaptiveDefense)? { self }
+    public var cleanImages: Int { clean }
+    public func penalty(_ scene: PenaltyScene) -> Tensor? { featureStatisticsPenalty(scene) }
+}
+
+extension DefenseSpec {
+    /// Activation clustering on the mix: per label, 2-means on the principal components of
+    /// the penultimate features; the smaller cluster is dropped when it holds at most
+    /// `maxShare` of the label.
+    public static func clustering(clean: Int, maxShare: Float) -> DefenseSpec {
+        DefenseSpec(ClusteringDefense(clean: clean, maxShare: maxShare))
+    }
+}
+
 
 /// Activation clustering (Chen et al., 2018): within one label, clean images and poison
 /// that plays a different role fall into two groups of penultimate activations. The

@@ -1,20 +1,29 @@
-import Datasets
+import Synchronization
 
-extension DefenseSpec {
-    /// The victim update this defense stands for. `validation` is the gate's clean
-    /// images, `train` where dilution draws its clean images, `seed` every random draw.
-    public func update(validation: LabeledImages, train: LabeledImages, seed: UInt64) -> any VictimUpdate {
-        switch self {
-        case let .gate(maxDrop): ValidationGate(maxDrop: maxDrop, validation: validation)
-        case let .filter(fraction): LossFilter(fraction: fraction)
-        case let .dpSGD(clip, noise): NoisyClippedStep(clip: clip, noise: noise, seed: seed)
-        case let .stepCap(max): StepCap(max: max)
-        case let .normCap(max): NormCap(max: max)
-        case let .dilution(clean): Dilution(count: clean, train: train, seed: seed)
-        case let .spectral(clean, fraction):
-            FeatureScreening(detector: SpectralSignatures(fraction: fraction, clean: clean), mix: Dilution(count: clean, train: train, seed: seed))
-        case let .clustering(clean, maxShare):
-            FeatureScreening(detector: ActivationClustering(maxShare: maxShare, clean: clean), mix: Dilution(count: clean, train: train, seed: seed))
+/// The defenses specs can name.
+public enum Defenses {
+    /// The built-in defenses, one line each, in the order `--help` lists them.
+    static let builtIn: [any Defense.Type] = [
+        GateDefense.self,
+        FilterDefense.self,
+        DPSGDDefense.self,
+        StepCapDefense.self,
+        NormCapDefense.self,
+        DilutionDefense.self,
+        SpectralDefense.self,
+        ClusteringDefense.self,
+    ]
+
+    private static let registered = Mutex<[any Defense.Type]>([])
+
+    /// Adds a defense defined outside this module (a plug-in, a test); a name already taken
+    /// is left as it is.
+    public static func register(_ type: any Defense.Type) {
+        registered.withLock { list in
+            if !(builtIn + list).contains(where: { $0.name == type.name }) { list.append(type) }
         }
     }
+
+    /// Every defense a spec can name: the built-in ones, then the registered ones.
+    public static var all: [any Defense.Type] { builtIn + registered.withLock { $0 } }
 }

@@ -1,6 +1,34 @@
 import Autodiff
 import Datasets
 import Networks
+import Specs
+
+/// `dilution: {clean: B}`: the poison arrives mixed into B clean training images. Adaptive
+/// form: the crafter steps on the mean over the poison and B clean images (a sample of them,
+/// drawn anew every iteration, stands in for B).
+public struct DilutionDefense: Defense, AdaptiveDefense {
+    public static let name = "dilution"
+    public static let form = "dilution:clean=B"
+    public let clean: Int
+
+    public init(clean: Int) { self.clean = clean }
+
+    public init(parameters: DefenseParameters) throws(SpecError) {
+        clean = try parameters.cleanCount(parameters.take(["clean"], form: Self.form)[0])
+    }
+
+    public var parameters: [String: Float] { ["clean": Float(clean)] }
+    public func update(in environment: DefenseEnvironment) -> any VictimUpdate {
+        Dilution(count: clean, train: environment.train, seed: environment.seed)
+    }
+    public var adaptive: (any AdaptiveDefense)? { self }
+    public var cleanImages: Int { clean }
+}
+
+extension DefenseSpec {
+    /// The poison arrives mixed into `clean` clean training images; the step is on the mix.
+    public static func dilution(clean: Int) -> DefenseSpec { DefenseSpec(DilutionDefense(clean: clean)) }
+}
 
 /// The poison arrives mixed into a batch of clean training images with their true labels,
 /// and the victim steps on the whole mix (the mean loss over poison and clean images).

@@ -102,3 +102,47 @@ enum PrincipalDirections {
 
     static func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
 }
+
+/// The adaptive form of the feature-space detectors: the mean over steps and the poison's
+/// labels c of Σ_d [(μ_d − m_d)² + (s_d − σ_d)²] / Σ_d σ_d², μ and s the per-feature mean and
+/// standard deviation of the penultimate features of the poison rows labelled c (their
+/// target's argmax, as the screening groups them), m and σ those of the real batch's
+/// class-c images, all under the victim's start weights. Zero when, label by label, the
+/// poison's features have the clean class's first two moments; labels with fewer than two
+/// clean images in the batch are skipped.
+public func featureStatisticsPenalty(_ scene: PenaltyScene) -> Tensor {
+    let (classifier, batchLabels) = (scene.classifier, scene.batchLabels)
+    let weights = scene.start.map { $0.detached() }
+    let clean = GradientMode.withoutRecording { classifier.features(scene.real, weights) }
+    let perStep = scene.steps.map { step -> Tensor in
+        let features = classifier.features(step.images, weights)
+        let k = step.targets.shape[1]
+        let targets = step.targets.scalars
+        let labels = (0..<step.images.shape[0]).map { r in (0..<k).max { targets[r * k + $0] < targets[r * k + $1] }! }
+        let terms = Set(labels).sorted().compactMap { c -> Tensor? in
+            let cleanRows = batchLabels.indices.filter { batchLabels[$0] == c }
+            guard cleanRows.count >= 2 else { return nil }
+            let (m, sigma) = GradientMode.withoutRecording { moments(selectedRows(cleanRows, of: clean)) }
+            let (mu, spread) = moments(selectedRows(labels.indices.filter { labels[$0] == c }, of: features))
+            let scale = 1 / max((sigma * sigma).sum().item, 1e-12)
+            return (((mu - m) * (mu - m)).sum() + ((spread - sigma) * (spread - sigma)).sum()) * scale
+        }
+        return terms.isEmpty ? Tensor(0) : terms.dropFirst().reduce(terms[0], +) * (1 / Float(terms.count))
+    }
+    return perStep.dropFirst().reduce(perStep[0], +) * (1 / Float(scene.steps.count))
+}
+
+/// The rows `indices` of the matrix `x`, differentiably (a product with a 0/1 selection).
+private func selectedRows(_ indices: [Int], of x: Tensor) -> Tensor {
+    var selection = [Float](repeating: 0, count: indices.count * x.shape[0])
+    for (r, i) in indices.enumerated() { selection[r * x.shape[0] + i] = 1 }
+    return matmul(Tensor(shape: [indices.count, x.shape[0]], scalars: selection), x)
+}
+
+/// Per-column mean and standard deviation (population, with a small floor inside the
+/// root so its gradient stays finite when a column is constant).
+private func moments(_ x: Tensor) -> (mean: Tensor, std: Tensor) {
+    let mean = x.mean(alongAxes: [0])
+    let centred = x - mean
+    return (mean, sqrt((centred * centred).mean(alongAxes: [0]) + 1e-8))
+}

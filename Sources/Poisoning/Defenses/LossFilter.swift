@@ -1,5 +1,57 @@
 import Autodiff
 import Networks
+import Specs
+
+/// `filter: {fraction: F}`: loss filtering. Adaptive form: the rows the victim would drop
+/// (highest loss under its start weights) get weight 0, and the outer loss gains a hinge on
+/// the poison's losses above the clean losses' (1 − F) quantile, so they stay inside the
+/// clean range.
+public struct FilterDefense: Defense, AdaptiveDefense {
+    public static let name = "filter"
+    public static let form = "filter:fraction=F"
+    public let fraction: Float
+
+    public init(fraction: Float) { self.fraction = fraction }
+
+    public init(parameters: DefenseParameters) throws(SpecError) {
+        fraction = try parameters.dropFraction(parameters.take(["fraction"], form: Self.form)[0])
+    }
+
+    public var parameters: [String: Float] { ["fraction": fraction] }
+    public func update(in environment: DefenseEnvironment) -> any VictimUpdate { LossFilter(fraction: fraction) }
+    public var adaptive: (any AdaptiveDefense)? { self }
+
+    public func poisonWeights(_ weights: [Float], step: InnerStep, start: [Tensor], classifier: any Classifier) -> [Float] {
+        let m = step.images.shape[0]
+        let losses = rowLosses(classifier, step.images.detached(), step.targets.detached(), start.map { $0.detached() })
+        let drop = min(m - 1, Int((Float(m) * fraction).rounded()))
+        var weights = weights
+        for r in losses.indices.sorted(by: { losses[$0] > losses[$1] }).prefix(drop) { weights[r] = 0 }
+        return weights
+    }
+
+    /// Mean over steps and poison images of relu(ℓᵢ − q), ℓᵢ the image's loss under its
+    /// (soft) label with the victim's start weights and q the (1 − fraction) quantile of the
+    /// real batch's losses under their true labels: zero while no poison image looks more
+    /// suspicious than the clean images a loss filter keeps.
+    public func penalty(_ scene: PenaltyScene) -> Tensor? {
+        let (classifier, steps) = (scene.classifier, scene.steps)
+        let weights = scene.start.map { $0.detached() }
+        let cleanLosses = rowLosses(classifier, scene.real, .oneHot(scene.batchLabels, classes: classifier.classes), weights).sorted()
+        let q = cleanLosses[min(cleanLosses.count - 1, Int(Float(cleanLosses.count) * (1 - fraction)))]
+        let perStep = steps.map { step in
+            let losses = -(logSoftmax(classifier.logits(step.images, weights)) * step.targets).sum(alongAxes: [1])
+            return relu(losses - q).sum() * (1 / Float(step.images.shape[0]))
+        }
+        return perStep.dropFirst().reduce(perStep[0], +) * (1 / Float(steps.count))
+    }
+}
+
+extension DefenseSpec {
+    /// The victim drops the `fraction` of poison images it finds most suspicious (highest
+    /// loss under their labels) before stepping.
+    public static func filter(fraction: Float) -> DefenseSpec { DefenseSpec(FilterDefense(fraction: fraction)) }
+}
 
 /// Loss filtering: before stepping, the victim scores every poison image by its loss under
 /// the given label (soft labels: their cross-entropy) with its current weights and drops
@@ -24,9 +76,7 @@ public struct LossFilter: VictimUpdate {
         let perStep = poison.imagesPerStep
         let keep = max(1, perStep - Int((Float(perStep) * fraction).rounded()))
         return poison.replacingSteps(classes: classifier.classes) { _, images, targets in
-            let losses = GradientMode.withoutRecording {
-                (-(logSoftmax(classifier.logits(images, parameters)) * targets).sum(alongAxes: [1])).scalars
-            }
+            let losses = rowLosses(classifier, images, targets, parameters)
             let rows = losses.indices.sorted { losses[$0] < losses[$1] }.prefix(keep).sorted()
             return (images.rows(rows), targets.rows(rows))
         }
