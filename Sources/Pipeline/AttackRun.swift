@@ -131,10 +131,10 @@ public struct AttackRun: Sendable {
         var plan = try zoo.evaluationPlan(poison)
         if spec.knowledge == .fixed { plan.known = try zoo.evaluated(attackerVictims(), as: .known) }
         if let foreignZoo { plan.foreign = try foreignZoo.evaluated(foreignZoo.heldout, as: .heldout) }
-        let context = craftingContext(victims: [])
+        let context = craftingContext(victims: try attackerVictims().prefix(StepSizeScorer.victimCount).map { try zoo.parameters(of: $0) })
         plan.controls = standardControls(context: context, perClass: spec.imagesPerClass, seed: spec.seed,
                                          selectedOnHeldout: zoo.crafting.isEmpty)
-        plan.selection = (try zoo.selectionVictims(), try selectionImages(data, seed: spec.seed))
+        plan.scorer = context.stepSizeScorer(seed: spec.seed)
         plan.updates = standardProbes
         plan.defenses = try defenseUpdates(spec.defenses + evaluationDefenses.filter { !spec.defenses.contains($0) },
                                            data: data, seed: spec.seed)

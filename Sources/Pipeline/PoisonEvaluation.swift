@@ -76,13 +76,13 @@ public struct PoisonEvaluation: Sendable {
         var metadata = poison.metadata
         metadata.mean = data.normalization.mean
         metadata.std = data.normalization.std
-        let context = CraftingContext(classifier: classifier, data: data, victims: [],
+        let context = CraftingContext(classifier: classifier, data: data, victims: try zoo.scorerVictims(),
                                       objective: ForgetObjective(forget: k, target: t, forgetShare: nil, retainWeight: 1, train: data.train),
                                       metadata: metadata)
         let perClass = max(1, poison.imagesPerStep / max(data.info.numClasses, 1))
         plan.controls = standardControls(context: context, perClass: perClass, seed: poison.metadata.seed,
                                          selectedOnHeldout: zoo.crafting.isEmpty)
-        plan.selection = (try zoo.selectionVictims(), try selectionImages(data, seed: poison.metadata.seed))
+        plan.scorer = context.stepSizeScorer(seed: poison.metadata.seed)
         plan.updates = standardProbes
         plan.defenses = try defenseUpdates(defenses, data: data, seed: poison.metadata.seed)
         let results = try plan.run(classifier: classifier, images: data.test, workers: workers, progress: progress)

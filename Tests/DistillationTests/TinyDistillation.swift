@@ -47,7 +47,7 @@ enum TinyDistillation {
     static func realImageAccuracy(context: CraftingContext) -> Double {
         let control = RandomRealImages(context: context, perClass: 1, seed: 9).images()
         let step = InnerStep(images: control.images, labels: control.labels, classes: 4)
-        let size = StepSizeFit(context: context, seed: 9).best(step, epochs: 10)
+        let size = context.stepSizeScorer(seed: 9).best([step], epochs: 10)
         return accuracy(step, size, context: context)
     }
 }

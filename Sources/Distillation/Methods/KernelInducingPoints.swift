@@ -22,7 +22,7 @@ import Poisoning
 ///
 /// The poison is one step repeated `epochs` times, the learned labels as soft labels
 /// softmax(β·Y_s) (β puts 0.9 on a one-hot row's class, where learned labels start), and a
-/// step size fitted on the crafting victims (`StepSizeFit`): kernel regression learns
+/// step size fitted on the crafting victims (`StepSizeScorer`): kernel regression learns
 /// none.
 public struct KernelInducingPoints: DistillationMethod {
     public let spec: AttackSpec
@@ -101,8 +101,8 @@ public struct KernelInducingPoints: DistillationMethod {
     }
 
     public func poisonSet(_ state: State) -> PoisonSet {
-        StepSizeFit.poisonSet(images: state.images, labels: seedsMethod.stepLabels, softLabels: softLabels(state),
-                              spec: spec, context: context)
+        context.fittedPoison(images: state.images, labels: seedsMethod.stepLabels, softLabels: softLabels(state),
+                             epochs: spec.epochs, seed: spec.seed)
     }
 }
 

@@ -134,9 +134,6 @@ public struct MatchingCore: Sendable {
 
     /// The poison set: one step taken `epochs` times with the fitted step size.
     func poisonSet(_ state: MatchingState) -> PoisonSet {
-        let size = StepSizeFit(context: context, seed: spec.seed)
-            .best(InnerStep(images: state.images, labels: labels, classes: context.classes), epochs: spec.epochs)
-        return PoisonSet(images: state.images, labels: labels, stepSizes: [Float](repeating: size, count: spec.epochs),
-                         steps: 1, epochs: spec.epochs, metadata: context.metadata)
+        context.fittedPoison(images: state.images, labels: labels, softLabels: nil, epochs: spec.epochs, seed: spec.seed)
     }
 }

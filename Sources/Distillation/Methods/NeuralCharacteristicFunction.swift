@@ -27,7 +27,7 @@ import Poisoning
 /// matched to the mixture of real T and real K images.
 ///
 /// NCFM learns no step size: the poison's one step (repeated `epochs` times) takes the one
-/// fitted on the crafting victims (`StepSizeFit`), as for KIP.
+/// fitted on the crafting victims (`StepSizeScorer`), as for KIP.
 public struct NeuralCharacteristicFunction: DistillationMethod {
     public let spec: AttackSpec
     public let context: CraftingContext
@@ -103,7 +103,7 @@ public struct NeuralCharacteristicFunction: DistillationMethod {
     }
 
     public func poisonSet(_ state: State) -> PoisonSet {
-        StepSizeFit.poisonSet(images: state.images, labels: seedsMethod.stepLabels, softLabels: nil, spec: spec, context: context)
+        context.fittedPoison(images: state.images, labels: seedsMethod.stepLabels, softLabels: nil, epochs: spec.epochs, seed: spec.seed)
     }
 }
 

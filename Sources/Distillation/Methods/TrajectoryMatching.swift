@@ -111,11 +111,11 @@ public struct TrajectoryMatching: DistillationMethod {
     }
 
     /// The poison: the images, repeated `epochs` times at a step size fitted on the crafting
-    /// victims (`StepSizeFit`, as KIP's). The learned η̃ only serves the matching: it is
+    /// victims (`StepSizeScorer`, as KIP's). The learned η̃ only serves the matching: it is
     /// the one that lands nearest θ*, not the one that flips class K (on the tiny attack
     /// test the poison at the learned η̃ reached held-out ASR 0%, at the fitted one it passes).
     public func poisonSet(_ state: State) -> PoisonSet {
-        StepSizeFit.poisonSet(images: state.images, labels: seedsMethod.stepLabels, softLabels: nil, spec: spec, context: context)
+        context.fittedPoison(images: state.images, labels: seedsMethod.stepLabels, softLabels: nil, epochs: spec.epochs, seed: spec.seed)
     }
 }
 
