@@ -24,6 +24,9 @@ public struct OuterOptimizer: Codable, Sendable, Equatable, StrictlyDecodable {
 
     public init() {}
 
+    /// decay^⌊iteration / decayEvery⌋: the factor on every learning rate at `iteration`.
+    public func decayFactor(at iteration: Int) -> Float { Foundation.pow(decay, Float(iteration / decayEvery)) }
+
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(for: Self.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)

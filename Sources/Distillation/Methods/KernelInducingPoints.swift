@@ -80,7 +80,7 @@ public struct KernelInducingPoints: DistillationMethod {
         let loss = KernelRegression.loss(support: support, targets: targets, labels: labels, wanted: wanted,
                                          regularization: options.regularization)
         let grads = gradients(of: loss, wrt: [images, labels])
-        let factor = Foundation.pow(spec.optimizer.decay, Float(state.iteration / spec.optimizer.decayEvery))
+        let factor = spec.optimizer.decayFactor(at: state.iteration)
         state.imageOptimizer.learningRate = spec.optimizer.learningRate * factor
         state.labelOptimizer.learningRate = spec.optimizer.labelLearningRate * factor
         state.images = seedsMethod.pixelProjected(state.imageOptimizer.step([state.images], [grads[0]])[0])

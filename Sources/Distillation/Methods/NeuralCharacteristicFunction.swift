@@ -95,8 +95,7 @@ public struct NeuralCharacteristicFunction: DistillationMethod {
         state.sampler.ascend(&state.samplerOptimizer, noise: noise) { discrepancy(held, $0) }
         let loss = discrepancy(synthetic, state.sampler.frequencies(noise).detached())
         let grad = gradients(of: loss, wrt: [images])[0]
-        state.imageOptimizer.learningRate = spec.optimizer.learningRate
-            * Foundation.pow(spec.optimizer.decay, Float(state.iteration / spec.optimizer.decayEvery))
+        state.imageOptimizer.learningRate = spec.optimizer.learningRate * spec.optimizer.decayFactor(at: state.iteration)
         state.images = seedsMethod.pixelProjected(state.imageOptimizer.step([state.images], [grad])[0])
         state.losses.append(loss.item)
         state.iteration += 1

@@ -101,7 +101,7 @@ public struct TrajectoryMatching: DistillationMethod {
         let summed = GradientMode.withoutRecording {
             (0..<2).map { i in perVictim.dropFirst().reduce(perVictim[0].1[i]) { $0 + $1.1[i] } * share }
         }
-        let factor = Foundation.pow(spec.optimizer.decay, Float(state.iteration / spec.optimizer.decayEvery))
+        let factor = spec.optimizer.decayFactor(at: state.iteration)
         state.imageOptimizer.learningRate = spec.optimizer.learningRate * factor
         state.stepSizeOptimizer.learningRate = spec.optimizer.stepSizeLearningRate * factor
         state.images = seedsMethod.pixelProjected(state.imageOptimizer.step([state.images], [summed[0]])[0])
@@ -150,10 +150,6 @@ extension TrajectoryMatching.State {
         try Checkpoint.restore(&imageList, &imageOptimizer, prefix: "images", steps: count("image_adam_steps"), from: file)
         try Checkpoint.restore(&rhoList, &stepSizeOptimizer, prefix: "rho", steps: count("step_adam_steps"), from: file)
         (images, rho) = (imageList[0], rhoList[0].item)
-        losses = try file.floats("losses")
-        iteration = try count("iteration")
-        guard losses.count == iteration else {
-            throw PoisonError("\(source) is inconsistent (its loss history does not match its iteration); delete it and start over")
-        }
+        (losses, iteration) = try Checkpoint.history(in: file, source: source)
     }
 }

@@ -119,8 +119,7 @@ public struct UnrolledSteps: DistillationMethod {
                 zip(total, perVictim[v].1).map { $0 + $1 * weights[v] }
             }
         }
-        let decays = Float(state.iteration / spec.optimizer.decayEvery)
-        let factor = Foundation.pow(spec.optimizer.decay, decays)
+        let factor = spec.optimizer.decayFactor(at: state.iteration)
         state.imageOptimizer.learningRate = spec.optimizer.learningRate * factor
         state.stepSizeOptimizer.learningRate = spec.optimizer.stepSizeLearningRate * factor
         state.labelOptimizer.learningRate = spec.optimizer.labelLearningRate * factor
