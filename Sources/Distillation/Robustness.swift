@@ -36,7 +36,7 @@ public struct Robustness: Codable, Sendable, Equatable, StrictlyDecodable {
     public var outerLoss: String = "cross_entropy"
     public var margin: Float = 2
     /// Weight only the worst ⌈share · n⌉ of the n sampled victims (by outer loss), equally:
-    /// CVaR over victims. Overrides `victim_temperature`.
+    /// CVaR over victims.
     public var victimCVaR: Float?
     /// Add this weight × KL(p_before ‖ p_after) over the real examples outside class K,
     /// p_before being the victim's own prediction before the poison step.
@@ -128,17 +128,17 @@ public struct Augment: Codable, Sendable, Equatable, StrictlyDecodable {
 
 extension UnrolledSteps {
     /// Sub-seeds of a victim's per-iteration seed, one per random lever, independent of
-    /// each other and of `victim_noise` (which uses the seed itself).
+    /// each other.
     static func leverSeed(_ seed: UInt64, _ lever: UInt64) -> UInt64 {
         var rng = SeededGenerator(seed: seed ^ (0xD1B5_4A32_D192_ED03 &* lever))
         return rng.next()
     }
 
     /// HOOK 1 — the weights the poison step starts from: the sampled victim, with
-    /// `victim_noise`, `robustness.weight_augmentation` and `robustness.sharpness_radius`.
+    /// `robustness.weight_augmentation` and `robustness.sharpness_radius`.
     func startWeights(_ victim: [Tensor], seed: UInt64, real: Tensor, wanted: Tensor, batchLabels: [Int],
                       steps: [InnerStep], stepSizes: [Tensor]) -> [Tensor] {
-        var start = spec.victimNoise.map { Self.perturbed(victim, by: $0, seed: seed) } ?? victim
+        var start = victim
         let r = spec.robustness
         if let scale = r.weightAugmentation, scale > 0 {
             start = Self.unitScaledPerturbation(start, by: scale, seed: Self.leverSeed(seed, 1))
@@ -255,9 +255,9 @@ extension UnrolledSteps {
     }
 
     /// HOOK 4 — how much each victim's gradient counts: `robustness.victim_cvar` (the worst
-    /// share, equally), else `victim_temperature`, else equally.
+    /// share, equally), else equally.
     func combinedVictimWeights(_ losses: [Float]) -> [Float] {
-        guard let share = spec.robustness.victimCVaR else { return Self.victimWeights(losses, temperature: spec.victimTemperature) }
+        guard let share = spec.robustness.victimCVaR else { return losses.map { _ in 1 / Float(losses.count) } }
         return Self.cvarWeights(losses, share: share)
     }
 

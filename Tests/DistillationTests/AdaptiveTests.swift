@@ -107,7 +107,7 @@ struct AdaptiveTests {
                                                                         real: real, batchLabels: labels)
         #expect(none == nil, "no penalty without a filter")
         func weighted(_ weight: Float?) throws -> Float? {
-            let c = try CraftingOptionTests().crafter { ($0.defenses, $0.detectionPenalty) = ([.filter(fraction: 0.2)], weight) }
+            let c = try CraftingOptionTests().crafter { ($0.defenses, $0.detectionPenalty) = ([.filter(fraction: 0.2)], weight ?? 1) }
             return c.defendedUnroll(start, steps: steps, stepSizes: [Tensor(0.1)], seed: 1, real: real, batchLabels: labels).penalty?.item
         }
         let (one, two) = (try weighted(nil), try weighted(2))

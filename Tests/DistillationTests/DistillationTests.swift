@@ -89,33 +89,6 @@ struct CraftingTests {
         }
     }
 
-    @Test("victim weights: equal by default, focused on the worst loss with a small temperature")
-    func victimWeights() {
-        #expect(UnrolledSteps.victimWeights([1, 2, 3, 4], temperature: nil) == [0.25, 0.25, 0.25, 0.25])
-        let focused = UnrolledSteps.victimWeights([0.1, 0.5, 2.0], temperature: 0.1)
-        #expect(abs(focused.reduce(0, +) - 1) < 1e-6)
-        #expect(focused[2] > 0.99)
-        let soft = UnrolledSteps.victimWeights([0.1, 0.5, 2.0], temperature: 100)
-        #expect(soft.allSatisfy { abs($0 - 1 / 3) < 0.01 })
-    }
-
-    @Test("victim_noise perturbs each tensor by that fraction of its spread, reproducibly; bad values are refused")
-    func victimNoise() {
-        var rng = SeededGenerator(seed: 5)
-        let weights = [Tensor.randomNormal([1000], std: 2, using: &rng), Tensor.randomNormal([500], std: 0.1, using: &rng)]
-        let noisy = UnrolledSteps.perturbed(weights, by: 0.1, seed: 9)
-        for (w, n) in zip(weights, noisy) {
-            let diffs = zip(w.scalars, n.scalars).map { $1 - $0 }
-            let spread = (diffs.map { $0 * $0 }.reduce(0, +) / Float(diffs.count)).squareRoot()
-            let std = (w.scalars.map { $0 * $0 }.reduce(0, +) / Float(w.count)).squareRoot()
-            #expect(abs(spread / std - 0.1) < 0.015, "noise \(spread) for a tensor of spread \(std)")
-        }
-        #expect(UnrolledSteps.perturbed(weights, by: 0.1, seed: 9)[0].scalars == noisy[0].scalars)
-        var spec = AttackSpec(name: "a", zoo: "z", forget: "0", target: "1")
-        spec.victimNoise = -1
-        #expect(spec.problem?.contains("victim_noise") == true)
-    }
-
     @Test("retain_weight scales the outer targets of every example outside class K; 1 leaves them one-hot")
     func retainWeight() throws {
         let data = try PreparedData.load(dataset: "synthetic")

@@ -35,7 +35,7 @@ extension UnrolledSteps {
             }
         }
         theta = defenses.reduce(theta) { $1.finalParameters($0, start: start) }
-        let weight = spec.detectionPenalty ?? 1
+        let weight = spec.detectionPenalty
         guard weight != 0 else { return (theta, nil) }
         let scene = PenaltyScene(classifier: classifier, start: start, steps: steps, real: real, batchLabels: batchLabels)
         let terms = defenses.compactMap { $0.penalty(scene) }

@@ -142,27 +142,6 @@ public struct UnrolledSteps: DistillationMethod {
         return context.data.normalization.clampedToPixelRange(images)
     }
 
-    /// `parameters` plus Gaussian noise of `scale` times each tensor's standard deviation.
-    public static func perturbed(_ parameters: [Tensor], by scale: Float, seed: UInt64) -> [Tensor] {
-        var rng = SeededGenerator(seed: seed)
-        return parameters.map { p in
-            let values = p.scalars
-            let mean = values.reduce(0, +) / Float(max(values.count, 1))
-            let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(max(values.count, 1))).squareRoot()
-            return Tensor(shape: p.shape, scalars: values.map { $0 + scale * std * rng.nextNormal() })
-        }
-    }
-
-    /// How much each victim's gradient counts: equal without a temperature, else
-    /// softmax(loss / temperature), so the victims the poison fails on weigh most.
-    public static func victimWeights(_ losses: [Float], temperature: Float?) -> [Float] {
-        guard let temperature else { return losses.map { _ in 1 / Float(losses.count) } }
-        let peak = losses.max() ?? 0
-        let raw = losses.map { Foundation.exp(($0 - peak) / temperature) }
-        let total = raw.reduce(0, +)
-        return raw.map { $0 / total }
-    }
-
     /// The learned step sizes η̃ = softplus(ρ).
     public static func stepSizes(_ rho: [Float]) -> [Float] {
         GradientMode.withoutRecording { softplus(Tensor(shape: [rho.count], scalars: rho)).scalars }
