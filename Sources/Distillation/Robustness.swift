@@ -33,7 +33,7 @@ public struct Robustness: Codable, Sendable, Equatable, StrictlyDecodable {
     public var sharpnessRadius: Float?
     /// `cross_entropy` (default) or `margin`: relu(κ − (z_t − LSE_{j≠t} z_j)) per example,
     /// with the smooth maximum over the other classes; κ is `margin`.
-    public var outerLoss: String = "cross_entropy"
+    public var outerLoss: OuterLoss = .crossEntropy
     public var margin: Float = 2
     /// Weight only the worst ⌈share · n⌉ of the n sampled victims (by outer loss), equally:
     /// CVaR over victims.
@@ -81,9 +81,6 @@ public struct Robustness: Codable, Sendable, Equatable, StrictlyDecodable {
         }
         if let w = weightAugmentation, !(w >= 0) { return "robustness.weight_augmentation must be zero or positive (got \(w))" }
         if let r = sharpnessRadius, !(r >= 0) { return "robustness.sharpness_radius must be zero or positive (got \(r))" }
-        if !["cross_entropy", "margin"].contains(outerLoss) {
-            return "robustness.outer_loss must be cross_entropy or margin (got '\(outerLoss)')"
-        }
         if !(margin >= 0) { return "robustness.margin must be zero or positive (got \(margin))" }
         if let q = victimCVaR, !(q > 0 && q <= 1) { return "robustness.victim_cvar must be in (0, 1] (got \(q))" }
         if let k = retainKL, !(k >= 0) { return "robustness.retain_kl must be zero or positive (got \(k))" }
@@ -92,6 +89,14 @@ public struct Robustness: Codable, Sendable, Equatable, StrictlyDecodable {
         if validateEvery < 1 { return "robustness.validate_every must be at least 1 (got \(validateEvery))" }
         return nil
     }
+}
+
+/// The outer loss on the real batch after the poison step (`robustness.outer_loss`).
+public enum OuterLoss: String, SpecChoice, Sendable {
+    /// Cross-entropy against the objective's labels.
+    case crossEntropy = "cross_entropy"
+    /// A hinge on the logit margin, so examples already won stop pulling.
+    case margin
 }
 
 /// Random shifts (up to `shift` pixels each way, borders replicated) and left-right flips
@@ -211,7 +216,7 @@ extension UnrolledSteps {
     public func outerLoss(_ logits: Tensor, wanted: Tensor, batchLabels: [Int], before: Tensor?) -> Tensor {
         let rows = Float(max(logits.shape[0], 1))
         var loss: Tensor
-        if spec.robustness.outerLoss == "margin" {
+        if spec.robustness.outerLoss == .margin {
             loss = Self.marginLoss(logits, wanted: wanted, margin: spec.robustness.margin)
         } else {
             loss = crossEntropy(logits, targets: wanted)

@@ -265,17 +265,21 @@ struct RobustnessTests {
               augment: {shift: 2, flip: true}
             """
         let spec = try SpecFile.decode(AttackSpec.self, yaml: yaml, file: "a.yaml")
-        #expect(spec.robustness.stepScale == [0.5, 2] && spec.robustness.outerLoss == "margin" && spec.robustness.augment == Augment(shift: 2, flip: true))
+        #expect(spec.robustness.stepScale == [0.5, 2] && spec.robustness.outerLoss == .margin && spec.robustness.augment == Augment(shift: 2, flip: true))
         #expect(spec.problem == nil)
         do {
             _ = try SpecFile.decode(AttackSpec.self, yaml: "name: a\nzoo: z\nforget: 0\ntarget: 1\nrobustness:\n  step_scales: [1, 2]\n", file: "a.yaml")
             Issue.record("accepted an unknown key")
         } catch { #expect("\(error)".contains("unknown key 'step_scales'")) }
+        do {
+            _ = try SpecFile.decode(AttackSpec.self, yaml: "name: a\nzoo: z\nforget: 0\ntarget: 1\nrobustness:\n  outer_loss: hinge\n", file: "a.yaml")
+            Issue.record("accepted outer_loss: hinge")
+        } catch { #expect("\(error)".contains("'hinge' is not one of: cross_entropy, margin"), "\(error)") }
         let bad: [(inout Robustness) -> Void] = [
-            { $0.stepScale = [2, 1] }, { $0.weightAugmentation = -1 }, { $0.sharpnessRadius = -1 }, { $0.outerLoss = "hinge" },
+            { $0.stepScale = [2, 1] }, { $0.weightAugmentation = -1 }, { $0.sharpnessRadius = -1 },
             { $0.victimCVaR = 0 }, { $0.retainKL = -1 }, { $0.augment = Augment(shift: -1) }, { $0.margin = -1 },
         ]
-        let keys = ["step_scale", "weight_augmentation", "sharpness_radius", "outer_loss", "victim_cvar", "retain_kl", "augment.shift", "margin"]
+        let keys = ["step_scale", "weight_augmentation", "sharpness_radius", "victim_cvar", "retain_kl", "augment.shift", "margin"]
         for (change, key) in zip(bad, keys) {
             var s = spec
             change(&s.robustness)
@@ -342,7 +346,7 @@ struct RobustnessTests {
             ("step_scale", { $0.robustness.stepScale = [0.5, 2] }),
             ("weight_augmentation", { $0.robustness.weightAugmentation = 0.1 }),
             ("sharpness_radius", { $0.robustness.sharpnessRadius = 0.05 }),
-            ("margin", { $0.robustness.outerLoss = "margin" }),
+            ("margin", { $0.robustness.outerLoss = .margin }),
             ("victim_cvar", { $0.robustness.victimCVaR = 0.5 }),
             ("retain_kl", { $0.robustness.retainKL = 1 }),
             ("augment", { $0.robustness.augment = Augment(shift: 2, flip: true) }),
