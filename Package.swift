@@ -37,23 +37,29 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Autodiff", "Formats", "CZlib"]),
         .target(name: "Networks", dependencies: ["Autodiff"]),
         .target(name: "ONNX", dependencies: ["Autodiff", "Networks", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
-        .target(name: "Victims", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "ONNX"]),
-        .target(name: "Distillation", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "Victims"]),
-        .target(name: "Results", dependencies: ["Datasets", "Victims"]),
-        .target(name: "Evaluation", dependencies: ["Autodiff", "Formats", "Datasets", "Networks", "Victims", "Distillation", "Results"]),
-        .target(name: "Reports", dependencies: ["Formats", "Datasets", "Victims", "Results"]),
-        .target(name: "Pipeline", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "ONNX", "Victims", "Distillation", "Results", "Evaluation", "Reports"]),
+        // What the attacker knows and which role a victim plays: shared by the zoo, the
+        // crafting, the evaluation and the report model, and linking no tensor code.
+        .target(name: "Vocabulary", dependencies: ["Specs"]),
+        .target(name: "Victims", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "ONNX", "Vocabulary"]),
+        .target(name: "Results", dependencies: ["Datasets", "Vocabulary"]),
+        // What crafting and evaluation share: the poison set, the victim's update step, the
+        // step-size scorer and the defenses.
+        .target(name: "Poisoning", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "Victims", "Results"]),
+        .target(name: "Distillation", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "Vocabulary", "Victims", "Poisoning"]),
+        .target(name: "Evaluation", dependencies: ["Autodiff", "Formats", "Datasets", "Networks", "Vocabulary", "Victims", "Results", "Poisoning"]),
+        .target(name: "Reports", dependencies: ["Formats", "Datasets", "Results"]),
+        .target(name: "Pipeline", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "ONNX", "Vocabulary", "Victims", "Results", "Poisoning", "Distillation", "Evaluation", "Reports"]),
         .executableTarget(
             name: "amnesia",
             dependencies: [
-                "Autodiff", "Formats", "Specs", "Datasets", "Networks", "ONNX", "Victims", "Distillation", "Results", "Evaluation", "Reports", "Pipeline",
+                "Autodiff", "Formats", "Specs", "Datasets", "Networks", "ONNX", "Vocabulary", "Victims", "Results", "Poisoning", "Distillation", "Evaluation", "Reports", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // Helpers shared by the test targets (temporary folders, a seeded generator).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // Sample reports and audits shared by the Results and Reports tests.
-        .target(name: "ResultsFixtures", dependencies: ["Results", "Datasets", "Victims"], path: "Tests/ResultsFixtures"),
+        .target(name: "ResultsFixtures", dependencies: ["Results", "Datasets", "Vocabulary"], path: "Tests/ResultsFixtures"),
 
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
@@ -61,11 +67,11 @@ let package = Package(
         .testTarget(name: "NetworksTests", dependencies: ["Networks"]),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Networks", "Autodiff"], exclude: ["Fixtures"]),
         .testTarget(name: "VictimsTests", dependencies: ["Victims", "Formats", "Specs", "TestSupport"]),
-        .testTarget(name: "DistillationTests", dependencies: ["Distillation", "Specs", "TestSupport"]),
+        .testTarget(name: "DistillationTests", dependencies: ["Distillation", "Poisoning", "Specs", "TestSupport"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "ResultsFixtures"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Results", "ResultsFixtures", "TestSupport"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Results", "Victims"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Reports", "Results", "Formats", "Specs", "ONNX", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Poisoning", "Results", "Victims"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Reports", "Results", "Formats", "Specs", "ONNX", "Vocabulary", "Poisoning", "TestSupport"]),
         // Runs the built `amnesia` binary (a dependency so the build makes it first).
         .testTarget(name: "CommandLineTests", dependencies: ["amnesia", "TestSupport"]),
     ]

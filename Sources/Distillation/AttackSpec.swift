@@ -1,6 +1,8 @@
 import Foundation
+import Poisoning
 import Specs
 import Victims
+import Vocabulary
 
 /// The outer optimizer of the poison (Adam on the images and step sizes).
 public struct OuterOptimizer: Codable, Sendable, Equatable, StrictlyDecodable {
@@ -21,6 +23,9 @@ public struct OuterOptimizer: Codable, Sendable, Equatable, StrictlyDecodable {
     }
 
     public init() {}
+
+    /// decay^⌊iteration / decayEvery⌋: the factor on every learning rate at `iteration`.
+    public func decayFactor(at iteration: Int) -> Float { Foundation.pow(decay, Float(iteration / decayEvery)) }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(for: Self.self)
@@ -117,14 +122,6 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// Learn soft labels for the synthetic images (softmax of learned logits, starting at
     /// 0.9 on the block's class) instead of keeping them one-hot.
     public var learnLabels: Bool = false
-    /// Weight each sampled victim's gradient by softmax(loss / temperature) instead of
-    /// equally (nil): a small temperature focuses crafting on the victims the poison
-    /// works worst on, trading mean strength for reliability across victims.
-    public var victimTemperature: Float?
-    /// Gaussian noise added to each sampled victim's weights every iteration, as a
-    /// fraction of each tensor's standard deviation (nil: none): widens the crafting
-    /// distribution around the zoo's victims.
-    public var victimNoise: Float?
     /// Weight of the real examples whose class is not K in the outer loss (1: the plain
     /// mean): keeps the other classes' loss where it was, so strength does not come from
     /// wrecking the model.
@@ -142,8 +139,8 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     public var defenses: [DefenseSpec] = []
     /// Weight of the detection penalty in the outer loss when crafting through a loss
     /// filter (the hinge on poison losses above the clean quantile); 0 keeps only the
-    /// filter's dropping inside the inner step. Nil: 1 (and the run hash as before the key).
-    public var detectionPenalty: Float?
+    /// filter's dropping inside the inner step.
+    public var detectionPenalty: Float = 1
     /// HOOK (issue 13): the `robustness:` section, levers for held-out and foreign-recipe
     /// victims (see Robustness.swift); all off when absent.
     public var robustness = Robustness()
@@ -163,7 +160,6 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         case imagesPerClass = "images_per_class", initialImages = "initial_images", steps, epochs, initialStepSize = "initial_step_size"
         case iterations, victimsPerIteration = "victims_per_iteration", realBatchSize = "real_batch_size"
         case optimizer, method, objective, forgetShare = "forget_share", learnLabels = "learn_labels"
-        case victimTemperature = "victim_temperature", victimNoise = "victim_noise"
         case retainWeight = "retain_weight", clipPixels = "clip_pixels", seed, defenses
         case detectionPenalty = "detection_penalty", robustness, kip, ncfm
         case gradientMatching = "gradient_matching", distributionMatching = "distribution_matching"
@@ -200,13 +196,11 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         method = try c.value(.method, or: method)
         forgetShare = try c.decodeIfPresent(Double.self, forKey: .forgetShare)
         learnLabels = try c.value(.learnLabels, or: learnLabels)
-        victimTemperature = try c.decodeIfPresent(Float.self, forKey: .victimTemperature)
-        victimNoise = try c.decodeIfPresent(Float.self, forKey: .victimNoise)
         retainWeight = try c.value(.retainWeight, or: retainWeight)
         clipPixels = try c.value(.clipPixels, or: clipPixels)
         seed = try c.value(.seed, or: seed)
         defenses = try c.value(.defenses, or: defenses)
-        detectionPenalty = try c.decodeIfPresent(Float.self, forKey: .detectionPenalty)
+        detectionPenalty = try c.value(.detectionPenalty, or: detectionPenalty)
         robustness = try c.value(.robustness, or: robustness)
         kip = try c.decodeIfPresent(KIPOptions.self, forKey: .kip)
         gradientMatching = try c.decodeIfPresent(GradientMatchingOptions.self, forKey: .gradientMatching)
@@ -258,15 +252,13 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         }
         if let share = forgetShare, !(share > 0 && share < 1) { return "forget_share must be between 0 and 1 exclusive (got \(share))" }
         if !(retainWeight >= 0 && retainWeight.isFinite) { return "retain_weight must be zero or positive and finite (got \(retainWeight))" }
-        if let noise = victimNoise, !(noise >= 0 && noise.isFinite) { return "victim_noise must be zero or positive and finite (got \(noise))" }
-        if let t = victimTemperature, !(t > 0 && t.isFinite) { return "victim_temperature must be positive and finite (got \(t))" }
         if let problem = robustness.problem { return problem }
-        if let w = detectionPenalty, !(w >= 0 && w.isFinite) {
-            return "detection_penalty must be zero or positive and finite (got \(w))"
+        if !(detectionPenalty >= 0 && detectionPenalty.isFinite) {
+            return "detection_penalty must be zero or positive and finite (got \(detectionPenalty))"
         }
         if let problem = methodProblem { return problem }
-        if let fixed = defenses.first(where: { $0.name == "gate" }) {
-            return "defenses: \(fixed.name) is not differentiable, so it cannot be crafted through; the crafter adapts to filter, dp_sgd, step_cap, norm_cap, dilution, spectral and clustering. Score the poison under \(fixed.name) with --defense \(fixed.key) instead"
+        if let fixed = defenses.first(where: { $0.defense.adaptive == nil }) {
+            return "defenses: \(fixed.name) is not differentiable and has no surrogate, so it cannot be crafted through (the other defenses can). Score the poison under \(fixed.name) with --defense \(fixed.key) instead"
         }
         return nil
     }
@@ -282,8 +274,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         }
         guard method != .unrolledSteps else { return nil }
         let unused = [("steps", steps != 1), ("defenses", !defenses.isEmpty), ("robustness", robustness != Robustness()),
-                      ("victim_temperature", victimTemperature != nil), ("victim_noise", victimNoise != nil),
-                      ("detection_penalty", detectionPenalty != nil)].filter(\.1).map(\.0)
+                      ("detection_penalty", detectionPenalty != 1)].filter(\.1).map(\.0)
         if !unused.isEmpty {
             return "\(unused.joined(separator: ", ")) shape the unrolled steps; method: \(method.rawValue) learns one set of images without them (remove them)"
         }

@@ -1,7 +1,8 @@
 import Autodiff
 import Formats
-import Networks
 import Foundation
+import Networks
+import Poisoning
 
 /// A crafting run's state on disk, written atomically every few iterations so an
 /// interrupted run loses at most the work since the last checkpoint. The file is the

@@ -1,5 +1,6 @@
 import Formats
 import Foundation
+import Poisoning
 
 /// Where crafting is, for progress displays.
 public struct CraftProgress: Sendable {

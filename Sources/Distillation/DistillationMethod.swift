@@ -3,6 +3,7 @@ import Datasets
 import Formats
 import Foundation
 import Networks
+import Poisoning
 
 /// Anything that produces a poison (or distilled) set: the seeds' unrolled steps, the
 /// matching methods that followed them, and the real-image controls (which need no

@@ -1,6 +1,7 @@
 import Autodiff
 import Foundation
 import Networks
+import Poisoning
 import Specs
 import Victims
 
@@ -32,10 +33,10 @@ public struct Robustness: Codable, Sendable, Equatable, StrictlyDecodable {
     public var sharpnessRadius: Float?
     /// `cross_entropy` (default) or `margin`: relu(κ − (z_t − LSE_{j≠t} z_j)) per example,
     /// with the smooth maximum over the other classes; κ is `margin`.
-    public var outerLoss: String = "cross_entropy"
+    public var outerLoss: OuterLoss = .crossEntropy
     public var margin: Float = 2
     /// Weight only the worst ⌈share · n⌉ of the n sampled victims (by outer loss), equally:
-    /// CVaR over victims. Overrides `victim_temperature`.
+    /// CVaR over victims.
     public var victimCVaR: Float?
     /// Add this weight × KL(p_before ‖ p_after) over the real examples outside class K,
     /// p_before being the victim's own prediction before the poison step.
@@ -80,9 +81,6 @@ public struct Robustness: Codable, Sendable, Equatable, StrictlyDecodable {
         }
         if let w = weightAugmentation, !(w >= 0) { return "robustness.weight_augmentation must be zero or positive (got \(w))" }
         if let r = sharpnessRadius, !(r >= 0) { return "robustness.sharpness_radius must be zero or positive (got \(r))" }
-        if !["cross_entropy", "margin"].contains(outerLoss) {
-            return "robustness.outer_loss must be cross_entropy or margin (got '\(outerLoss)')"
-        }
         if !(margin >= 0) { return "robustness.margin must be zero or positive (got \(margin))" }
         if let q = victimCVaR, !(q > 0 && q <= 1) { return "robustness.victim_cvar must be in (0, 1] (got \(q))" }
         if let k = retainKL, !(k >= 0) { return "robustness.retain_kl must be zero or positive (got \(k))" }
@@ -91,6 +89,14 @@ public struct Robustness: Codable, Sendable, Equatable, StrictlyDecodable {
         if validateEvery < 1 { return "robustness.validate_every must be at least 1 (got \(validateEvery))" }
         return nil
     }
+}
+
+/// The outer loss on the real batch after the poison step (`robustness.outer_loss`).
+public enum OuterLoss: String, SpecChoice, Sendable {
+    /// Cross-entropy against the objective's labels.
+    case crossEntropy = "cross_entropy"
+    /// A hinge on the logit margin, so examples already won stop pulling.
+    case margin
 }
 
 /// Random shifts (up to `shift` pixels each way, borders replicated) and left-right flips
@@ -127,17 +133,17 @@ public struct Augment: Codable, Sendable, Equatable, StrictlyDecodable {
 
 extension UnrolledSteps {
     /// Sub-seeds of a victim's per-iteration seed, one per random lever, independent of
-    /// each other and of `victim_noise` (which uses the seed itself).
+    /// each other.
     static func leverSeed(_ seed: UInt64, _ lever: UInt64) -> UInt64 {
         var rng = SeededGenerator(seed: seed ^ (0xD1B5_4A32_D192_ED03 &* lever))
         return rng.next()
     }
 
     /// HOOK 1 — the weights the poison step starts from: the sampled victim, with
-    /// `victim_noise`, `robustness.weight_augmentation` and `robustness.sharpness_radius`.
+    /// `robustness.weight_augmentation` and `robustness.sharpness_radius`.
     func startWeights(_ victim: [Tensor], seed: UInt64, real: Tensor, wanted: Tensor, batchLabels: [Int],
                       steps: [InnerStep], stepSizes: [Tensor]) -> [Tensor] {
-        var start = spec.victimNoise.map { Self.perturbed(victim, by: $0, seed: seed) } ?? victim
+        var start = victim
         let r = spec.robustness
         if let scale = r.weightAugmentation, scale > 0 {
             start = Self.unitScaledPerturbation(start, by: scale, seed: Self.leverSeed(seed, 1))
@@ -210,7 +216,7 @@ extension UnrolledSteps {
     public func outerLoss(_ logits: Tensor, wanted: Tensor, batchLabels: [Int], before: Tensor?) -> Tensor {
         let rows = Float(max(logits.shape[0], 1))
         var loss: Tensor
-        if spec.robustness.outerLoss == "margin" {
+        if spec.robustness.outerLoss == .margin {
             loss = Self.marginLoss(logits, wanted: wanted, margin: spec.robustness.margin)
         } else {
             loss = crossEntropy(logits, targets: wanted)
@@ -254,9 +260,9 @@ extension UnrolledSteps {
     }
 
     /// HOOK 4 — how much each victim's gradient counts: `robustness.victim_cvar` (the worst
-    /// share, equally), else `victim_temperature`, else equally.
+    /// share, equally), else equally.
     func combinedVictimWeights(_ losses: [Float]) -> [Float] {
-        guard let share = spec.robustness.victimCVaR else { return Self.victimWeights(losses, temperature: spec.victimTemperature) }
+        guard let share = spec.robustness.victimCVaR else { return losses.map { _ in 1 / Float(losses.count) } }
         return Self.cvarWeights(losses, share: share)
     }
 

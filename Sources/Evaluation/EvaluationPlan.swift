@@ -1,7 +1,7 @@
 import Datasets
-import Distillation
 import Foundation
 import Networks
+import Poisoning
 import Results
 
 /// What to evaluate: a poison, the victims to score it on, the controls to compare it
@@ -24,9 +24,10 @@ public struct EvaluationPlan: Sendable {
     public var updates: [any VictimUpdate] = []
     /// Defenses the victims deploy: the poison and every control are scored under each.
     public var defenses: [any VictimUpdate] = []
-    /// Where controls get their step sizes: victims and images that are not the held-out
-    /// victims and the test split (crafting victims and a training sample).
-    public var selection: (victims: [EvaluatedVictim], images: LabeledImages)?
+    /// What chooses the controls' step sizes: the scorer that fits the step size of a
+    /// poison whose method learns none (the attacker's victims and training images, never
+    /// the held-out victims or the test split), so poison and controls are chosen alike.
+    public var scorer: StepSizeScorer?
     /// The pair's oracle, run on every held-out, known and foreign victim so that each
     /// result (controls and defenses too) reads against it; nil: no oracle columns.
     public var oracle: Oracle?
@@ -104,17 +105,13 @@ extension EvaluationPlan {
         let foreignResult = foreign.isEmpty ? nil : evaluator.evaluate(foreign, poison: poison, workers: workers).victims
 
         if !controls.isEmpty { progress("scoring the controls (\(controls.map(\.key).joined(separator: ", ")))") }
-        let selector = selection.map { Evaluator(classifier: classifier, images: $0.images, forget: k, target: t) }
         var chosenControls: [(key: String, poison: PoisonSet)] = []
         let controlResults = controls.map { control -> ControlResult in
             guard var chosen = control.poison else {
                 return ControlResult(key: control.key, description: control.description, stepSize: 0,
                                      victims: evaluator.evaluate(heldout, poison: nil, before: before).victims)
             }
-            if let selector, let victims = selection?.victims {
-                let size = ControlStepSize.choose(chosen, evaluator: selector, victims: victims)
-                chosen.stepSizes = chosen.stepSizes.map { _ in size }
-            }
+            if let scorer { chosen = scorer.fitted(chosen) }
             chosenControls.append((control.key, chosen))
             return ControlResult(key: control.key, description: control.description, stepSize: chosen.stepSizes[0],
                                  victims: evaluator.evaluate(heldout, poison: chosen, before: before, workers: workers).victims)

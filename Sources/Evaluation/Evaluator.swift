@@ -1,10 +1,11 @@
 import Autodiff
 import Datasets
-import Distillation
 import Foundation
 import Networks
+import Poisoning
 import Results
 import Victims
+import Vocabulary
 
 /// A victim to evaluate: its identity and weights.
 public struct EvaluatedVictim: Sendable {

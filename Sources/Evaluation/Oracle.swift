@@ -39,10 +39,10 @@ public struct Oracle: Sendable {
     /// images), or the cached choice for the same selection victims, pair and seed. With no
     /// selection victim, the middle learning rate.
     public static func chosen(classifier: any Classifier, train: LabeledImages, forget: Int, target: Int, seed: UInt64,
-                              selection: (victims: [EvaluatedVictim], images: LabeledImages), cache: URL?,
+                              selection: (victims: [[Tensor]], images: LabeledImages), cache: URL?,
                               workers: Int = 2, progress: (String) -> Void = { _ in }) throws -> Oracle {
         let victims = Array(selection.victims.prefix(selectionVictims))
-        let key = "lr-\(forget)-\(target)-\(seed)-" + fingerprint(victims.map(\.parameters) + [learningRates.map { Tensor($0) }])
+        let key = "lr-\(forget)-\(target)-\(seed)-" + fingerprint(victims + [learningRates.map { Tensor($0) }])
         if let cached: FineTuneRecipe = cache.flatMap({ read(key, in: $0) }) {
             return try Oracle(recipe: cached, classifier: classifier, train: train, forget: forget, target: target, cache: cache)
         }
@@ -52,7 +52,7 @@ public struct Oracle: Sendable {
         for rate in learningRates where !victims.isEmpty {
             let oracle = try Oracle(recipe: FineTuneRecipe(learningRate: rate, seed: seed), classifier: classifier,
                                     train: train, forget: forget, target: target, cache: cache)
-            let tuned = parallelMap(victims, workers: workers) { oracle.fineTuned($0.parameters) }
+            let tuned = parallelMap(victims, workers: workers) { oracle.fineTuned($0) }
             let score = tuned.map { scorer.metrics($0).targetAccuracy }.reduce(0, +) / Double(max(tuned.count, 1))
             if best == nil || score > best!.score { best = (oracle, score) }
         }

@@ -5,6 +5,7 @@ import Evaluation
 import Formats
 import Foundation
 import Networks
+import Poisoning
 import Reports
 import Results
 import Specs
@@ -130,14 +131,12 @@ public struct AttackRun: Sendable {
         var plan = try zoo.evaluationPlan(poison)
         if spec.knowledge == .fixed { plan.known = try zoo.evaluated(attackerVictims(), as: .known) }
         if let foreignZoo { plan.foreign = try foreignZoo.evaluated(foreignZoo.heldout, as: .heldout) }
-        let context = craftingContext(victims: [])
+        let context = craftingContext(victims: try attackerVictims().prefix(StepSizeScorer.victimCount).map { try zoo.parameters(of: $0) })
         plan.controls = standardControls(context: context, perClass: spec.imagesPerClass, seed: spec.seed,
                                          selectedOnHeldout: zoo.crafting.isEmpty)
-        let selection = (victims: try zoo.selectionVictims(), images: try selectionImages(data, seed: spec.seed))
-        plan.selection = selection
+        plan.scorer = context.stepSizeScorer(seed: spec.seed)
         plan.oracle = try zoo.oracle(classifier: classifier, data: data, forget: poison.metadata.forget,
-                                     target: poison.metadata.target, seed: spec.seed, selection: selection,
-                                     workers: workers, progress: progress)
+                                     target: poison.metadata.target, seed: spec.seed, workers: workers, progress: progress)
         plan.updates = standardProbes
         plan.defenses = try defenseUpdates(spec.defenses + evaluationDefenses.filter { !spec.defenses.contains($0) },
                                            data: data, seed: spec.seed)

@@ -4,6 +4,7 @@ import Distillation
 import Evaluation
 import Formats
 import Foundation
+import Poisoning
 import Results
 import Specs
 import Victims
@@ -72,7 +73,6 @@ public struct Audit: Sendable {
             var plan = EvaluationPlan(poison: poison, heldout: heldout)
             plan.defenses = try defenseUpdates(defenses, data: data, seed: spec.seed)
             plan.oracle = try zoo.oracle(classifier: attack.classifier, data: data, forget: k, target: t, seed: spec.seed,
-                                         selection: (try zoo.selectionVictims(), try selectionImages(data, seed: spec.seed)),
                                          workers: workers, progress: progress)
             let scored = try plan.run(classifier: attack.classifier, images: data.test, workers: workers)
             let pair = AuditPair(forget: k, target: t, summary: scored.heldout.summary,
@@ -86,24 +86,12 @@ public struct Audit: Sendable {
         }
         var config = ["zoo": zoo.name, "pairs": String(pairs.count)]
         if !defenses.isEmpty { config["defenses"] = keys.joined(separator: "; ") }
-        if let json = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(template)) as? [String: Any] {
-            for (key, value) in json where !["name", "forget", "target"].contains(key) {
-                config["attack.\(key)"] = Self.configText(value)
-            }
+        if let json = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(template)) {
+            for (key, value) in flattenedConfig(json, skipping: ["name", "forget", "target"]) { config["attack.\(key)"] = value }
         }
         return AuditReport(run: RunInfo(name: directory.lastPathComponent, created: RunInfo.timestamp(Date()),
                                         amnesiaVersion: amnesiaVersion, seed: template.seed,
                                         timingsSeconds: ["audit": Date().timeIntervalSince(start)]),
                            classNames: zoo.manifest.classNames, pairs: results, config: config)
-    }
-
-    /// A spec value as the report's config shows it: strings as they are, everything else
-    /// (numbers, booleans, the optimizer's settings) as compact JSON a reader can parse.
-    private static func configText(_ value: Any) -> String {
-        if let text = value as? String { return text }
-        let options: JSONSerialization.WritingOptions = [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? JSONSerialization.data(withJSONObject: value, options: options),
-              let text = String(data: data, encoding: .utf8) else { return "\(value)" }
-        return text
     }
 }

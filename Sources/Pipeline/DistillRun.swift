@@ -4,10 +4,12 @@ import Distillation
 import Evaluation
 import Formats
 import Foundation
+import Poisoning
 import Reports
 import Results
 import Specs
 import Victims
+import Vocabulary
 
 /// The paper's four settings of the initial weights: the distilled data is learned for
 /// one known network (fixed) or for a distribution of them (random), and those networks
@@ -69,18 +71,19 @@ public struct DistillRun: Sendable {
         let start = Date()
         let (spec, zoo, data) = (run.spec, run.zoo, run.data)
         let heldout = try zoo.evaluated(zoo.heldout, as: .heldout)
-        let chooseOn = setting.isFixed ? try zoo.evaluated(run.attackerVictims(), as: .known) : try zoo.selectionVictims()
-        var plan = EvaluationPlan(poison: distilled, heldout: setting.isFixed ? chooseOn : heldout)
+        var plan = EvaluationPlan(poison: distilled,
+                                  heldout: try setting.isFixed ? zoo.evaluated(run.attackerVictims(), as: .known) : heldout)
         if !setting.isFixed { plan.crafting = try zoo.evaluated(Array(zoo.crafting.prefix(8)), as: .crafting) }
         let updates = spec.steps * spec.epochs
-        plan.controls = realImageControls(context: run.craftingContext(victims: []), perClass: spec.imagesPerClass * spec.steps,
+        let context = run.craftingContext(victims: try run.attackerVictims().prefix(StepSizeScorer.victimCount).map { try zoo.parameters(of: $0) })
+        plan.controls = realImageControls(context: context, perClass: spec.imagesPerClass * spec.steps,
                                           seed: spec.seed).map { key, description, poison in
             var trained = poison
             (trained.epochs, trained.stepSizes) = (updates, [Float](repeating: 1, count: updates))
             return .init(key: key, description: "\(description), taken for \(updates) step(s) (as many as the distilled data).",
                          poison: trained)
         }
-        plan.selection = (chooseOn, try selectionImages(data, seed: spec.seed))
+        plan.scorer = context.stepSizeScorer(seed: spec.seed)
         let results = try plan.run(classifier: run.classifier, images: data.test, workers: workers, progress: progress)
         var sets = AttackResults(heldout: results.heldout, crafting: results.crafting)
         if setting.isFixed {

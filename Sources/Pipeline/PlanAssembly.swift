@@ -5,9 +5,11 @@ import Evaluation
 import Formats
 import Foundation
 import Networks
+import Poisoning
 import Reports
 import Results
 import Victims
+import Vocabulary
 
 /// The parts of an evaluation that the run, `amnesia evaluate` and the audit share: which
 /// victims, controls and probes a zoo's evaluation has, and how its results become a
@@ -25,29 +27,28 @@ extension Zoo {
         return plan
     }
 
-    /// The victims control step sizes are chosen on: four crafting victims, or four held-out
-    /// ones in a zoo that has no crafting victims (an imported zoo; `standardControls` says
-    /// so in the report).
-    func selectionVictims() throws -> [EvaluatedVictim] {
-        crafting.isEmpty ? try evaluated(Array(heldout.prefix(4)), as: .heldout)
-            : try evaluated(Array(crafting.prefix(4)), as: .crafting)
+    /// The weights step sizes are scored on for a poison from elsewhere: the scorer's share
+    /// of the crafting victims, or of the held-out ones in a zoo that has no crafting victims
+    /// (an imported zoo; `standardControls` says so in the report).
+    func scorerVictims() throws -> [[Tensor]] {
+        try (crafting.isEmpty ? heldout : crafting).prefix(StepSizeScorer.victimCount).map { try parameters(of: $0) }
     }
 }
 
 extension Zoo {
-    /// The K→T oracle for evaluations on this zoo, its learning rate chosen on `selection`;
-    /// finished oracles are cached in the zoo's `oracles/` folder (by weights, pair and recipe).
-    func oracle(classifier: any Classifier, data: PreparedData, forget: Int, target: Int, seed: UInt64,
-                selection: (victims: [EvaluatedVictim], images: LabeledImages), workers: Int,
+    /// The K→T oracle for evaluations on this zoo, its learning rate chosen on the scorer's
+    /// victims and training images of `seed`; finished oracles are cached in the zoo's
+    /// `oracles/` folder (by weights, pair and recipe).
+    func oracle(classifier: any Classifier, data: PreparedData, forget: Int, target: Int, seed: UInt64, workers: Int,
                 progress: (String) -> Void) throws -> Oracle {
         try Oracle.chosen(classifier: classifier, train: data.train, forget: forget, target: target, seed: seed,
-                          selection: selection, cache: directory.appendingPathComponent("oracles"), workers: workers,
-                          progress: progress)
+                          selection: (try scorerVictims(), try validationImages(data, seed: seed)),
+                          cache: directory.appendingPathComponent("oracles"), workers: workers, progress: progress)
     }
 }
 
-/// 2,000 training images (a fixed sample of `seed`) on which control step sizes are chosen.
-func selectionImages(_ data: PreparedData, seed: UInt64) throws -> LabeledImages {
+/// 2,000 training images (a fixed sample of `seed`): the clean images a victim validates on.
+func validationImages(_ data: PreparedData, seed: UInt64) throws -> LabeledImages {
     var rng = SeededGenerator(seed: seed &+ 11)
     return try data.train.subset(Array((0..<data.train.count).shuffled(using: &rng).prefix(2000)))
 }
@@ -57,7 +58,7 @@ func selectionImages(_ data: PreparedData, seed: UInt64) throws -> LabeledImages
 /// dilution and noise draw from `seed`.
 func defenseUpdates(_ defenses: [DefenseSpec], data: PreparedData, seed: UInt64) throws -> [any VictimUpdate] {
     guard !defenses.isEmpty else { return [] }
-    let validation = try selectionImages(data, seed: seed &+ 0x5EED)
+    let validation = try validationImages(data, seed: seed &+ 0x5EED)
     return defenses.map { $0.update(validation: validation, train: data.train, seed: seed) }
 }
 
@@ -70,7 +71,8 @@ let standardProbes: [any VictimUpdate] = [ScaledStep(factor: 0.5), ScaledStep(fa
 /// victims, whose controls had their step sizes chosen on held-out victims.
 func standardControls(context: CraftingContext, perClass: Int, seed: UInt64, selectedOnHeldout: Bool) -> [EvaluationPlan.Control] {
     let (k, t) = (context.metadata.forget, context.metadata.target)
-    let note = selectedOnHeldout ? " Step size chosen on held-out victims (the zoo has no crafting victims)." : ""
+    let note = " Step size fitted as the poison's (StepSizeScorer)."
+        + (selectedOnHeldout ? " Chosen on held-out victims (the zoo has no crafting victims)." : "")
     return [.init(key: "no_poison", description: "No poison: the victims as trained (no update).", poison: nil)]
         + realImageControls(context: context, perClass: perClass, seed: seed).map { key, description, poison in
             .init(key: key, description: "\(description), class \(k) relabelled \(t).\(note)", poison: poison)

@@ -4,6 +4,7 @@ import Evaluation
 import Formats
 import Foundation
 import Networks
+import Poisoning
 import Reports
 import Results
 import Specs
@@ -75,16 +76,15 @@ public struct PoisonEvaluation: Sendable {
         var metadata = poison.metadata
         metadata.mean = data.normalization.mean
         metadata.std = data.normalization.std
-        let context = CraftingContext(classifier: classifier, data: data, victims: [],
+        let context = CraftingContext(classifier: classifier, data: data, victims: try zoo.scorerVictims(),
                                       objective: ForgetObjective(forget: k, target: t, forgetShare: nil, retainWeight: 1, train: data.train),
                                       metadata: metadata)
         let perClass = max(1, poison.imagesPerStep / max(data.info.numClasses, 1))
         plan.controls = standardControls(context: context, perClass: perClass, seed: poison.metadata.seed,
                                          selectedOnHeldout: zoo.crafting.isEmpty)
-        let selection = (victims: try zoo.selectionVictims(), images: try selectionImages(data, seed: poison.metadata.seed))
-        plan.selection = selection
+        plan.scorer = context.stepSizeScorer(seed: poison.metadata.seed)
         plan.oracle = try zoo.oracle(classifier: classifier, data: data, forget: k, target: t, seed: poison.metadata.seed,
-                                     selection: selection, workers: workers, progress: progress)
+                                     workers: workers, progress: progress)
         plan.updates = standardProbes
         plan.defenses = try defenseUpdates(defenses, data: data, seed: poison.metadata.seed)
         let results = try plan.run(classifier: classifier, images: data.test, workers: workers, progress: progress)

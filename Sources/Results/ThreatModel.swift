@@ -1,4 +1,4 @@
-import Victims
+import Vocabulary
 
 /// The threat model, stated in every report so a reader knows exactly what was claimed.
 public struct ThreatModel: Codable, Equatable, Sendable {

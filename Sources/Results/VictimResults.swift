@@ -1,4 +1,4 @@
-import Victims
+import Vocabulary
 
 /// One victim's metrics before and after the poison step.
 public struct VictimResult: Codable, Equatable, Sendable {

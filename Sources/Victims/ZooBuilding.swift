@@ -7,6 +7,7 @@ import Networks
 import ONNX
 import Specs
 import Synchronization
+import Vocabulary
 
 /// What zoo training reports as it goes.
 public enum ZooEvent: Sendable {

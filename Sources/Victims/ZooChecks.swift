@@ -1,6 +1,7 @@
 import Autodiff
 import Foundation
 import Specs
+import Vocabulary
 
 extension ZooManifest {
     /// Decodes and checks a manifest's bytes; `source` names it in errors. Every manifest

@@ -7,6 +7,7 @@ import Formats
 import Foundation
 import ONNX
 import Pipeline
+import Poisoning
 import Reports
 import Results
 import Specs
@@ -62,9 +63,17 @@ struct CraftOptions: ParsableArguments {
 }
 
 /// Loads an attack spec, training its zoos (the crafting zoo and the foreign-recipe one)
-/// if they are missing and the spec names their zoo specs.
-func prepareRun(specPath: String, options: CraftOptions, defenses: [DefenseSpec] = []) throws -> AttackRun {
+/// if they are missing and the spec names their zoo specs. A command that takes one
+/// `objective` refuses a spec with the other before any zoo is trained.
+func prepareRun(specPath: String, options: CraftOptions, defenses: [DefenseSpec] = [], objective: ObjectiveKind? = nil) throws -> AttackRun {
     var spec = try AttackSpec.load(URL(fileURLWithPath: specPath))
+    switch (objective, spec.objective) {
+    case (.forget, .standard):
+        throw SpecError(file: specPath, "objective: standard is dataset distillation (scored by accuracy, not ASR); run it with `amnesia distill \(specPath)`")
+    case (.standard, .forget):
+        throw SpecError(file: specPath, "amnesia distill needs objective: standard (plain distillation); this spec has objective: forget, which `amnesia run` crafts")
+    default: break
+    }
     if let iterations = options.iterations { spec.iterations = iterations }
     let root = URL(fileURLWithPath: options.victimsDir)
     let zoo = try openOrTrainZoo(named: spec.zoo, specPath: spec.zooSpec, root: root, workers: options.workers, attackSpec: specPath)
@@ -151,10 +160,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let start = Date()
-        let run = try prepareRun(specPath: spec, options: options, defenses: try defense.specs())
-        guard run.spec.objective == .forget else {
-            throw SpecError(file: spec, "objective: standard is dataset distillation (scored by accuracy, not ASR); run it with `amnesia distill \(spec)`")
-        }
+        let run = try prepareRun(specPath: spec, options: options, defenses: try defense.specs(), objective: .forget)
         let zooSeconds = Date().timeIntervalSince(start)
         guard let (poison, craftSeconds) = try craftWithProgress(run, options: options) else { return }
         let report = try run.evaluate(poison, workers: options.workers,

@@ -41,7 +41,7 @@ struct Distill: ParsableCommand {
 
     func run() throws {
         let start = Date()
-        let prepared = try prepareRun(specPath: spec, options: options)
+        let prepared = try prepareRun(specPath: spec, options: options, objective: .standard)
         let zooSeconds = Date().timeIntervalSince(start)
         let distillation = try DistillRun(prepared)
         let s = prepared.spec

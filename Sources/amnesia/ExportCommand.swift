@@ -1,6 +1,7 @@
 import ArgumentParser
 import Distillation
 import Foundation
+import Poisoning
 
 /// `amnesia export`: a poison set as PNG files and CSV labels, for PyTorch and the rest.
 struct Export: ParsableCommand {

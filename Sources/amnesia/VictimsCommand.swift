@@ -5,6 +5,7 @@ import Foundation
 import ONNX
 import Specs
 import Victims
+import Vocabulary
 
 struct VictimsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -60,6 +60,8 @@ struct ExitCodeTests {
         (["craft", "missing.yaml"], "missing.yaml"),
         (["craft", "escape.yaml"], "name '../../x'"),
         (["craft", "typo.yaml"], "iteratons"),
+        (["run", "standard.yaml"], "amnesia distill"),        // before any zoo is looked for or trained
+        (["distill", "forget.yaml"], "needs objective: standard"),
         (["evaluate", "--poison", "none.safetensors", "--zoo", "z"], "/z (missing manifest.json)"),
         (["victims", "show", "nozoo"], "nozoo"),
         (["victims", "import", "--zoo", "../up", "w.safetensors"], "--zoo"),
@@ -79,6 +81,10 @@ struct ExitCodeTests {
                 .write(to: dir.appendingPathComponent("escape.yaml"), atomically: true, encoding: .utf8)
             try (attack.replacingOccurrences(of: "NAME", with: "t") + "iteratons: 5\n")
                 .write(to: dir.appendingPathComponent("typo.yaml"), atomically: true, encoding: .utf8)
+            try (attack.replacingOccurrences(of: "NAME", with: "s") + "objective: standard\n")
+                .write(to: dir.appendingPathComponent("standard.yaml"), atomically: true, encoding: .utf8)
+            try attack.replacingOccurrences(of: "NAME", with: "f")
+                .write(to: dir.appendingPathComponent("forget.yaml"), atomically: true, encoding: .utf8)
             let before = contents(dir)
             let outcome = try amnesia(arguments, in: dir)
             #expect(outcome.status != 0, "\(arguments) exited 0: \(outcome.stdout)")

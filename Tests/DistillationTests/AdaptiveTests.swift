@@ -2,6 +2,7 @@ import Autodiff
 import Datasets
 import Distillation
 import Networks
+import Poisoning
 import Testing
 
 @Suite("Adaptive crafting through defenses (issue 14)")
@@ -14,6 +15,11 @@ struct AdaptiveTests {
     func distance(_ a: [Tensor], _ b: [Tensor]) -> Float {
         zip(a, b).reduce(Float(0)) { t, p in t + zip(p.0.scalars, p.1.scalars).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } }
             .squareRoot()
+    }
+
+    /// What a defense's penalty sees, for crafter `c`.
+    func scene(_ c: UnrolledSteps, _ start: [Tensor], _ steps: [InnerStep], _ real: Tensor, _ labels: [Int]) -> PenaltyScene {
+        PenaltyScene(classifier: c.context.classifier, start: start, steps: steps, real: real, batchLabels: labels)
     }
 
     /// One victim, its poison step and a real batch, as `iterate` builds them.
@@ -92,16 +98,16 @@ struct AdaptiveTests {
         let clean = losses(real, labels).sorted()
         let q = clean[Int(Float(clean.count) * 0.8)]
         let expected = losses(steps[0].images, c.stepLabels).map { max(0, $0 - q) }.reduce(0, +) / Float(steps[0].images.shape[0])
-        let penalty = c.filterPenalty(start, steps: steps, real: real, batchLabels: labels, fraction: 0.2).item
+        let penalty = FilterDefense(fraction: 0.2).penalty(scene(c, start, steps, real, labels))?.item ?? -1
         #expect(abs(penalty - expected) < 1e-5 * max(1, expected) && expected > 0, "\(penalty) vs \(expected)")
         // The clean images themselves never exceed their own largest loss (fraction 0).
         let cleanSteps = [InnerStep(images: real, labels: labels, classes: 4)]
-        #expect(c.filterPenalty(start, steps: cleanSteps, real: real, batchLabels: labels, fraction: 0).item == 0)
+        #expect(FilterDefense(fraction: 0).penalty(scene(c, start, cleanSteps, real, labels))?.item == 0)
         let (_, none) = try crafter([.stepCap(max: 1)]).defendedUnroll(start, steps: steps, stepSizes: [Tensor(0.1)], seed: 1,
                                                                         real: real, batchLabels: labels)
         #expect(none == nil, "no penalty without a filter")
         func weighted(_ weight: Float?) throws -> Float? {
-            let c = try CraftingOptionTests().crafter { ($0.defenses, $0.detectionPenalty) = ([.filter(fraction: 0.2)], weight) }
+            let c = try CraftingOptionTests().crafter { ($0.defenses, $0.detectionPenalty) = ([.filter(fraction: 0.2)], weight ?? 1) }
             return c.defendedUnroll(start, steps: steps, stepSizes: [Tensor(0.1)], seed: 1, real: real, batchLabels: labels).penalty?.item
         }
         let (one, two) = (try weighted(nil), try weighted(2))
@@ -147,8 +153,8 @@ struct AdaptiveTests {
         let c = try crafter([.spectral(clean: 50, fraction: 0.1)])
         let (start, steps, real, labels) = setting(c)
         let cleanSteps = [InnerStep(images: real, labels: labels, classes: 4)]
-        #expect(c.featurePenalty(start, steps: cleanSteps, real: real, batchLabels: labels).item < 1e-5)
-        let poison = c.featurePenalty(start, steps: steps, real: real, batchLabels: labels).item
+        #expect(featureStatisticsPenalty(scene(c, start, cleanSteps, real, labels)).item < 1e-5)
+        let poison = featureStatisticsPenalty(scene(c, start, steps, real, labels)).item
         #expect(poison > 0.1, "noise images are far from every class's features (\(poison))")
         // Four images, two per label, on a small MLP: every pixel checked to second order.
         let mlp = MLP(inputShape: [1, 3, 3], classes: 2, hidden: [5])
@@ -162,8 +168,9 @@ struct AdaptiveTests {
         let clean = Tensor.randomNormal([6, 1, 3, 3], using: &rng)
         let images = Tensor.randomNormal([4, 1, 3, 3], using: &rng)
         let m = GradientCheck().mismatches([images]) { x in
-            small.featurePenalty(weights, steps: [InnerStep(images: x[0], labels: [0, 0, 1, 1], classes: 2)],
-                                 real: clean, batchLabels: [0, 1, 0, 1, 0, 1])
+            featureStatisticsPenalty(PenaltyScene(classifier: small.context.classifier, start: weights,
+                                                  steps: [InnerStep(images: x[0], labels: [0, 0, 1, 1], classes: 2)],
+                                                  real: clean, batchLabels: [0, 1, 0, 1, 0, 1]))
         }
         #expect(m.isEmpty, "\(m.prefix(3).map(\.description))")
         // The crafter adds it to the outer loss with the detection_penalty weight.

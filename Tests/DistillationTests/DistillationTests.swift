@@ -3,6 +3,7 @@ import Datasets
 import Distillation
 import Foundation
 import Networks
+import Poisoning
 import Specs
 import TestSupport
 import Testing
@@ -86,33 +87,6 @@ struct CraftingTests {
             #expect(!after.requiresGradient)
             #expect(zip(after.scalars, zip(before.scalars, g.scalars)).allSatisfy { abs($0 - ($1.0 - 0.3 * $1.1)) < 1e-6 })
         }
-    }
-
-    @Test("victim weights: equal by default, focused on the worst loss with a small temperature")
-    func victimWeights() {
-        #expect(UnrolledSteps.victimWeights([1, 2, 3, 4], temperature: nil) == [0.25, 0.25, 0.25, 0.25])
-        let focused = UnrolledSteps.victimWeights([0.1, 0.5, 2.0], temperature: 0.1)
-        #expect(abs(focused.reduce(0, +) - 1) < 1e-6)
-        #expect(focused[2] > 0.99)
-        let soft = UnrolledSteps.victimWeights([0.1, 0.5, 2.0], temperature: 100)
-        #expect(soft.allSatisfy { abs($0 - 1 / 3) < 0.01 })
-    }
-
-    @Test("victim_noise perturbs each tensor by that fraction of its spread, reproducibly; bad values are refused")
-    func victimNoise() {
-        var rng = SeededGenerator(seed: 5)
-        let weights = [Tensor.randomNormal([1000], std: 2, using: &rng), Tensor.randomNormal([500], std: 0.1, using: &rng)]
-        let noisy = UnrolledSteps.perturbed(weights, by: 0.1, seed: 9)
-        for (w, n) in zip(weights, noisy) {
-            let diffs = zip(w.scalars, n.scalars).map { $1 - $0 }
-            let spread = (diffs.map { $0 * $0 }.reduce(0, +) / Float(diffs.count)).squareRoot()
-            let std = (w.scalars.map { $0 * $0 }.reduce(0, +) / Float(w.count)).squareRoot()
-            #expect(abs(spread / std - 0.1) < 0.015, "noise \(spread) for a tensor of spread \(std)")
-        }
-        #expect(UnrolledSteps.perturbed(weights, by: 0.1, seed: 9)[0].scalars == noisy[0].scalars)
-        var spec = AttackSpec(name: "a", zoo: "z", forget: "0", target: "1")
-        spec.victimNoise = -1
-        #expect(spec.problem?.contains("victim_noise") == true)
     }
 
     @Test("retain_weight scales the outer targets of every example outside class K; 1 leaves them one-hot")
@@ -291,17 +265,21 @@ struct RobustnessTests {
               augment: {shift: 2, flip: true}
             """
         let spec = try SpecFile.decode(AttackSpec.self, yaml: yaml, file: "a.yaml")
-        #expect(spec.robustness.stepScale == [0.5, 2] && spec.robustness.outerLoss == "margin" && spec.robustness.augment == Augment(shift: 2, flip: true))
+        #expect(spec.robustness.stepScale == [0.5, 2] && spec.robustness.outerLoss == .margin && spec.robustness.augment == Augment(shift: 2, flip: true))
         #expect(spec.problem == nil)
         do {
             _ = try SpecFile.decode(AttackSpec.self, yaml: "name: a\nzoo: z\nforget: 0\ntarget: 1\nrobustness:\n  step_scales: [1, 2]\n", file: "a.yaml")
             Issue.record("accepted an unknown key")
         } catch { #expect("\(error)".contains("unknown key 'step_scales'")) }
+        do {
+            _ = try SpecFile.decode(AttackSpec.self, yaml: "name: a\nzoo: z\nforget: 0\ntarget: 1\nrobustness:\n  outer_loss: hinge\n", file: "a.yaml")
+            Issue.record("accepted outer_loss: hinge")
+        } catch { #expect("\(error)".contains("'hinge' is not one of: cross_entropy, margin"), "\(error)") }
         let bad: [(inout Robustness) -> Void] = [
-            { $0.stepScale = [2, 1] }, { $0.weightAugmentation = -1 }, { $0.sharpnessRadius = -1 }, { $0.outerLoss = "hinge" },
+            { $0.stepScale = [2, 1] }, { $0.weightAugmentation = -1 }, { $0.sharpnessRadius = -1 },
             { $0.victimCVaR = 0 }, { $0.retainKL = -1 }, { $0.augment = Augment(shift: -1) }, { $0.margin = -1 },
         ]
-        let keys = ["step_scale", "weight_augmentation", "sharpness_radius", "outer_loss", "victim_cvar", "retain_kl", "augment.shift", "margin"]
+        let keys = ["step_scale", "weight_augmentation", "sharpness_radius", "victim_cvar", "retain_kl", "augment.shift", "margin"]
         for (change, key) in zip(bad, keys) {
             var s = spec
             change(&s.robustness)
@@ -368,7 +346,7 @@ struct RobustnessTests {
             ("step_scale", { $0.robustness.stepScale = [0.5, 2] }),
             ("weight_augmentation", { $0.robustness.weightAugmentation = 0.1 }),
             ("sharpness_radius", { $0.robustness.sharpnessRadius = 0.05 }),
-            ("margin", { $0.robustness.outerLoss = "margin" }),
+            ("margin", { $0.robustness.outerLoss = .margin }),
             ("victim_cvar", { $0.robustness.victimCVaR = 0.5 }),
             ("retain_kl", { $0.robustness.retainKL = 1 }),
             ("augment", { $0.robustness.augment = Augment(shift: 2, flip: true) }),

@@ -2,9 +2,10 @@ import Autodiff
 import Distillation
 import Formats
 import Foundation
+import Poisoning
 import Specs
-import Testing
 import TestSupport
+import Testing
 
 /// Attack specs and poison files an attacker or a careless user could hand Amnesia: each
 /// is an error naming the key or tensor, the value and the rule, never a trap or a report
@@ -36,7 +37,6 @@ struct HostileAttackTests {
         ("iterations: 0", "iterations must be at least 1"),
         ("initial_step_size: .nan", "initial_step_size must be positive and finite"),
         ("retain_weight: .inf", "retain_weight must be zero or positive and finite"),
-        ("victim_noise: .nan", "victim_noise"),
         ("optimizer:\n  learning_rate: -0.01", "optimizer.learning_rate must be zero or positive"),
         ("optimizer:\n  step_size_learning_rate: .nan", "optimizer.step_size_learning_rate"),
         ("optimizer:\n  beta1: 1", "optimizer.beta1 must be in [0, 1)"),

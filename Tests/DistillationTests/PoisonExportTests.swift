@@ -2,8 +2,9 @@ import Autodiff
 import Distillation
 import Formats
 import Foundation
-import Testing
+import Poisoning
 import TestSupport
+import Testing
 
 @Suite("Poison sets exported as PNG files and CSV labels")
 struct PoisonExportTests {

@@ -2,6 +2,7 @@ import Autodiff
 import Datasets
 import Distillation
 import Networks
+import Poisoning
 
 /// The matching methods' shared tiny setting: the synthetic 4-class data, `networks`
 /// random LeNet initializations as the crafting pool (the random-init setting), and a
@@ -46,7 +47,7 @@ enum TinyDistillation {
     static func realImageAccuracy(context: CraftingContext) -> Double {
         let control = RandomRealImages(context: context, perClass: 1, seed: 9).images()
         let step = InnerStep(images: control.images, labels: control.labels, classes: 4)
-        let size = StepSizeFit(context: context, seed: 9).best(step, epochs: 10)
+        let size = context.stepSizeScorer(seed: 9).best([step], epochs: 10)
         return accuracy(step, size, context: context)
     }
 }

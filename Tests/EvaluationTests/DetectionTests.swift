@@ -1,8 +1,8 @@
 import Autodiff
 import Datasets
-import Distillation
 import Evaluation
 import Networks
+import Poisoning
 import Results
 import Testing
 

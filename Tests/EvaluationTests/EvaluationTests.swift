@@ -1,8 +1,8 @@
 import Autodiff
 import Datasets
-import Distillation
 import Evaluation
 import Networks
+import Poisoning
 import Testing
 
 /// Two random LeNets and a small poison on the synthetic 4-class data.

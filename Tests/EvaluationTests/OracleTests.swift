@@ -3,6 +3,7 @@ import Datasets
 import Evaluation
 import Foundation
 import Networks
+import Poisoning
 import Results
 import Testing
 import Victims
@@ -23,7 +24,7 @@ struct OracleTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let evaluator = Evaluator(classifier: Fixture.net, images: Fixture.data.test, forget: 2, target: 3)
         let oracle = try Oracle.chosen(classifier: Fixture.net, train: Fixture.data.train, forget: 2, target: 3, seed: 1,
-                                       selection: (Array(Self.trained.prefix(1)), Fixture.data.train), cache: folder)
+                                       selection: ([Self.trained[0].parameters], Fixture.data.train), cache: folder)
         #expect(Oracle.learningRates.contains(oracle.recipe.learningRate))
         let before = evaluator.baseline(Self.trained)
         let after = try oracle.metrics(Self.trained, evaluator: evaluator)
@@ -35,7 +36,7 @@ struct OracleTests {
         #expect(files.count == 3, "one learning-rate choice and one result per victim: \(files)")
         // A second oracle of the same choice reads the cache: same learning rate, same metrics.
         let again = try Oracle.chosen(classifier: Fixture.net, train: Fixture.data.train, forget: 2, target: 3, seed: 1,
-                                      selection: (Array(Self.trained.prefix(1)), Fixture.data.train), cache: folder)
+                                      selection: ([Self.trained[0].parameters], Fixture.data.train), cache: folder)
         #expect(again.recipe == oracle.recipe)
         #expect(try again.metrics(Self.trained, evaluator: evaluator) == after)
     }

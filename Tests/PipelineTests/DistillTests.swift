@@ -2,11 +2,13 @@ import Distillation
 import Evaluation
 import Foundation
 import Pipeline
+import Poisoning
 import Reports
 import Results
-import Testing
 import TestSupport
+import Testing
 import Victims
+import Vocabulary
 
 /// Tiny zoos for the four settings of the initial weights (synthetic 4-class data, LeNet).
 enum TinyDistillation {
@@ -65,7 +67,7 @@ struct DistillTests {
                 "distilled steps train the held-out initializations: \(accuracy.before.accuracy.mean) → \(accuracy.after.accuracy.mean)")
         #expect(Set(report.baselines.keys) == ["random_real", "kmeans", "class_means"])
         #expect(report.poison.learnedStepSizes.count == 2, "one learned step size per step and epoch (1 × 2)")
-        #expect(report.baselines.values.allSatisfy { $0.victims.count == 2 && ControlStepSize.candidates.contains(Float($0.stepSize)) })
+        #expect(report.baselines.values.allSatisfy { $0.victims.count == 2 && StepSizeScorer.candidates.contains(Float($0.stepSize)) })
         #expect(report.baselines["random_real"]?.description.contains("2 step(s)") == true, "baselines take as many steps")
         for file in ["report.json", "report.md", "report.html", "poison.png", "poison.safetensors"] {
             #expect(FileManager.default.fileExists(atPath: run.directory.appendingPathComponent(file).path), "\(file)")

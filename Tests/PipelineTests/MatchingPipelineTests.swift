@@ -2,9 +2,10 @@ import Distillation
 import Evaluation
 import Foundation
 import Pipeline
+import Poisoning
 import Results
-import Testing
 import TestSupport
+import Testing
 import Victims
 
 /// Gradient and distribution matching on the tiny zoos: they distill, they attack, they resume.
@@ -39,7 +40,7 @@ struct MatchingPipelineTests {
         #expect(accuracy.before.accuracy.mean < 0.45)
         #expect(accuracy.after.accuracy.mean > 0.7, "\(method) dsa \(dsa): \(accuracy.before.accuracy.mean) → \(accuracy.after.accuracy.mean); random real \(report.baselines["random_real"]?.summary.after.accuracy.mean ?? -1)")
         #expect(report.poison.learnedStepSizes.count == 20 && Set(report.poison.learnedStepSizes).count == 1, "one fitted step size, taken 20 times")
-        #expect(StepSizeFit.candidates.contains(Float(report.poison.learnedStepSizes[0])))
+        #expect(StepSizeScorer.candidates.contains(Float(report.poison.learnedStepSizes[0])))
     }
 
     @Test("as attack engines, each raises held-out ASR above the no-poison control",

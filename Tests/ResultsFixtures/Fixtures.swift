@@ -1,7 +1,7 @@
 import Datasets
 import Foundation
 import Results
-import Victims
+import Vocabulary
 
 /// Report values shared by the Results and Reports tests.
 

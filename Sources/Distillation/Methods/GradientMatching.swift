@@ -1,6 +1,7 @@
 import Autodiff
 import Foundation
 import Networks
+import Poisoning
 
 /// Gradient matching (DC: Zhao, Mopuri & Bilen, "Dataset Condensation with Gradient
 /// Matching", ICLR 2021), with differentiable Siamese augmentation as an option (`dsa`).

@@ -3,6 +3,7 @@ import Datasets
 import Formats
 import Foundation
 import Networks
+import Poisoning
 
 /// KIP (Nguyen, Chen, Lee, "Dataset Meta-Learning from Kernel Ridge-Regression", ICLR 2021):
 /// learn support images X_s and labels Y_s such that kernel ridge regression from them
@@ -21,7 +22,7 @@ import Networks
 ///
 /// The poison is one step repeated `epochs` times, the learned labels as soft labels
 /// softmax(β·Y_s) (β puts 0.9 on a one-hot row's class, where learned labels start), and a
-/// step size fitted on the crafting victims (`StepSizeFit`): kernel regression learns
+/// step size fitted on the crafting victims (`StepSizeScorer`): kernel regression learns
 /// none.
 public struct KernelInducingPoints: DistillationMethod {
     public let spec: AttackSpec
@@ -79,7 +80,7 @@ public struct KernelInducingPoints: DistillationMethod {
         let loss = KernelRegression.loss(support: support, targets: targets, labels: labels, wanted: wanted,
                                          regularization: options.regularization)
         let grads = gradients(of: loss, wrt: [images, labels])
-        let factor = Foundation.pow(spec.optimizer.decay, Float(state.iteration / spec.optimizer.decayEvery))
+        let factor = spec.optimizer.decayFactor(at: state.iteration)
         state.imageOptimizer.learningRate = spec.optimizer.learningRate * factor
         state.labelOptimizer.learningRate = spec.optimizer.labelLearningRate * factor
         state.images = seedsMethod.pixelProjected(state.imageOptimizer.step([state.images], [grads[0]])[0])
@@ -100,8 +101,8 @@ public struct KernelInducingPoints: DistillationMethod {
     }
 
     public func poisonSet(_ state: State) -> PoisonSet {
-        StepSizeFit.poisonSet(images: state.images, labels: seedsMethod.stepLabels, softLabels: softLabels(state),
-                              spec: spec, context: context)
+        context.fittedPoison(images: state.images, labels: seedsMethod.stepLabels, softLabels: softLabels(state),
+                             epochs: spec.epochs, seed: spec.seed)
     }
 }
 

@@ -3,6 +3,7 @@ import Datasets
 import Formats
 import Foundation
 import Networks
+import Poisoning
 
 /// What the matching methods (gradient and distribution matching) share: synthetic images
 /// learned by Adam on a matching loss, labelled as the objective wants their block's
@@ -30,11 +31,7 @@ public struct MatchingState: MethodState {
         try Checkpoint.restore(&tensors, &optimizer, prefix: "images",
                                         steps: Checkpoint.count("image_adam_steps", in: file, source: source), from: file)
         images = tensors[0]
-        losses = try file.floats("losses")
-        iteration = try Checkpoint.count("iteration", in: file, source: source)
-        guard losses.count == iteration else {
-            throw PoisonError("\(source) is inconsistent (its loss history does not match its iteration); delete it and start over")
-        }
+        (losses, iteration) = try Checkpoint.history(in: file, source: source)
     }
 }
 
@@ -114,8 +111,7 @@ public struct MatchingCore: Sendable {
     /// One Adam step on the images (learning rate decayed as the spec's optimizer says),
     /// then the pixel projection.
     func update(_ state: inout MatchingState, gradient: Tensor) {
-        let o = spec.optimizer
-        state.optimizer.learningRate = o.learningRate * Foundation.pow(o.decay, Float(state.iteration / o.decayEvery))
+        state.optimizer.learningRate = spec.optimizer.learningRate * spec.optimizer.decayFactor(at: state.iteration)
         state.images = projected(state.optimizer.step([state.images], [gradient])[0])
     }
 
@@ -133,9 +129,6 @@ public struct MatchingCore: Sendable {
 
     /// The poison set: one step taken `epochs` times with the fitted step size.
     func poisonSet(_ state: MatchingState) -> PoisonSet {
-        let size = StepSizeFit(context: context, seed: spec.seed)
-            .best(InnerStep(images: state.images, labels: labels, classes: context.classes), epochs: spec.epochs)
-        return PoisonSet(images: state.images, labels: labels, stepSizes: [Float](repeating: size, count: spec.epochs),
-                         steps: 1, epochs: spec.epochs, metadata: context.metadata)
+        context.fittedPoison(images: state.images, labels: labels, softLabels: nil, epochs: spec.epochs, seed: spec.seed)
     }
 }

@@ -3,6 +3,7 @@ import Datasets
 import Formats
 import Foundation
 import Networks
+import Poisoning
 
 /// NCFM (Wang et al., "Dataset Distillation with Neural Characteristic Function: A Minmax
 /// Perspective", CVPR 2025): learn images whose class-wise embedding distributions match
@@ -26,7 +27,7 @@ import Networks
 /// matched to the mixture of real T and real K images.
 ///
 /// NCFM learns no step size: the poison's one step (repeated `epochs` times) takes the one
-/// fitted on the crafting victims (`StepSizeFit`), as for KIP.
+/// fitted on the crafting victims (`StepSizeScorer`), as for KIP.
 public struct NeuralCharacteristicFunction: DistillationMethod {
     public let spec: AttackSpec
     public let context: CraftingContext
@@ -94,15 +95,14 @@ public struct NeuralCharacteristicFunction: DistillationMethod {
         state.sampler.ascend(&state.samplerOptimizer, noise: noise) { discrepancy(held, $0) }
         let loss = discrepancy(synthetic, state.sampler.frequencies(noise).detached())
         let grad = gradients(of: loss, wrt: [images])[0]
-        state.imageOptimizer.learningRate = spec.optimizer.learningRate
-            * Foundation.pow(spec.optimizer.decay, Float(state.iteration / spec.optimizer.decayEvery))
+        state.imageOptimizer.learningRate = spec.optimizer.learningRate * spec.optimizer.decayFactor(at: state.iteration)
         state.images = seedsMethod.pixelProjected(state.imageOptimizer.step([state.images], [grad])[0])
         state.losses.append(loss.item)
         state.iteration += 1
     }
 
     public func poisonSet(_ state: State) -> PoisonSet {
-        StepSizeFit.poisonSet(images: state.images, labels: seedsMethod.stepLabels, softLabels: nil, spec: spec, context: context)
+        context.fittedPoison(images: state.images, labels: seedsMethod.stepLabels, softLabels: nil, epochs: spec.epochs, seed: spec.seed)
     }
 }
 

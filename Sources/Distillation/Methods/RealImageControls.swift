@@ -1,6 +1,7 @@
 import Autodiff
 import Datasets
 import Formats
+import Poisoning
 
 /// The state of a method that needs no optimization: nothing to save or resume.
 public struct NoState: MethodState {

@@ -3,6 +3,7 @@ import Datasets
 import Formats
 import Foundation
 import Networks
+import Poisoning
 
 /// Trajectory matching (MTT: Cazenavette et al., "Dataset Distillation by Matching
 /// Training Trajectories", CVPR 2022) as the attack engine: learn images x̃ (fixed labels)
@@ -100,7 +101,7 @@ public struct TrajectoryMatching: DistillationMethod {
         let summed = GradientMode.withoutRecording {
             (0..<2).map { i in perVictim.dropFirst().reduce(perVictim[0].1[i]) { $0 + $1.1[i] } * share }
         }
-        let factor = Foundation.pow(spec.optimizer.decay, Float(state.iteration / spec.optimizer.decayEvery))
+        let factor = spec.optimizer.decayFactor(at: state.iteration)
         state.imageOptimizer.learningRate = spec.optimizer.learningRate * factor
         state.stepSizeOptimizer.learningRate = spec.optimizer.stepSizeLearningRate * factor
         state.images = seedsMethod.pixelProjected(state.imageOptimizer.step([state.images], [summed[0]])[0])
@@ -110,11 +111,11 @@ public struct TrajectoryMatching: DistillationMethod {
     }
 
     /// The poison: the images, repeated `epochs` times at a step size fitted on the crafting
-    /// victims (`StepSizeFit`, as KIP's). The learned η̃ only serves the matching: it is
+    /// victims (`StepSizeScorer`, as KIP's). The learned η̃ only serves the matching: it is
     /// the one that lands nearest θ*, not the one that flips class K (on the tiny attack
     /// test the poison at the learned η̃ reached held-out ASR 0%, at the fitted one it passes).
     public func poisonSet(_ state: State) -> PoisonSet {
-        StepSizeFit.poisonSet(images: state.images, labels: seedsMethod.stepLabels, softLabels: nil, spec: spec, context: context)
+        context.fittedPoison(images: state.images, labels: seedsMethod.stepLabels, softLabels: nil, epochs: spec.epochs, seed: spec.seed)
     }
 }
 
@@ -149,10 +150,6 @@ extension TrajectoryMatching.State {
         try Checkpoint.restore(&imageList, &imageOptimizer, prefix: "images", steps: count("image_adam_steps"), from: file)
         try Checkpoint.restore(&rhoList, &stepSizeOptimizer, prefix: "rho", steps: count("step_adam_steps"), from: file)
         (images, rho) = (imageList[0], rhoList[0].item)
-        losses = try file.floats("losses")
-        iteration = try count("iteration")
-        guard losses.count == iteration else {
-            throw PoisonError("\(source) is inconsistent (its loss history does not match its iteration); delete it and start over")
-        }
+        (losses, iteration) = try Checkpoint.history(in: file, source: source)
     }
 }

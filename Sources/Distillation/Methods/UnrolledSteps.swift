@@ -3,6 +3,7 @@ import Datasets
 import Formats
 import Foundation
 import Networks
+import Poisoning
 
 /// The seeds' Algorithm 1: learn images x̃ (fixed labels, or learned soft labels) and step
 /// sizes η̃ = softplus(ρ) such that one (or a few) gradient steps on them, from victims
@@ -118,8 +119,7 @@ public struct UnrolledSteps: DistillationMethod {
                 zip(total, perVictim[v].1).map { $0 + $1 * weights[v] }
             }
         }
-        let decays = Float(state.iteration / spec.optimizer.decayEvery)
-        let factor = Foundation.pow(spec.optimizer.decay, decays)
+        let factor = spec.optimizer.decayFactor(at: state.iteration)
         state.imageOptimizer.learningRate = spec.optimizer.learningRate * factor
         state.stepSizeOptimizer.learningRate = spec.optimizer.stepSizeLearningRate * factor
         state.labelOptimizer.learningRate = spec.optimizer.labelLearningRate * factor
@@ -140,27 +140,6 @@ public struct UnrolledSteps: DistillationMethod {
     public func pixelProjected(_ images: Tensor) -> Tensor {
         guard spec.clipPixels else { return images }
         return context.data.normalization.clampedToPixelRange(images)
-    }
-
-    /// `parameters` plus Gaussian noise of `scale` times each tensor's standard deviation.
-    public static func perturbed(_ parameters: [Tensor], by scale: Float, seed: UInt64) -> [Tensor] {
-        var rng = SeededGenerator(seed: seed)
-        return parameters.map { p in
-            let values = p.scalars
-            let mean = values.reduce(0, +) / Float(max(values.count, 1))
-            let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(max(values.count, 1))).squareRoot()
-            return Tensor(shape: p.shape, scalars: values.map { $0 + scale * std * rng.nextNormal() })
-        }
-    }
-
-    /// How much each victim's gradient counts: equal without a temperature, else
-    /// softmax(loss / temperature), so the victims the poison fails on weigh most.
-    public static func victimWeights(_ losses: [Float], temperature: Float?) -> [Float] {
-        guard let temperature else { return losses.map { _ in 1 / Float(losses.count) } }
-        let peak = losses.max() ?? 0
-        let raw = losses.map { Foundation.exp(($0 - peak) / temperature) }
-        let total = raw.reduce(0, +)
-        return raw.map { $0 / total }
     }
 
     /// The learned step sizes η̃ = softplus(ρ).

@@ -1,6 +1,6 @@
 import Autodiff
-import Distillation
 import Networks
+import Poisoning
 
 /// The victim chooses its own step size: the poison's steps at `factor` times the learned
 /// step sizes (a probe of how much the attack depends on its step size).

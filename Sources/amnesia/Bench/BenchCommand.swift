@@ -2,6 +2,7 @@ import ArgumentParser
 import Autodiff
 import Distillation
 import Foundation
+import Poisoning
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
