@@ -56,6 +56,8 @@ struct CraftOptions: ParsableArguments {
     var resume = false
     @Option(help: "Override the spec's number of outer iterations.")
     var iterations: Int?
+    @Option(help: "The dataset's folder for zoos trained by this run (replaces their specs' data_dir; default: the dataset's usual place, e.g. /usr/share/datasets/fashion-mnist).")
+    var dataDir: String?
 
     var victimsDir: String { folders.victimsDir }
     var reportsDir: String { folders.reportsDir }
@@ -68,10 +70,9 @@ func prepareRun(specPath: String, options: CraftOptions, defenses: [DefenseSpec]
     var spec = try loadAttackSpec(specPath)
     if let iterations = options.iterations { spec.iterations = iterations }
     let root = URL(fileURLWithPath: options.victimsDir)
-    let zoo = try openOrTrainZoo(named: spec.zoo, specPath: spec.zooSpec, root: root, workers: options.workers, attackSpec: specPath)
+    let zoo = try openOrTrainZoo(named: spec.zoo, specPath: spec.zooSpec, root: root, options: options, attackSpec: specPath)
     let foreign = try spec.foreignZooSpec.map { path in
-        try openOrTrainZoo(named: loadZooSpec(path).name, specPath: path, root: root,
-                     workers: options.workers, attackSpec: specPath)
+        try openOrTrainZoo(named: loadZooSpec(path).name, specPath: path, root: root, options: options, attackSpec: specPath)
     }
     var run = try AttackRun(spec: spec, zoo: zoo, foreignZoo: foreign, reportsRoot: URL(fileURLWithPath: options.reportsDir))
     run.evaluationDefenses = defenses
@@ -80,18 +81,18 @@ func prepareRun(specPath: String, options: CraftOptions, defenses: [DefenseSpec]
 
 /// The zoo `name` under `root`: opened, finished if its spec asks for more victims than it
 /// has, or trained from `specPath` when it does not exist.
-private func openOrTrainZoo(named name: String, specPath: String?, root: URL, workers: Int, attackSpec: String) throws -> Zoo {
+private func openOrTrainZoo(named name: String, specPath: String?, root: URL, options: CraftOptions, attackSpec: String) throws -> Zoo {
     if let existing = try? openZoo(name, root: root) {
-        if let specPath, let wanted = try? loadZooSpec(specPath), wanted == existing.manifest.spec,
+        if let specPath, let wanted = try? loadZooSpec(specPath, dataDir: options.dataDir), wanted == existing.manifest.spec,
            existing.manifest.victims.count < wanted.crafting + wanted.heldout {
-            return try trainZoo(wanted, root: root, workers: workers)
+            return try trainZoo(wanted, root: root, workers: options.workers)
         }
         return existing
     }
     guard let specPath else {
         throw ZooError("zoo '\(name)' does not exist under \(root.path); train it with `amnesia victims train SPEC` or set zoo_spec in \(attackSpec)")
     }
-    return try trainZoo(loadZooSpec(specPath), root: root, workers: workers)
+    return try trainZoo(loadZooSpec(specPath, dataDir: options.dataDir), root: root, workers: options.workers)
 }
 
 /// Crafts with progress lines after `announce` (the attack's line by default); nil when

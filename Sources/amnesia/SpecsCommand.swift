@@ -1,6 +1,7 @@
 import ArgumentParser
 import Defaults
 import Distillation
+import Foundation
 import Victims
 
 /// How a spec argument (and a spec's zoo_spec and foreign_zoo_spec) is found, for `--help`.
@@ -18,10 +19,13 @@ func loadAttackSpec(_ reference: String) throws -> AttackSpec {
     return try AttackSpec.parse(yaml: source.text, file: source.file)
 }
 
-/// The zoo spec `reference` names: a file, else a built-in spec.
-func loadZooSpec(_ reference: String) throws -> ZooSpec {
+/// The zoo spec `reference` names (a file, else a built-in spec), its data_dir replaced by
+/// `dataDir` when given (made absolute, so the zoo finds its data from any folder later).
+func loadZooSpec(_ reference: String, dataDir: String? = nil) throws -> ZooSpec {
     let source = try SpecSource(reference)
-    return try ZooSpec.parse(yaml: source.text, file: source.file)
+    var spec = try ZooSpec.parse(yaml: source.text, file: source.file)
+    if let dataDir { spec.dataDir = URL(fileURLWithPath: dataDir).path }
+    return spec
 }
 
 struct SpecsCommand: ParsableCommand {

@@ -38,11 +38,14 @@ extension VictimsCommand {
 
         @OptionGroup var root: ZooRootOption
 
+        @Option(help: "The dataset's folder (replaces the spec's data_dir; default: the dataset's usual place, e.g. /usr/share/datasets/fashion-mnist).")
+        var dataDir: String?
+
         @Option(help: "Victims trained side by side (one core each).")
         var workers = ProcessInfo.processInfo.activeProcessorCount
 
         func run() throws {
-            let spec = try loadZooSpec(self.spec)
+            let spec = try loadZooSpec(self.spec, dataDir: dataDir)
             let zoo = try trainZoo(spec, root: root.url, workers: workers)
             print("zoo '\(zoo.name)': \(zoo.crafting.count) crafting, \(zoo.heldout.count) held-out victims in \(zoo.directory.path)")
         }
