@@ -294,6 +294,10 @@ struct AuditCommand: ParsableCommand {
         var template = try loadAttackSpec(spec)
         template.iterations = iterations
         template.optimizer.decayEvery = max(1, iterations * 2 / 5)
+        // Checked before the crafting victims are trained, not after.
+        if model != nil, crafting < template.victimsPerIteration {
+            throw ValidationError("--crafting \(crafting) is fewer than the victims_per_iteration \(template.victimsPerIteration) of \(spec); give --crafting \(template.victimsPerIteration) or more, or a spec with a smaller victims_per_iteration")
+        }
         let zoo = try auditedZoo()
         template.zoo = zoo.name
         let parsed = try pairs.map { text in

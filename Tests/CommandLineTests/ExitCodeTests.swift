@@ -27,6 +27,7 @@ struct ExitCodeTests {
         (["victims", "show", "nozoo"], "nozoo"),
         (["victims", "import", "--zoo", "../up", "w.safetensors"], "--zoo"),
         (["bench", "--workers", "0"], "--workers"),
+        (["audit", "--model", "m.onnx", "--crafting", "2"], "--crafting 2 is fewer than the victims_per_iteration 4"),
         (["forget-everything"], "forget-everything"),
     ])
     func refused(arguments: [String], mentions: String) throws {
