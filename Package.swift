@@ -49,15 +49,19 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["Autodiff", "Formats", "Datasets", "Networks", "Vocabulary", "Victims", "Results", "Poisoning"]),
         .target(name: "Reports", dependencies: ["Formats", "Datasets", "Results"]),
         .target(name: "Pipeline", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "ONNX", "Vocabulary", "Victims", "Results", "Poisoning", "Distillation", "Evaluation", "Reports"]),
+        // What the command line uses when the user names nothing: built-in specs, the
+        // per-user folders, the commit it was built from (written by the BuildCommit plugin).
+        .target(name: "Defaults", dependencies: ["Formats", "Specs"], plugins: ["BuildCommit"]),
+        .plugin(name: "BuildCommit", capability: .buildTool()),
         .executableTarget(
             name: "amnesia",
             dependencies: [
-                "Autodiff", "Formats", "Specs", "Datasets", "Networks", "ONNX", "Vocabulary", "Victims", "Results", "Poisoning", "Distillation", "Evaluation", "Reports", "Pipeline",
+                "Autodiff", "Formats", "Specs", "Datasets", "Networks", "ONNX", "Vocabulary", "Victims", "Results", "Poisoning", "Distillation", "Evaluation", "Reports", "Pipeline", "Defaults",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        // Helpers shared by the test targets (temporary folders, a seeded generator).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // Helpers shared by the test targets (temporary folders, a seeded generator, an image folder).
+        .target(name: "TestSupport", dependencies: ["Formats"], path: "Tests/TestSupport"),
         // Sample reports and audits shared by the Results and Reports tests.
         .target(name: "ResultsFixtures", dependencies: ["Results", "Datasets", "Vocabulary"], path: "Tests/ResultsFixtures"),
 
@@ -71,6 +75,7 @@ let package = Package(
         .testTarget(name: "ResultsTests", dependencies: ["Results", "ResultsFixtures"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Results", "ResultsFixtures", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Poisoning", "Results", "Victims"]),
+        .testTarget(name: "DefaultsTests", dependencies: ["Defaults", "Specs", "Distillation", "Victims", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Reports", "Results", "Formats", "Specs", "ONNX", "Vocabulary", "Poisoning", "TestSupport"]),
         // Runs the built `amnesia` binary (a dependency so the build makes it first).
         .testTarget(name: "CommandLineTests", dependencies: ["amnesia", "TestSupport"]),

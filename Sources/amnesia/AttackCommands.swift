@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import Defaults
 import Dispatch
 import Distillation
 import Evaluation
@@ -31,10 +32,10 @@ func catchInterrupts() -> any DispatchSourceSignal {
 
 /// Where zoos are read and reports written, and how many cores to use.
 struct FolderOptions: ParsableArguments {
-    @Option(name: .customLong("victims-dir"), help: "Folder holding the zoos.")
-    var victimsDir = "victims"
-    @Option(name: .customLong("reports-dir"), help: "Folder where run folders are written.")
-    var reportsDir = "reports"
+    @Option(name: .customLong("victims-dir"), help: "Folder holding the zoos (how the default is chosen: amnesia --help).")
+    var victimsDir = Locations.current.victims
+    @Option(name: .customLong("reports-dir"), help: "Folder where run folders are written (how the default is chosen: amnesia --help).")
+    var reportsDir = Locations.current.reports
     @Option(help: "Threads (victims are processed side by side, one core each).")
     var workers = ProcessInfo.processInfo.activeProcessorCount
 }
@@ -56,6 +57,8 @@ struct CraftOptions: ParsableArguments {
     var resume = false
     @Option(help: "Override the spec's number of outer iterations.")
     var iterations: Int?
+    @Option(help: "The dataset's folder for zoos trained by this run (replaces their specs' data_dir; default: the dataset's usual place, e.g. /usr/share/datasets/fashion-mnist).")
+    var dataDir: String?
 
     var victimsDir: String { folders.victimsDir }
     var reportsDir: String { folders.reportsDir }
@@ -66,7 +69,7 @@ struct CraftOptions: ParsableArguments {
 /// if they are missing and the spec names their zoo specs. A command that takes one
 /// `objective` refuses a spec with the other before any zoo is trained.
 func prepareRun(specPath: String, options: CraftOptions, defenses: [DefenseSpec] = [], objective: ObjectiveKind? = nil) throws -> AttackRun {
-    var spec = try AttackSpec.load(URL(fileURLWithPath: specPath))
+    var spec = try loadAttackSpec(specPath)
     switch (objective, spec.objective) {
     case (.forget, .standard):
         throw SpecError(file: specPath, "objective: standard is dataset distillation (scored by accuracy, not ASR); run it with `amnesia distill \(specPath)`")
@@ -76,10 +79,9 @@ func prepareRun(specPath: String, options: CraftOptions, defenses: [DefenseSpec]
     }
     if let iterations = options.iterations { spec.iterations = iterations }
     let root = URL(fileURLWithPath: options.victimsDir)
-    let zoo = try openOrTrainZoo(named: spec.zoo, specPath: spec.zooSpec, root: root, workers: options.workers, attackSpec: specPath)
+    let zoo = try openOrTrainZoo(named: spec.zoo, specPath: spec.zooSpec, root: root, options: options, attackSpec: specPath)
     let foreign = try spec.foreignZooSpec.map { path in
-        try openOrTrainZoo(named: ZooSpec.load(URL(fileURLWithPath: path)).name, specPath: path, root: root,
-                     workers: options.workers, attackSpec: specPath)
+        try openOrTrainZoo(named: loadZooSpec(path).name, specPath: path, root: root, options: options, attackSpec: specPath)
     }
     var run = try AttackRun(spec: spec, zoo: zoo, foreignZoo: foreign, reportsRoot: URL(fileURLWithPath: options.reportsDir))
     run.evaluationDefenses = defenses
@@ -88,18 +90,18 @@ func prepareRun(specPath: String, options: CraftOptions, defenses: [DefenseSpec]
 
 /// The zoo `name` under `root`: opened, finished if its spec asks for more victims than it
 /// has, or trained from `specPath` when it does not exist.
-private func openOrTrainZoo(named name: String, specPath: String?, root: URL, workers: Int, attackSpec: String) throws -> Zoo {
+private func openOrTrainZoo(named name: String, specPath: String?, root: URL, options: CraftOptions, attackSpec: String) throws -> Zoo {
     if let existing = try? openZoo(name, root: root) {
-        if let specPath, let wanted = try? ZooSpec.load(URL(fileURLWithPath: specPath)), wanted == existing.manifest.spec,
+        if let specPath, let wanted = try? loadZooSpec(specPath, dataDir: options.dataDir), wanted == existing.manifest.spec,
            existing.manifest.victims.count < wanted.crafting + wanted.heldout {
-            return try trainZoo(wanted, root: root, workers: workers)
+            return try trainZoo(wanted, root: root, workers: options.workers)
         }
         return existing
     }
     guard let specPath else {
         throw ZooError("zoo '\(name)' does not exist under \(root.path); train it with `amnesia victims train SPEC` or set zoo_spec in \(attackSpec)")
     }
-    return try trainZoo(ZooSpec.load(URL(fileURLWithPath: specPath)), root: root, workers: workers)
+    return try trainZoo(loadZooSpec(specPath, dataDir: options.dataDir), root: root, workers: options.workers)
 }
 
 /// Crafts with progress lines after `announce` (the attack's line by default); nil when
@@ -140,7 +142,7 @@ struct Craft: ParsableCommand {
             iteration after writing a checkpoint; --resume continues from it.
             Example: amnesia craft attacks/fashion-tshirt-to-trouser.yaml
             """)
-    @Argument(help: "An attack spec (YAML).") var spec: String
+    @Argument(help: ArgumentHelp("An attack spec (YAML).", discussion: specArgumentHelp)) var spec: String
     @OptionGroup var options: CraftOptions
 
     func run() throws {
@@ -154,7 +156,7 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train the zoo if missing, craft, evaluate and write the report.",
         discussion: "Example: amnesia run attacks/fashion-tshirt-to-trouser.yaml")
-    @Argument(help: "An attack spec (YAML).") var spec: String
+    @Argument(help: ArgumentHelp("An attack spec (YAML).", discussion: specArgumentHelp)) var spec: String
     @OptionGroup var options: CraftOptions
     @OptionGroup var defense: DefenseOptions
 
@@ -286,18 +288,22 @@ struct AuditCommand: ParsableCommand {
     @Option(help: "With --model: batch norm in the victims' poisoned step, eval or train.") var batchNorm = BatchNormMode.eval.rawValue
     @Option(help: "Comma-separated K:T pairs (class indices); all 90 ordered pairs when absent.")
     var pairs: String?
-    @Option(help: "Attack spec whose settings every pair uses (its forget/target are ignored); the default attack by default.")
+    @Option(help: ArgumentHelp("Attack spec whose settings every pair uses (its forget/target are ignored); the default attack by default.", discussion: specArgumentHelp))
     var spec = "attacks/fashion-tshirt-to-trouser.yaml"
     @Option(help: "Outer iterations per pair (cheaper than a full attack; about 30 s a pair on 2 cores).") var iterations = 300
-    @Option(name: .customLong("victims-dir"), help: "Folder holding the zoos.") var victimsDir = "victims"
-    @Option(name: .customLong("reports-dir"), help: "Folder where the audit folder is written.") var reportsDir = "reports"
+    @Option(name: .customLong("victims-dir"), help: "Folder holding the zoos (how the default is chosen: amnesia --help).") var victimsDir = Locations.current.victims
+    @Option(name: .customLong("reports-dir"), help: "Folder where the audit folder is written (how the default is chosen: amnesia --help).") var reportsDir = Locations.current.reports
     @Option(help: "Threads (victims side by side, one core each).") var workers = ProcessInfo.processInfo.activeProcessorCount
     @OptionGroup var defense: DefenseOptions
 
     func run() throws {
-        var template = try AttackSpec.load(URL(fileURLWithPath: spec))
+        var template = try loadAttackSpec(spec)
         template.iterations = iterations
         template.optimizer.decayEvery = max(1, iterations * 2 / 5)
+        // Checked before the crafting victims are trained, not after.
+        if model != nil, crafting < template.victimsPerIteration {
+            throw ValidationError("--crafting \(crafting) is fewer than the victims_per_iteration \(template.victimsPerIteration) of \(spec); give --crafting \(template.victimsPerIteration) or more, or a spec with a smaller victims_per_iteration")
+        }
         let zoo = try auditedZoo()
         template.zoo = zoo.name
         let parsed = try pairs.map { text in
@@ -333,7 +339,8 @@ struct AuditCommand: ParsableCommand {
             guard let mode = BatchNormMode(rawValue: batchNorm) else {
                 throw ValidationError("--batch-norm must be eval or train, got '\(batchNorm)'")
             }
-            return try ModelAudit.zoo(model: URL(fileURLWithPath: model), dataset: dataset, dataDir: dataDir, crafting: crafting,
+            // The zoo records the data folder absolute, so it opens from any folder later.
+            return try ModelAudit.zoo(model: URL(fileURLWithPath: model), dataset: dataset, dataDir: dataDir.map { URL(fileURLWithPath: $0).path }, crafting: crafting,
                                       training: TrainingRecipe(), batchNorm: mode == .eval ? nil : mode,
                                       root: URL(fileURLWithPath: victimsDir), workers: workers) { event in
                 if case let .finished(record, seconds) = event {

@@ -36,7 +36,7 @@ struct Distill: ParsableCommand {
               amnesia distill distill/fashion-fixed-init.yaml
               amnesia distill distill/fashion-random-init.yaml --iterations 200 --resume
             """)
-    @Argument(help: "A distillation spec (YAML, objective: standard), e.g. distill/fashion-fixed-init.yaml.") var spec: String
+    @Argument(help: ArgumentHelp("A distillation spec (YAML, objective: standard), e.g. distill/fashion-fixed-init.yaml.", discussion: specArgumentHelp)) var spec: String
     @OptionGroup var options: CraftOptions
 
     func run() throws {

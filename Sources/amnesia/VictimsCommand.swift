@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import Defaults
 import Formats
 import Foundation
 import ONNX
@@ -14,15 +15,15 @@ struct VictimsCommand: ParsableCommand {
         discussion: """
             A zoo is a set of classifiers of one architecture trained on one dataset with \
             different seeds, split into crafting victims (the attacker may use them) and held-out \
-            victims (evaluation only). Zoos live in victims/<name>/ with a manifest.json.
+            victims (evaluation only). Zoos live in <victims-dir>/<name>/ with a manifest.json.
             """,
         subcommands: [Train.self, List.self, Show.self, Import.self])
 }
 
 /// Where zoos live.
 struct ZooRootOption: ParsableArguments {
-    @Option(name: .customLong("victims-dir"), help: "Folder holding the zoos.")
-    var path = "victims"
+    @Option(name: .customLong("victims-dir"), help: "Folder holding the zoos (how the default is chosen: amnesia --help).")
+    var path = Locations.current.victims
 
     var url: URL { URL(fileURLWithPath: path) }
 }
@@ -33,16 +34,19 @@ extension VictimsCommand {
             abstract: "Train every victim of a zoo spec (resumes where an earlier run stopped).",
             discussion: "Example: amnesia victims train victims/fashion-lenet.yaml")
 
-        @Argument(help: "A zoo spec (YAML), e.g. victims/fashion-lenet.yaml.")
+        @Argument(help: ArgumentHelp("A zoo spec (YAML), e.g. victims/fashion-lenet.yaml.", discussion: specArgumentHelp))
         var spec: String
 
         @OptionGroup var root: ZooRootOption
+
+        @Option(help: "The dataset's folder (replaces the spec's data_dir; default: the dataset's usual place, e.g. /usr/share/datasets/fashion-mnist).")
+        var dataDir: String?
 
         @Option(help: "Victims trained side by side (one core each).")
         var workers = ProcessInfo.processInfo.activeProcessorCount
 
         func run() throws {
-            let spec = try ZooSpec.load(URL(fileURLWithPath: self.spec))
+            let spec = try loadZooSpec(self.spec, dataDir: dataDir)
             let zoo = try trainZoo(spec, root: root.url, workers: workers)
             print("zoo '\(zoo.name)': \(zoo.crafting.count) crafting, \(zoo.heldout.count) held-out victims in \(zoo.directory.path)")
         }

@@ -8,43 +8,6 @@ import TestSupport
 /// needs no dataset.
 @Suite("The command line's exit codes and messages")
 struct ExitCodeTests {
-    /// The `amnesia` executable built beside this test bundle (`swift build --build-tests`
-    /// builds both into one folder).
-    static let executable: URL = {
-        let folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        let candidates = [folder, folder.deletingLastPathComponent()].map { $0.appendingPathComponent("amnesia") }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
-    }()
-
-    struct Outcome {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
-
-    /// Runs `amnesia arguments…` in `folder` and collects its exit status and output.
-    func amnesia(_ arguments: [String], in folder: URL) throws -> Outcome {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.executable.path),
-                     "no amnesia binary at \(Self.executable.path): build with `swift build -c release --build-tests`")
-        let process = Process()
-        process.executableURL = Self.executable
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        let (out, err) = (Pipe(), Pipe())
-        (process.standardOutput, process.standardError) = (out, err)
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                       stderr: String(decoding: stderr, as: UTF8.self))
-    }
-
-    /// Every path under `folder`, to prove a refused command wrote nothing.
-    func contents(_ folder: URL) -> [String] {
-        (FileManager.default.enumerator(atPath: folder.path)?.allObjects as? [String] ?? []).sorted()
-    }
-
     @Test("--help succeeds and teaches the commands")
     func help() throws {
         try withTempDir { dir in
@@ -66,6 +29,7 @@ struct ExitCodeTests {
         (["victims", "show", "nozoo"], "nozoo"),
         (["victims", "import", "--zoo", "../up", "w.safetensors"], "--zoo"),
         (["bench", "--workers", "0"], "--workers"),
+        (["audit", "--model", "m.onnx", "--crafting", "2"], "--crafting 2 is fewer than the victims_per_iteration 4"),
         (["forget-everything"], "forget-everything"),
     ])
     func refused(arguments: [String], mentions: String) throws {

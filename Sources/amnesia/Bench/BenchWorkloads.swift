@@ -32,7 +32,7 @@ extension BenchRunner {
         guard FileManager.default.fileExists(atPath: options.spec) else {
             throw BenchError("attack spec \(options.spec) not found; run from the repository root or pass --spec PATH")
         }
-        var spec = try AttackSpec.load(URL(fileURLWithPath: options.spec))
+        var spec = try loadAttackSpec(options.spec)
         spec.imagesPerClass = imagesPerClass
         (spec.steps, spec.epochs, spec.victimsPerIteration, spec.realBatchSize) = (options.unrolledSteps, 1, 4, 256)
         spec.knowledge = .distribution
