@@ -4,8 +4,10 @@ import CKernels
 ///
 /// Three ops close under differentiation: the convolution, its input gradient (a
 /// transposed convolution) and its weight gradient. Each one's VJP is written with the
-/// other two, so gradients of any order stay in the graph.
-public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0) -> Tensor {
+/// other two, so gradients of any order stay in the graph. `kernels` chooses the code
+/// that computes them (the fastest by default; see `ConvolutionKernels`).
+public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
+                   kernels: ConvolutionKernels = .automatic) -> Tensor {
     precondition(weight.rank == 4, "conv2d weight must be [out, in, kh, kw], got \(weight.shape)")
     precondition(x.rank == 4 && x.shape[1] == weight.shape[1],
                  "conv2d input \(x.shape) does not have the \(weight.shape[1]) channels the weight \(weight.shape) expects")
@@ -14,7 +16,7 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
     }
     let geometry = ConvGeometry(input: x.shape, kernelHeight: weight.shape[2], kernelWidth: weight.shape[3],
                                 stride: stride, padding: padding)
-    return convolve(x, weight, geometry, bias: bias)
+    return convolve(x, weight, geometry, bias: bias, kernels: kernels)
 }
 
 /// Scratch space for one image's im2col columns and its zero-padded copy, alive for
@@ -27,68 +29,59 @@ private func withColumns<R>(_ g: ConvGeometry, _ body: (_ columns: UnsafeMutable
     return body(columns, columns + columnCount)
 }
 
-/// Whether `g`'s convolution with `outChannels` filters reads its im2col rows in place
-/// (CKernels' wide kernels) instead of materializing them: stride 1, an AVX2 CPU, at
-/// most a quarter more arithmetic for the padded row width (LeNet's conv1: 32 for 28),
-/// and few filters (forward) or a long inner dimension (weight gradient), the shapes
-/// those kernels are fast on. For LeNet's conv1 this removes its im2col, the largest
-/// copy of a training step.
-private func readsColumnsInPlace(_ g: ConvGeometry, outChannels: Int, weightGradient: Bool) -> Bool {
-    guard g.stride == 1, Kernels.hasAVX2FMA, 4 * g.paddedWidth <= 5 * g.outputWidth else { return false }
-    return weightGradient ? g.outputHeight * g.paddedWidth >= 8 * (outChannels + g.patchSize) : outChannels <= 6
-}
-
-/// Scratch for the wide kernels (see `readsColumnsInPlace`), alive for one kernel call.
-private func withWideScratch<R>(_ g: ConvGeometry, outChannels: Int,
-                                _ body: (_ scratch: UnsafeMutablePointer<Float>,
-                                         _ offsets: UnsafeMutablePointer<Int32>) -> R) -> R {
-    let scratch = UnsafeMutablePointer<Float>.allocate(
-        capacity: Int(amnesia_conv_wide_scratch(g.imageGeometry, Int32(outChannels))))
-    let offsets = UnsafeMutablePointer<Int32>.allocate(capacity: g.patchSize)
-    defer { scratch.deallocate(); offsets.deallocate() }
-    return body(scratch, offsets)
-}
-
-/// y = x ⋆ w (+ bias per channel): per image, im2col into cache-sized columns and one
-/// GEMM that writes that image's [O, Ho·Wo] output block in place (the bias is the
-/// GEMM's starting value, so it costs no extra pass), or the wide kernel without im2col.
-func convolve(_ x: Tensor, _ w: Tensor, _ g: ConvGeometry, bias: Tensor? = nil) -> Tensor {
-    let (outChannels, spatial) = (w.shape[0], g.spatial)
-    let block = outChannels * spatial
-    let storage = TensorStorage(uninitializedCount: g.batch * block)
-    let (input, weights, out) = (x.buffer.baseAddress!, w.buffer.baseAddress!, storage.buffer.baseAddress!)
-    if readsColumnsInPlace(g, outChannels: outChannels, weightGradient: false) {
-        withWideScratch(g, outChannels: outChannels) { scratch, offsets in
-            for n in 0..<g.batch {
-                amnesia_conv_forward_wide(input + n * g.imageSize, g.imageGeometry, Int32(outChannels), weights,
-                                          bias?.buffer.baseAddress, out + n * block, scratch, offsets)
-            }
-        }
-    } else {
-        let biases = bias?.scalars
-        withColumns(g) { columns, scratch in
-            for n in 0..<g.batch {
-                let y = out + n * block
-                if let biases {
-                    for o in 0..<outChannels { (y + o * spatial).update(repeating: biases[o], count: spatial) }
-                }
-                Kernels.im2col(image: input + n * g.imageSize, g, into: columns, scratch: scratch)
-                Kernels.gemm(transposeA: false, transposeB: false, m: outChannels, n: spatial, k: g.patchSize,
-                             weights, UnsafePointer(columns), y, beta: biases == nil ? 0 : 1)
-            }
-        }
+/// y = x ⋆ w (+ bias per channel), on the kernels `kernels` picks for the shape.
+func convolve(_ x: Tensor, _ w: Tensor, _ g: ConvGeometry, bias: Tensor? = nil, kernels: ConvolutionKernels) -> Tensor {
+    let outChannels = w.shape[0]
+    let storage = switch kernels.path(for: g, outChannels: outChannels) {
+    case .direct(let avx2): DirectConvolution.forward(x, w, g, bias: bias, avx2: avx2)
+    case .lowered: loweredConvolution(x, w, g, bias: bias)
     }
     let shape = [g.batch, outChannels, g.outputHeight, g.outputWidth]
     return .result(storage, shape: shape, inputs: [x, w] + (bias.map { [$0] } ?? [])) { c in
-        [c.needs[0] ? convolveInputGradient(c.upstream, w, g) : nil,
-         c.needs[1] ? convolveWeightGradient(x, c.upstream, g) : nil]
+        [c.needs[0] ? convolveInputGradient(c.upstream, w, g, kernels: kernels) : nil,
+         c.needs[1] ? convolveWeightGradient(x, c.upstream, g, kernels: kernels) : nil]
             + (bias == nil ? [] : [c.needs[2] ? c.upstream.sum(alongAxes: [0, 2, 3]) : nil])
     }
 }
 
+/// The convolution as one GEMM per image on its im2col columns, which stay cache-sized,
+/// written into that image's [O, Ho·Wo] output block in place (the bias is the GEMM's
+/// starting value, so it costs no extra pass).
+private func loweredConvolution(_ x: Tensor, _ w: Tensor, _ g: ConvGeometry, bias: Tensor?) -> TensorStorage {
+    let (outChannels, spatial) = (w.shape[0], g.spatial)
+    let block = outChannels * spatial
+    let storage = TensorStorage(uninitializedCount: g.batch * block)
+    let (input, weights, out) = (x.buffer.baseAddress!, w.buffer.baseAddress!, storage.buffer.baseAddress!)
+    let biases = bias?.scalars
+    withColumns(g) { columns, scratch in
+        for n in 0..<g.batch {
+            let y = out + n * block
+            if let biases {
+                for o in 0..<outChannels { (y + o * spatial).update(repeating: biases[o], count: spatial) }
+            }
+            Kernels.im2col(image: input + n * g.imageSize, g, into: columns, scratch: scratch)
+            Kernels.gemm(transposeA: false, transposeB: false, m: outChannels, n: spatial, k: g.patchSize,
+                         weights, UnsafePointer(columns), y, beta: biases == nil ? 0 : 1)
+        }
+    }
+    return storage
+}
+
 /// The gradient of ⟨gy, x ⋆ w⟩ with respect to x: a transposed convolution of the
 /// output gradient `gy` [N, O, Ho, Wo] with `w`, shaped like the input of `g`.
-func convolveInputGradient(_ gy: Tensor, _ w: Tensor, _ g: ConvGeometry) -> Tensor {
+func convolveInputGradient(_ gy: Tensor, _ w: Tensor, _ g: ConvGeometry, kernels: ConvolutionKernels) -> Tensor {
+    let storage = switch kernels.path(for: g, outChannels: w.shape[0]) {
+    case .direct(let avx2): DirectConvolution.inputGradient(gy, w, g, avx2: avx2)
+    case .lowered: loweredInputGradient(gy, w, g)
+    }
+    return .result(storage, shape: g.inputShape, inputs: [gy, w]) { c in
+        [c.needs[0] ? convolve(c.upstream, w, g, kernels: kernels) : nil,
+         c.needs[1] ? convolveWeightGradient(c.upstream, gy, g, kernels: kernels) : nil]
+    }
+}
+
+/// The input gradient as one GEMM per image into im2col columns, added back by col2im.
+private func loweredInputGradient(_ gy: Tensor, _ w: Tensor, _ g: ConvGeometry) -> TensorStorage {
     let outChannels = w.shape[0]
     let block = outChannels * g.spatial
     let storage = TensorStorage(repeating: 0, count: g.batch * g.imageSize)
@@ -100,39 +93,37 @@ func convolveInputGradient(_ gy: Tensor, _ w: Tensor, _ g: ConvGeometry) -> Tens
             Kernels.col2im(columns, g, addingInto: out + n * g.imageSize, scratch: scratch)
         }
     }
-    return .result(storage, shape: g.inputShape, inputs: [gy, w]) { c in
-        [c.needs[0] ? convolve(c.upstream, w, g) : nil,
-         c.needs[1] ? convolveWeightGradient(c.upstream, gy, g) : nil]
-    }
+    return storage
 }
 
 /// The gradient of ⟨gy, x ⋆ w⟩ with respect to w: the correlation of the input with
 /// the output gradient, shaped [O, C, kh, kw], accumulated image by image.
-func convolveWeightGradient(_ x: Tensor, _ gy: Tensor, _ g: ConvGeometry) -> Tensor {
+func convolveWeightGradient(_ x: Tensor, _ gy: Tensor, _ g: ConvGeometry, kernels: ConvolutionKernels) -> Tensor {
+    let outChannels = gy.shape[1]
+    let storage = switch kernels.path(for: g, outChannels: outChannels) {
+    case .direct(let avx2): DirectConvolution.weightGradient(x, gy, g, avx2: avx2)
+    case .lowered: loweredWeightGradient(x, gy, g)
+    }
+    let shape = [outChannels, g.channels, g.kernelHeight, g.kernelWidth]
+    return .result(storage, shape: shape, inputs: [x, gy]) { c in
+        [c.needs[0] ? convolveInputGradient(gy, c.upstream, g, kernels: kernels) : nil,
+         c.needs[1] ? convolve(x, c.upstream, g, kernels: kernels) : nil]
+    }
+}
+
+/// The weight gradient as one GEMM per image against its im2col columns.
+private func loweredWeightGradient(_ x: Tensor, _ gy: Tensor, _ g: ConvGeometry) -> TensorStorage {
     let outChannels = gy.shape[1]
     let block = outChannels * g.spatial
     let storage = TensorStorage(uninitializedCount: outChannels * g.patchSize)
     let (input, upstream, out) = (x.buffer.baseAddress!, gy.buffer.baseAddress!, storage.buffer.baseAddress!)
     if g.batch == 0 { storage.buffer.update(repeating: 0) }
-    if readsColumnsInPlace(g, outChannels: outChannels, weightGradient: true) {
-        withWideScratch(g, outChannels: outChannels) { scratch, offsets in
-            for n in 0..<g.batch {
-                amnesia_conv_weight_gradient_wide(input + n * g.imageSize, upstream + n * block, g.imageGeometry,
-                                                  Int32(outChannels), out, n == 0 ? 0 : 1, scratch, offsets)
-            }
-        }
-    } else {
-        withColumns(g) { columns, scratch in
-            for n in 0..<g.batch {
-                Kernels.im2col(image: input + n * g.imageSize, g, into: columns, scratch: scratch)
-                Kernels.gemm(transposeA: false, transposeB: true, m: outChannels, n: g.patchSize, k: g.spatial,
-                             upstream + n * block, UnsafePointer(columns), out, beta: n == 0 ? 0 : 1)
-            }
+    withColumns(g) { columns, scratch in
+        for n in 0..<g.batch {
+            Kernels.im2col(image: input + n * g.imageSize, g, into: columns, scratch: scratch)
+            Kernels.gemm(transposeA: false, transposeB: true, m: outChannels, n: g.patchSize, k: g.spatial,
+                         upstream + n * block, UnsafePointer(columns), out, beta: n == 0 ? 0 : 1)
         }
     }
-    let shape = [outChannels, g.channels, g.kernelHeight, g.kernelWidth]
-    return .result(storage, shape: shape, inputs: [x, gy]) { c in
-        [c.needs[0] ? convolveInputGradient(gy, c.upstream, g) : nil,
-         c.needs[1] ? convolve(x, c.upstream, g) : nil]
-    }
+    return storage
 }

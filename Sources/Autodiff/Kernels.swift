@@ -50,11 +50,11 @@ enum Kernels {
     ) {
         if hasAVX2FMA, !transposeA {
             if transposeB, k >= 8 * (m + n) {
-                amnesia_gemm_nt_dot(Int32(m), Int32(n), Int32(k), a, b, nil, c, beta)
+                amnesia_gemm_nt_dot(Int32(m), Int32(n), Int32(k), a, b, c, beta)
                 return
             }
             if !transposeB, m <= 6, n >= 16 {
-                amnesia_gemm_nn_few_rows(Int32(m), Int32(n), Int32(k), a, b, nil, c, beta)
+                amnesia_gemm_nn_few_rows(Int32(m), Int32(n), Int32(k), a, b, c, beta)
                 return
             }
         }

@@ -107,6 +107,17 @@ let convolutionCases: [OpCase] = [
         let y = conv2d($0[0], weight: $0[1])
         return y * y
     },
+] + ConvolutionKernels.allCases.flatMap { kernels in [
+    // The direct kernels (AVX2 and portable) and im2col with GEMM, each to the second
+    // order: one output channel, five (a partial block), and pad 2 on an odd width.
+    OpCase("conv2d \(kernels) 3→1 pad 2", [random([2, 3, 4, 5], seed: 180), random([1, 3, 3, 3], seed: 181), random([1], seed: 182)]) {
+        conv2d($0[0], weight: $0[1], bias: $0[2], padding: 2, kernels: kernels)
+    },
+    OpCase("conv2d \(kernels) 2→5 squared", [random([2, 2, 5, 7], seed: 183), random([5, 2, 3, 2], seed: 184)]) {
+        let y = conv2d($0[0], weight: $0[1], kernels: kernels)
+        return y * y
+    },
+]} + [
     OpCase("conv2d unequal pads", [random([1, 2, 4, 4], seed: 170), random([2, 2, 3, 3], seed: 171), random([2], seed: 172)]) {
         conv2d($0[0], weight: $0[1], bias: $0[2], stride: 1, pads: (0, 1, 2, 1), dilation: 1, groups: 1) * 0.5
     },

@@ -195,21 +195,24 @@ struct ConvolutionValueTests {
         }
     }
 
-    /// LeNet's geometries (on AVX2 CPUs conv1 takes the wide kernels that read im2col
-    /// rows in place; conv2 copies rows of 10 values eight at a time with spill and adds
-    /// them back with a masked four-wide tail), odd
-    /// widths with tails, stride 2, and one that takes the wide kernels with partial
-    /// blocks, masked columns and an inner dimension that is not a multiple of eight;
-    /// batches of two and three cross image boundaries.
+    /// Every kernel set (`ConvolutionKernels`: the direct kernels with AVX2 on this CPU
+    /// and with their portable loops, and im2col with GEMM) on LeNet's geometries (pad 2
+    /// and pad 0), odd widths with tails, stride 2 and more than 16 channels (where every
+    /// set runs im2col), kernels of unequal sides, one output channel (the direct
+    /// kernels' four-row blocks), five (a partial six-channel block) and sixteen input
+    /// channels; batches of two to four cross image boundaries and the weight gradient's
+    /// chunks of images.
     @Test("conv2d and its weight and input gradients equal their direct sums", arguments: [
         ([3, 1, 28, 28], [6, 1, 5, 5], 1, 2), ([3, 6, 14, 14], [16, 6, 5, 5], 1, 0),
         ([3, 2, 9, 11], [4, 2, 3, 5], 1, 1), ([3, 2, 9, 8], [3, 2, 3, 3], 2, 1),
-        ([2, 1, 30, 31], [2, 1, 3, 3], 1, 0),
-    ])
-    func matchesDirectSum(input: [Int], weight: [Int], stride: Int, padding: Int) {
+        ([2, 1, 30, 31], [2, 1, 3, 3], 1, 0), ([2, 16, 7, 9], [1, 16, 3, 3], 1, 2),
+        ([4, 5, 6, 13], [5, 5, 5, 2], 1, 1), ([2, 17, 5, 5], [2, 17, 3, 3], 1, 1),
+    ], ConvolutionKernels.allCases)
+    func matchesDirectSum(_ geometry: ([Int], [Int], Int, Int), kernels: ConvolutionKernels) {
+        let (input, weight, stride, padding) = geometry
         let x = random(input, seed: 70).requiringGradient(), w = random(weight, seed: 71).requiringGradient()
         let b = random([weight[0]], seed: 72)
-        let y = conv2d(x, weight: w, bias: b, stride: stride, padding: padding)
+        let y = conv2d(x, weight: w, bias: b, stride: stride, padding: padding, kernels: kernels)
         let upstream = random(y.shape, seed: 73)
         let grads = gradients(of: (y * upstream).sum(), wrt: [w, x])
         let (weightGradient, inputGradient) = (grads[0].scalars, grads[1].scalars)
@@ -233,5 +236,35 @@ struct ConvolutionValueTests {
         let worstInput = zip(inputGradient, expectedInputGradient).map { abs(Double($0) - $1) }.max() ?? .infinity
         #expect(worstGradient < 1e-3, "largest weight-gradient difference \(worstGradient)")
         #expect(worstInput < 1e-4, "largest input-gradient difference \(worstInput)")
+    }
+}
+
+@Suite("Convolution kernel sets agree")
+struct ConvolutionKernelTests {
+    /// LeNet's two convolutions with max-pools and ReLUs on a batch of three, the
+    /// attack's shape of computation: the gradient of the squared weight gradient with
+    /// respect to the images (second order through all three convolution ops and their
+    /// VJPs), on each kernel set, against im2col with GEMM.
+    @Test("LeNet's layers: values, gradients and second-order gradients match im2col and GEMM",
+          arguments: [ConvolutionKernels.automatic, .portable])
+    func matchesLowered(_ kernels: ConvolutionKernels) {
+        let x = random([3, 1, 28, 28], seed: 90)
+        let params = [random([6, 1, 5, 5], seed: 91, low: -0.3, high: 0.3), random([6], seed: 92, low: -0.1, high: 0.1),
+                      random([16, 6, 5, 5], seed: 93, low: -0.2, high: 0.2), random([16], seed: 94, low: -0.1, high: 0.1)]
+        func run(_ kernels: ConvolutionKernels) -> [[Float]] {
+            let images = x.requiringGradient(), theta = params.map { $0.requiringGradient() }
+            var h = relu(maxPool2d(conv2d(images, weight: theta[0], bias: theta[1], padding: 2, kernels: kernels), size: 2))
+            h = relu(maxPool2d(conv2d(h, weight: theta[2], bias: theta[3], kernels: kernels), size: 2))
+            let loss = (h * h).sum()
+            let first = gradients(of: loss, wrt: theta, createGraph: true)
+            let second = gradients(of: first.map { ($0 * $0).sum() }.reduce(Tensor(0), +), wrt: [images])
+            return [h.scalars] + first.map(\.scalars) + [second[0].scalars]
+        }
+        let (expected, actual) = (run(.lowered), run(kernels))
+        for (index, (want, got)) in zip(expected, actual).enumerated() {
+            let scale = max(1, want.map(abs).max() ?? 0)
+            let worst = zip(want, got).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(want.count == got.count && worst <= 1e-4 * scale, "result \(index): largest difference \(worst) at scale \(scale)")
+        }
     }
 }

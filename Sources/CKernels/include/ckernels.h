@@ -14,37 +14,39 @@ typedef struct {
 /// binary works on every x86-64 machine and elsewhere).
 bool amnesia_has_avx2_fma(void);
 
-/// C[m×n] = A[m×k] · B[n×k]ᵀ + beta · C, row-major, C and A dense: every entry is a dot
-/// product of a row of A with a row of B. Row r of B starts at b + b_rows[r], or at
-/// b + r·k when b_rows is NULL. For the shapes OpenBLAS handles poorly, few rows and
-/// columns with a long inner dimension (convolution weight gradients), where its packing
-/// costs more than the arithmetic. Only call when amnesia_has_avx2_fma().
-void amnesia_gemm_nt_dot(int m, int n, int k, const float *a, const float *b, const int *b_rows,
-                         float *c, float beta);
+/// C[m×n] = A[m×k] · B[n×k]ᵀ + beta · C, row-major and dense: every entry is a dot
+/// product of a row of A with a row of B. For the shapes OpenBLAS handles poorly, few
+/// rows and columns with a long inner dimension (convolution weight gradients), where
+/// its packing costs more than the arithmetic. Only call when amnesia_has_avx2_fma().
+void amnesia_gemm_nt_dot(int m, int n, int k, const float *a, const float *b, float *c, float beta);
 
-/// C[m×n] = A[m×k] · B[k×n] + beta · C, row-major, C and A dense, for few rows (up to
-/// six; more cost a pass over B per six) and a wide B: convolution forward passes with
-/// few output channels (LeNet's conv1: 6×784 from k = 25). Row l of B starts at
-/// b + b_rows[l], or at b + l·n when b_rows is NULL. Only call when amnesia_has_avx2_fma().
-void amnesia_gemm_nn_few_rows(int m, int n, int k, const float *a, const float *b, const int *b_rows,
-                              float *c, float beta);
+/// C[m×n] = A[m×k] · B[k×n] + beta · C, row-major and dense, for few rows (up to six;
+/// more cost a pass over B per six) and a wide B: convolution forward passes with few
+/// output channels. Only call when amnesia_has_avx2_fma().
+void amnesia_gemm_nn_few_rows(int m, int n, int k, const float *a, const float *b, float *c, float beta);
 
-/// Floats of scratch for amnesia_conv_forward_wide and amnesia_conv_weight_gradient_wide:
-/// the padded image, kw − 1 zeros after it, and an output-shaped block with padded rows.
-int amnesia_conv_wide_scratch(amnesia_conv_geometry g, int out_channels);
+/// Direct stride-1 convolutions of a batch of NCHW images with OIHW weights, for few
+/// channels (LeNet's 1→6 and 6→16): no im2col and no col2im. Each output row is
+/// accumulated in registers over every (channel, kernel row, kernel column) from a
+/// zero-padded copy of the image, blocked over output channels (see correlate_block).
+/// `avx2` chooses the AVX2/FMA blocks (pass it only when amnesia_has_avx2_fma()) over
+/// portable C loops. Padding must be below the kernel size (the input gradient pads the
+/// upstream gradient by kernel − 1 − padding). `scratch` holds amnesia_direct_scratch floats.
+int amnesia_direct_scratch(amnesia_conv_geometry g, int out_channels);
 
-/// One image's stride-1 convolution, out[O, Ho, Wo] = weights[O, patch] ⋆ image (+ bias,
-/// which may be NULL), with no im2col: the im2col matrix's rows are read in place from
-/// the padded image, at Wp/Wo more arithmetic (see wide_rows). `offsets` holds C·kh·kw
-/// ints. Only call when amnesia_has_avx2_fma().
-void amnesia_conv_forward_wide(const float *image, amnesia_conv_geometry g, int out_channels, const float *weights,
-                               const float *bias, float *out, float *scratch, int *offsets);
+/// out[N, O, Ho, Wo] = input ⋆ weights (+ bias per channel, which may be NULL).
+void amnesia_direct_conv_forward(const float *input, int batch, amnesia_conv_geometry g, int out_channels,
+                                 const float *weights, const float *bias, float *out, float *scratch, bool avx2);
 
-/// One image's stride-1 convolution weight gradient, gradient[O, patch] = upstream[O, Ho,
-/// Wo] · im2col(image)ᵀ + beta · gradient, with no im2col (the upstream rows are padded
-/// to Wp with zeros instead). Only call when amnesia_has_avx2_fma().
-void amnesia_conv_weight_gradient_wide(const float *image, const float *upstream, amnesia_conv_geometry g,
-                                       int out_channels, float *gradient, float beta, float *scratch, int *offsets);
+/// gradient[N, C, H, W] = the transposed convolution of upstream [N, O, Ho, Wo] with the
+/// weights: the correlation of the padded upstream gradient with the flipped kernel.
+void amnesia_direct_conv_input_gradient(const float *upstream, int batch, amnesia_conv_geometry g, int out_channels,
+                                        const float *weights, float *gradient, float *scratch, bool avx2);
+
+/// gradient[O, C, kh, kw] = Σ over the batch and output positions of upstream · input.
+void amnesia_direct_conv_weight_gradient(const float *input, const float *upstream, int batch,
+                                         amnesia_conv_geometry g, int out_channels, float *gradient, float *scratch,
+                                         bool avx2);
 
 /// Values past the end that im2col may read from its scratch and write to its columns:
 /// both buffers are allocated this much longer.
