@@ -153,15 +153,15 @@ public struct Normalization: Sendable, Equatable, Codable {
 
     private enum CodingKeys: String, CodingKey { case mean, std }
 
-    /// Decodes saved statistics, rejecting mismatched or non-finite values so a corrupt
-    /// file cannot silently produce NaN inputs later.
+    /// Decodes saved statistics, rejecting mismatched, non-finite or non-positive values so
+    /// an edited file cannot silently produce NaN inputs (or a std floored to `minimumStd`).
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let mean = try container.decode([Float].self, forKey: .mean)
         let std = try container.decode([Float].self, forKey: .std)
-        guard mean.count == std.count, !mean.isEmpty, (mean + std).allSatisfy(\.isFinite) else {
+        guard mean.count == std.count, !mean.isEmpty, (mean + std).allSatisfy(\.isFinite), std.allSatisfy({ $0 > 0 }) else {
             throw DecodingError.dataCorruptedError(forKey: .std, in: container,
-                debugDescription: "normalization needs one finite mean and std per channel (got \(mean.count) means, \(std.count) stds); re-fit it on the training split")
+                debugDescription: "normalization needs one finite mean and one finite std > 0 per channel (got mean \(mean.prefix(8)), std \(std.prefix(8))); re-fit it on the training split")
         }
         self.init(mean: mean, std: std)
     }

@@ -64,6 +64,10 @@ public enum AttackLimits {
     public static let imagesPerClass = 1_000
     public static let realBatchSize = 10_000
     public static let victimsPerIteration = 1_000
+    /// NCFM frequencies per iteration: each is a row of a [J, embedding] matrix per victim.
+    public static let frequencies = 65_536
+    /// Pixels an augmentation may shift an image by (images are at most a few hundred wide).
+    public static let augmentShift = 64
 }
 
 /// Where crafting starts (`initial_images:`).
@@ -223,7 +227,12 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
 
     /// Decodes an attack spec's text and checks it like `load`; `file` names it in errors.
     public static func parse(yaml: String, file: String) throws -> AttackSpec {
-        try check(SpecFile.decode(AttackSpec.self, yaml: yaml, file: file), file: file)
+        try parse(SpecDocument(yaml: yaml, file: file))
+    }
+
+    /// Decodes and checks a spec from a parsed document.
+    public static func parse(_ document: SpecDocument) throws -> AttackSpec {
+        try check(document.decode(AttackSpec.self), file: document.file)
     }
 
     private static func check(_ spec: AttackSpec, file: String) throws(SpecError) -> AttackSpec {

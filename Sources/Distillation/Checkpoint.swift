@@ -23,9 +23,22 @@ public enum Checkpoint {
         guard file.metadata["config_hash"] == configHash else {
             throw PoisonError("\(url.path) belongs to another configuration (hash \(file.metadata["config_hash"] ?? "none"), this run is \(configHash)); delete it or run without --resume")
         }
+        for name in file.names {
+            guard let values = try? file.floats(name), let i = values.firstIndex(where: { !$0.isFinite }) else { continue }
+            throw PoisonError("\(url.path): '\(name)' value \(i) is \(values[i]); a checkpoint holds only finite numbers (it is corrupt or the run diverged); delete it and run without --resume")
+        }
         var state = fresh
         try state.restore(from: file, source: url.path)
         return state
+    }
+
+    /// The tensor `name` of a checkpoint, which must have `shape` (the fresh state's).
+    static func tensor(_ name: String, shape: [Int], in file: SafeTensors) throws -> Tensor {
+        let stored = try file.shape(of: name)
+        guard stored == shape else {
+            throw PoisonError("\(file.source): '\(name)' has shape \(stored), this run's is \(shape); the checkpoint belongs to another configuration: delete it and run without --resume")
+        }
+        return Tensor(shape: shape, scalars: try file.floats(name))
     }
 
     /// The integer metadata `key` of a checkpoint, or an error naming the file.
@@ -48,10 +61,11 @@ extension Checkpoint {
 
     /// Reads what `add` wrote back into `tensors` (shapes from the fresh state) and `adam`.
     static func restore(_ tensors: inout [Tensor], _ adam: inout Adam, prefix: String, steps: Int, from file: SafeTensors) throws {
-        tensors = try tensors.indices.map { Tensor(shape: tensors[$0].shape, scalars: try file.floats("\(prefix).\($0)")) }
+        tensors = try tensors.indices.map { try tensor("\(prefix).\($0)", shape: tensors[$0].shape, in: file) }
         guard steps > 0 else { return }
-        adam.state = Adam.State(first: try tensors.indices.map { try file.floats("\(prefix).\($0).adam_m") },
-                                second: try tensors.indices.map { try file.floats("\(prefix).\($0).adam_v") }, steps: steps)
+        adam.state = Adam.State(first: try tensors.indices.map { try tensor("\(prefix).\($0).adam_m", shape: tensors[$0].shape, in: file).scalars },
+                                second: try tensors.indices.map { try tensor("\(prefix).\($0).adam_v", shape: tensors[$0].shape, in: file).scalars },
+                                steps: steps)
     }
 }
 

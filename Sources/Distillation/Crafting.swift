@@ -24,6 +24,13 @@ public enum Crafting {
         var state = method.initialState()
         if resume, FileManager.default.fileExists(atPath: url.path) {
             state = try Checkpoint.read(from: url, configHash: configHash, into: state)
+            let resumed = method.poisonSet(state)
+            let problems = PoisonSet.valueProblems(images: resumed.images.scalars, stepSizes: resumed.stepSizes,
+                                                   labels: resumed.labels, softLabels: resumed.softLabels)
+            guard problems.isEmpty else {
+                throw PoisonError("\(url.path): cannot resume from this checkpoint, the poison it holds is not usable:\n  - "
+                                  + problems.joined(separator: "\n  - ") + "\ndelete it and run without --resume")
+            }
         }
         let start = Date()
         let startIteration = state.iteration

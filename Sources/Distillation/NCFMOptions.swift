@@ -37,7 +37,9 @@ public struct NCFMOptions: Codable, Sendable, Equatable, StrictlyDecodable {
 
     /// The first invalid value, named by its key.
     var problem: String? {
-        if frequencies < 1 { return "ncfm.frequencies must be at least 1 (got \(frequencies))" }
+        if !(1...AttackLimits.frequencies).contains(frequencies) {
+            return "ncfm.frequencies must be 1…\(AttackLimits.frequencies) (got \(frequencies))"
+        }
         if !(samplerLearningRate >= 0 && samplerLearningRate.isFinite) {
             return "ncfm.sampler_learning_rate must be zero (a fixed sampler) or positive and finite (got \(samplerLearningRate))"
         }

@@ -76,16 +76,20 @@ public struct Robustness: Codable, Sendable, Equatable, StrictlyDecodable {
 
     /// The first invalid value, named by its key.
     public var problem: String? {
-        if let range = stepScale, !(range.count == 2 && range[0] > 0 && range[0] <= range[1]) {
-            return "robustness.step_scale must be [low, high] with 0 < low ≤ high (got \(range))"
+        if let range = stepScale, !(range.count == 2 && range[0] > 0 && range[0] <= range[1] && range[1].isFinite) {
+            return "robustness.step_scale must be [low, high] with 0 < low ≤ high, finite (got \(range))"
         }
-        if let w = weightAugmentation, !(w >= 0) { return "robustness.weight_augmentation must be zero or positive (got \(w))" }
-        if let r = sharpnessRadius, !(r >= 0) { return "robustness.sharpness_radius must be zero or positive (got \(r))" }
-        if !(margin >= 0) { return "robustness.margin must be zero or positive (got \(margin))" }
+        if let w = weightAugmentation, !(w >= 0 && w.isFinite) { return "robustness.weight_augmentation must be zero or positive and finite (got \(w))" }
+        if let r = sharpnessRadius, !(r >= 0 && r.isFinite) { return "robustness.sharpness_radius must be zero or positive and finite (got \(r))" }
+        if !(margin >= 0 && margin.isFinite) { return "robustness.margin must be zero or positive and finite (got \(margin))" }
         if let q = victimCVaR, !(q > 0 && q <= 1) { return "robustness.victim_cvar must be in (0, 1] (got \(q))" }
-        if let k = retainKL, !(k >= 0) { return "robustness.retain_kl must be zero or positive (got \(k))" }
-        if let a = augment, a.shift < 0 { return "robustness.augment.shift must be zero or positive (got \(a.shift))" }
-        if let n = validationVictims, n < 1 { return "robustness.validation_victims must be at least 1 (got \(n))" }
+        if let k = retainKL, !(k >= 0 && k.isFinite) { return "robustness.retain_kl must be zero or positive and finite (got \(k))" }
+        if let a = augment, !(0...AttackLimits.augmentShift).contains(a.shift) {
+            return "robustness.augment.shift must be 0…\(AttackLimits.augmentShift) pixels (got \(a.shift))"
+        }
+        if let n = validationVictims, !(1...AttackLimits.victimsPerIteration).contains(n) {
+            return "robustness.validation_victims must be 1…\(AttackLimits.victimsPerIteration) (got \(n))"
+        }
         if validateEvery < 1 { return "robustness.validate_every must be at least 1 (got \(validateEvery))" }
         return nil
     }

@@ -14,7 +14,7 @@ import Darwin
 /// goes through here.
 public enum AtomicFile {
     /// Atomically replaces (or creates) the file at `url` with `data`, creating parent
-    /// directories as needed.
+    /// directories as needed. A symbolic link at `url` is refused, never followed or replaced.
     ///
     /// - Throws: `FormatError` with kind `.io` naming the path and the OS reason.
     public static func write(_ data: Data, to url: URL) throws {
@@ -26,9 +26,13 @@ public enum AtomicFile {
             throw FormatError(.io, file: directory.path,
                                "cannot create directory (\(error.localizedDescription)); check permissions or choose another output path")
         }
+        var info = stat()
+        if lstat(target.path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK {
+            throw FormatError(.io, file: target.path, "is a symbolic link; Amnesia does not replace links (the file it points to could be anywhere): remove it or choose another output path")
+        }
         let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let tempPath = directory.appendingPathComponent(".\(target.lastPathComponent).tmp-\(getpid())-\(suffix)").path
-        let fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw ioError(tempPath, "cannot create temporary file")
         }

@@ -282,6 +282,7 @@ struct OnnxInterpreter {
         let integerParts = inputs.compactMap { if case let .integers(v) = $0 { v } else { nil } }
         if integerParts.count == inputs.count {
             guard integerParts.allSatisfy({ $0.shape.count <= 1 }) else { throw fail(node, "integer concatenation of shapes other than 1-D") }
+            guard axis == 0 || axis == -1 else { throw fail(node, "axis \(axis) is outside the 1-D shape values it joins (axis 0 or -1)") }
             let joined = integerParts.flatMap(\.values)
             return .integers(IntegerTensor(values: joined, shape: [joined.count]))
         }

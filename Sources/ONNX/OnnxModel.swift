@@ -205,6 +205,9 @@ public struct OnnxModel: Sendable {
         guard node.domain.isEmpty || node.domain == "ai.onnx" else { return "domain '\(node.domain)' is not supported" }
         if outputOps.contains(node.opType) { return "\(node.opType) is supported only as the graph's last node" }
         guard computeOps.contains(node.opType) || shapeOps.contains(node.opType) else { return "op \(node.opType) is not supported" }
+        if !node.repeatedAttributes.isEmpty {
+            return "attribute \(node.repeatedAttributes.map { "'\($0)'" }.joined(separator: ", ")) is given more than once; an ONNX node names each attribute once"
+        }
         let autoPad = node.string("auto_pad") ?? "NOTSET"
         func square(_ key: String) -> Bool { node.ints(key).map { Set($0).count <= 1 } ?? true }
         switch node.opType {

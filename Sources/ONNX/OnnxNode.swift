@@ -8,6 +8,9 @@ struct OnnxNode: Sendable {
     let inputs: [String]
     let outputs: [String]
     let attributes: [String: Onnx_AttributeProto]
+    /// Attribute names the node gives more than once (the ONNX checker refuses them; which
+    /// one counts would be a guess).
+    let repeatedAttributes: [String]
 
     init(_ proto: Onnx_NodeProto, position: Int) {
         self.position = position
@@ -17,6 +20,8 @@ struct OnnxNode: Sendable {
         inputs = proto.input
         outputs = proto.output
         attributes = Dictionary(proto.attribute.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var seen = Set<String>()
+        repeatedAttributes = Set(proto.attribute.map(\.name).filter { !seen.insert($0).inserted }).sorted()
     }
 
     /// "node 3 '/conv1/Conv' (Conv)": how every error names a node.

@@ -99,15 +99,33 @@ public struct AttackRun: Sendable {
                              architecture: zoo.manifest.spec.architecture)
     }
 
+    // MARK: Locks
+
+    /// What a run holds from crafting until its report is written: its own folder
+    /// exclusively (a second run of the same spec stops at once instead of rewriting the
+    /// poison under it) and its zoos shared (no `victims train` or import changes them).
+    public struct Locks: Sendable {
+        let held: [FolderLock]
+    }
+
+    /// Takes the run's locks, or throws naming the process that holds one.
+    public func lock() throws -> Locks {
+        let own = try FolderLock(directory, .exclusive, purpose: "crafting or evaluating this run")
+        let zoos = try ([zoo] + (foreignZoo.map { [$0] } ?? [])).map { try $0.readLock(purpose: "attacking this zoo") }
+        return Locks(held: [own] + zoos)
+    }
+
     // MARK: Craft
 
     /// Crafts the poison with the spec's method, resuming from the checkpoint when `resume`
     /// is set. Stops early (after writing a checkpoint) when `shouldStop` turns true and
     /// returns nil then. The checkpoint is removed once the poison is written.
-    public func craft(resume: Bool, checkpointEvery: Int = 50, workers: Int = 2, shouldStop: @Sendable () -> Bool = { false },
+    /// `locks`: the run's locks when the caller already holds them (see `lock()`).
+    public func craft(resume: Bool, checkpointEvery: Int = 50, workers: Int = 2, locks: Locks? = nil,
+                      shouldStop: @Sendable () -> Bool = { false },
                       progress: (CraftProgress) -> Void = { _ in }) throws -> (poison: PoisonSet, seconds: Double)? {
-        let lock = try FolderLock(directory, purpose: "crafting this run")
-        defer { withExtendedLifetime(lock) {} }
+        let locks = try locks ?? lock()
+        defer { withExtendedLifetime(locks) {} }
         AtomicFile.sweepStale(in: directory)
         let victims = try attackerVictims().map { try zoo.parameters(of: $0) }
         let method = spec.makeMethod(craftingContext(victims: victims))
@@ -125,8 +143,10 @@ public struct AttackRun: Sendable {
     /// Scores `poison` on the held-out victims (and the known one with fixed knowledge,
     /// and the crafting set), with the no-poison and real-image controls and the
     /// robustness probes.
-    public func evaluate(_ poison: PoisonSet, workers: Int = 2, timings: [String: Double] = [:],
+    public func evaluate(_ poison: PoisonSet, workers: Int = 2, timings: [String: Double] = [:], locks: Locks? = nil,
                          progress: (String) -> Void = { _ in }) throws -> AttackReport {
+        let locks = try locks ?? lock()
+        defer { withExtendedLifetime(locks) {} }
         let start = Date()
         var plan = try zoo.evaluationPlan(poison)
         if spec.knowledge == .fixed { plan.known = try zoo.evaluated(attackerVictims(), as: .known) }
@@ -154,7 +174,9 @@ public struct AttackRun: Sendable {
     }
 
     /// Writes the report files (and the poison grid they embed) into the run folder.
-    public func write(_ report: AttackReport) throws {
+    public func write(_ report: AttackReport, locks: Locks? = nil) throws {
+        let locks = try locks ?? lock()
+        defer { withExtendedLifetime(locks) {} }
         try writeReport(report, to: directory)
     }
 

@@ -46,8 +46,9 @@ public struct Audit: Sendable {
     /// Runs the pairs not yet saved; returns nil when `shouldStop` interrupted it.
     public func run(workers: Int = 2, shouldStop: @Sendable () -> Bool = { false },
                     progress: (String) -> Void = { _ in }) throws -> AuditReport? {
-        let lock = try FolderLock(directory, purpose: "auditing")
-        defer { withExtendedLifetime(lock) {} }
+        let zooLock = try zoo.readLock(purpose: "auditing this zoo")
+        let lock = try FolderLock(directory, .exclusive, purpose: "auditing")
+        defer { withExtendedLifetime((zooLock, lock)) {} }
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("pairs"), withIntermediateDirectories: true)
         let start = Date()
         let data = try zoo.loadData()

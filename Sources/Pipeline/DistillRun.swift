@@ -67,7 +67,9 @@ public struct DistillRun: Sendable {
     /// network, or the held-out ones), beside the real-image baselines with as many images
     /// trained by as many steps, each baseline's step size chosen on the crafting networks.
     public func evaluate(_ distilled: PoisonSet, workers: Int = 2, timings: [String: Double] = [:],
-                         progress: (String) -> Void = { _ in }) throws -> DistillReport {
+                         locks: AttackRun.Locks? = nil, progress: (String) -> Void = { _ in }) throws -> DistillReport {
+        let locks = try locks ?? run.lock()
+        defer { withExtendedLifetime(locks) {} }
         let start = Date()
         let (spec, zoo, data) = (run.spec, run.zoo, run.data)
         let heldout = try zoo.evaluated(zoo.heldout, as: .heldout)
@@ -111,7 +113,9 @@ public struct DistillRun: Sendable {
     }
 
     /// Writes the report files (with the distilled grid) into the run folder.
-    public func write(_ report: DistillReport) throws {
+    public func write(_ report: DistillReport, locks: AttackRun.Locks? = nil) throws {
+        let locks = try locks ?? run.lock()
+        defer { withExtendedLifetime(locks) {} }
         let grid = directory.appendingPathComponent("poison.png")
         let images = (try? Data(contentsOf: grid)).map { ["poison.png": $0] } ?? [:]
         try ReportWriter.write(distill: report, images: images, to: directory)

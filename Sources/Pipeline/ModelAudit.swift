@@ -1,4 +1,5 @@
 import Datasets
+import Formats
 import Foundation
 import ONNX
 import Specs
@@ -21,6 +22,8 @@ public enum ModelAudit {
         let data = try PreparedData.load(dataset: dataset, directory: dataDir)
         var zoo = try Zoo.train(spec: spec, root: root, data: data, workers: workers, events: events)
         if !zoo.heldout.contains(where: { $0.source == "imported from \(model.lastPathComponent)" }) {
+            let lock = try FolderLock(zoo.directory, .exclusive, purpose: "importing into this zoo")
+            defer { withExtendedLifetime(lock) {} }
             _ = try zoo.importWeights([model], role: .heldout, data: data)
         }
         return zoo

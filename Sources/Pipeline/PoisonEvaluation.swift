@@ -31,6 +31,12 @@ public struct PoisonEvaluation: Sendable {
         for (key, value) in [("K", poison.metadata.forget), ("T", poison.metadata.target)] where !(0..<classes).contains(value) {
             throw PoisonError("\(poisonURL.path): \(key) = \(value) is not a class of zoo '\(zoo.name)' (0…\(classes - 1))")
         }
+        if poison.metadata.forget == poison.metadata.target {
+            throw PoisonError("\(poisonURL.path): K = T = \(poison.metadata.forget); the attack makes class K predicted as another class T, so its ASR would be class \(poison.metadata.forget)'s plain accuracy; give two different classes")
+        }
+        if zoo.heldout.isEmpty {
+            throw ZooError("zoo '\(zoo.name)' has no held-out victims to evaluate on; set heldout > 0 in its spec and train again, or import some (`amnesia victims import --role heldout`)")
+        }
         var warnings: [String] = []
         if poison.metadata.dataset.lowercased() != data.info.name.lowercased() {
             warnings.append("the poison was made for dataset '\(poison.metadata.dataset)' but zoo '\(zoo.name)' was trained on '\(data.info.name)'")
@@ -53,9 +59,10 @@ public struct PoisonEvaluation: Sendable {
     /// this call created is removed again when scoring fails, so a refused poison leaves
     /// nothing behind.
     public func run(defenses: [DefenseSpec] = [], workers: Int = 2, progress: (String) -> Void = { _ in }) throws -> AttackReport {
+        let zooLock = try zoo.readLock(purpose: "evaluating a poison on this zoo")
         let created = !FileManager.default.fileExists(atPath: directory.path)
-        let lock = try FolderLock(directory, purpose: "evaluating this poison")
-        defer { withExtendedLifetime(lock) {} }
+        let lock = try FolderLock(directory, .exclusive, purpose: "evaluating this poison")
+        defer { withExtendedLifetime((zooLock, lock)) {} }
         do {
             return try scoreAndWrite(defenses: defenses, workers: workers, progress: progress)
         } catch {

@@ -32,7 +32,9 @@ public struct DefenseSpec: Sendable, Equatable {
             guard pair.count == 2, let value = Double(pair[1]) else {
                 throw SpecError(file: "--defense \(text)", "parameters are key=number pairs separated by commas (forms: \(Self.forms))")
             }
-            parameters[pair[0]] = value
+            guard parameters.updateValue(value, forKey: pair[0]) == nil else {
+                throw SpecError(file: "--defense \(text)", "parameter '\(pair[0])' is given twice; give each parameter once")
+            }
         }
         try self.init(name: parts.first ?? "", parameters: parameters)
     }

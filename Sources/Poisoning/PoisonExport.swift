@@ -32,7 +32,7 @@ extension PoisonSet {
         guard existing.isEmpty else {
             throw PoisonError("\(directory.path) is not empty; export the poison into a new folder")
         }
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try OutputFolder.prepare(directory, option: nil)
         let (channels, height, width) = (imageShape[0], imageShape[1], imageShape[2])
         let plane = height * width
         let pixels = try Normalization(mean: metadata.mean, std: metadata.std)

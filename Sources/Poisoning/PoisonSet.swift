@@ -201,6 +201,10 @@ public struct PoisonSet: Sendable {
             }
             if let values, !values.allSatisfy(\.isFinite) { problems.append("'\(key)' must be finite numbers, got \(values)") }
         }
+        if let std, let i = std.firstIndex(where: { !($0 > 0) }) {
+            let origin = overrides.std == nil ? "metadata 'std'" : "--std"
+            problems.append("\(origin) value \(i) is \(std[i]); a std is the spread the images were divided by, so it must be > 0")
+        }
         let forget = integer("K", overrides.forget, what: "the class to forget")
         let target = integer("T", overrides.target, what: "the class it should be predicted as")
         if forget == nil { problems.append("metadata 'K' (the class to forget) is missing; add it or pass --forget") }

@@ -59,12 +59,16 @@ public enum ReportWriter {
                 path: jsonURL.path,
                 hint: "pass the run directory that `amnesia run` or `amnesia evaluate` wrote (it holds report.json)")
         }
+        try OutputFolder.prepare(directory, option: nil)  // a run folder that is a link is refused
         let data = try read(jsonURL)
         if let distill = try? DistillReport(jsonData: data) {
             try writePage(ReportPage(distill, images: try gridImage(distill.poison, in: directory)), named: "report", to: directory)
             return
         }
-        let report = try AttackReport(jsonData: data)
+        let report: AttackReport
+        do { report = try AttackReport(jsonData: data) } catch {
+            throw ReportError.unreadableReport(path: jsonURL.path, reason: "\(error)")
+        }
         let images = try gridImage(report.poison, in: directory)
         try writeRenderings(of: report, images: images, to: directory)
     }

@@ -17,6 +17,8 @@ public enum ReportError: Error, Equatable, Sendable, CustomStringConvertible, Lo
     case missingFile(path: String, hint: String)
     /// Reading or writing a file failed at the operating-system level.
     case ioFailed(path: String, detail: String)
+    /// A report file that is not a report this build can read; `reason` is the decoding error.
+    case unreadableReport(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -40,6 +42,8 @@ public enum ReportError: Error, Equatable, Sendable, CustomStringConvertible, Lo
             return "missing file \(path): \(hint)"
         case let .ioFailed(path, detail):
             return "could not write or read \(path): \(detail)"
+        case let .unreadableReport(path, reason):
+            return "\(path) is not a report amnesia can read (\(reason)); re-run the command that wrote it"
         }
     }
 

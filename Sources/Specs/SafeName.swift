@@ -32,7 +32,14 @@ public enum SafeName {
     /// The message for `value` under `key` (naming the value, escaped, and the rule), or
     /// nil when it is one safe path component.
     public static func describe(_ value: String, key: String) -> String? {
-        problem(value).map { "\(key) '\(value.debugDescription.dropFirst().dropLast())' \($0): it names a single folder or file" }
+        problem(value).map { "\(key) '\(excerpt(value))' \($0): it names a single folder or file" }
+    }
+
+    /// `value` escaped and cut to `limit` characters (with its length when cut), so an
+    /// error message never echoes a huge or unprintable value whole.
+    public static func excerpt(_ value: String, limit: Int = 80) -> String {
+        let escaped = value.prefix(limit).debugDescription.dropFirst().dropLast()
+        return value.count > limit ? "\(escaped)… (\(value.count) characters)" : String(escaped)
     }
 
     /// Throws a `SpecError` naming `file`, `key`, the value and the rule when `value` is

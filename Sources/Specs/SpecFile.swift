@@ -64,20 +64,10 @@ public enum SpecFile {
 
     /// Decodes `T` from YAML text; `file` names the source in errors.
     public static func decode<T: Decodable>(_ type: T.Type, yaml: String, file: String) throws -> T {
-        do {
-            return try YAMLDecoder().decode(type, from: yaml)
-        } catch let error as DecodingError {
-            // Yams reports a syntax error as a decoding error wrapping the parser's, which
-            // alone has the line, column and a snippet.
-            if let syntax = context(of: error).underlyingError as? YamlError { throw SpecError(file: file, "not valid YAML: \(syntax)") }
-            let at = location(of: context(of: error).codingPath, in: yaml).map { " (\($0))" } ?? ""
-            throw SpecError(file: file, describe(error) + at)
-        } catch let error as YamlError {
-            throw SpecError(file: file, "not valid YAML: \(error)")
-        }
+        try SpecDocument(yaml: yaml, file: file).decode(type)
     }
 
-    private static func context(of error: DecodingError) -> DecodingError.Context {
+    static func context(of error: DecodingError) -> DecodingError.Context {
         switch error {
         case let .keyNotFound(_, context), let .typeMismatch(_, context), let .valueNotFound(_, context),
              let .dataCorrupted(context): context
@@ -85,10 +75,10 @@ public enum SpecFile {
         }
     }
 
-    /// Where `path` points in `yaml` as "line L, column C": the deepest node of the path
-    /// that exists (a missing key points at its mapping).
-    static func location(of path: [any CodingKey], in yaml: String) -> String? {
-        guard var node = try? Yams.compose(yaml: yaml) else { return nil }
+    /// Where `path` points in the document `root` as "line L, column C": the deepest node of
+    /// the path that exists (a missing key points at its mapping).
+    static func location(of path: [any CodingKey], in root: Node) -> String? {
+        var node = root
         for key in path {
             let child = key.intValue.flatMap { i in node.sequence.flatMap { i < $0.count ? $0[i] : nil } } ?? node[key.stringValue]
             guard let child else { break }
@@ -142,5 +132,39 @@ extension SpecChoice {
                 debugDescription: "'\(text)' is not one of: \(Self.allCases.map(\.rawValue).joined(separator: ", "))"))
         }
         self = value
+    }
+}
+
+/// A spec's YAML, parsed once: every type decoded from it (the fuzz target reads each input
+/// as both kinds of spec) and every error's line and column come from the one parse.
+public struct SpecDocument {
+    /// Keeps the document's anchors alive while types are decoded from its nodes.
+    private let parser: Parser
+    private let root: Node
+    public let file: String
+
+    /// Parses `yaml`; `file` names the source in errors.
+    public init(yaml: String, file: String) throws(SpecError) {
+        do {
+            // Scalars stay untyped (as `YAMLDecoder` reads them): each key's type decides.
+            parser = try Parser(yaml: yaml, resolver: Resolver.basic.appending(.merge))
+            root = try parser.singleRoot() ?? ""
+        } catch {
+            throw SpecError(file: file, "not valid YAML: \(error)")
+        }
+        self.file = file
+    }
+
+    /// Decodes `T` from the document, with an error naming the key, its line and column.
+    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        do {
+            return try YAMLDecoder().decode(type, from: root)
+        } catch let error as DecodingError {
+            if let syntax = SpecFile.context(of: error).underlyingError as? YamlError { throw SpecError(file: file, "not valid YAML: \(syntax)") }
+            let at = SpecFile.location(of: SpecFile.context(of: error).codingPath, in: root).map { " (\($0))" } ?? ""
+            throw SpecError(file: file, SpecFile.describe(error) + at)
+        } catch let error as YamlError {
+            throw SpecError(file: file, "not valid YAML: \(error)")
+        }
     }
 }

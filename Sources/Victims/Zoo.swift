@@ -95,6 +95,19 @@ public struct Zoo: Sendable {
         self.directory = directory
     }
 
+    /// A shared lock on the zoo's folder, for a reader to hold while it uses the victims:
+    /// it fails at once while `victims train` or `victims import` writes the zoo (they hold
+    /// it exclusively), and it checks that the manifest on disk is still the one this value
+    /// read, so a zoo written since it was opened is not scored half-finished.
+    public func readLock(purpose: String) throws -> FolderLock {
+        let lock = try FolderLock(directory, .shared, purpose: purpose)
+        let url = directory.appendingPathComponent("manifest.json")
+        guard let data = try? Data(contentsOf: url), try ZooManifest.parse(data, source: url.path) == manifest else {
+            throw ZooError("zoo '\(name)' changed on disk since it was opened (another process trained or imported into it); run the command again")
+        }
+        return lock
+    }
+
     init(directory: URL, manifest: ZooManifest) {
         self.directory = directory
         self.manifest = manifest

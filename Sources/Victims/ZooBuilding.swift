@@ -36,7 +36,7 @@ extension Zoo {
             normalization: data.normalization, victims: []))
         if spec.architecture == onnxArchitecture { try placeGraph(of: spec, in: directory) }
         let classifier = try fresh.classifier(forTraining: true)  // an unknown architecture fails before anything is written
-        let lock = try FolderLock(directory, purpose: "training this zoo")
+        let lock = try FolderLock(directory, .exclusive, purpose: "training this zoo")
         defer { withExtendedLifetime(lock) {} }
         AtomicFile.sweepStale(in: directory)
         var zoo = fresh
@@ -109,7 +109,7 @@ extension Zoo {
             }
             return
         }
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try OutputFolder.prepare(directory, option: nil)
         try AtomicFile.write(Data(contentsOf: source), to: placed)
     }
 
@@ -163,6 +163,14 @@ extension Zoo {
                 throw ZooError("\(url.path): \(problem); these are not trained weights (nothing was imported)")
             }
             return (url, bytes, parameters)
+        }
+        var known = manifest.victims.map { ($0.sha256, "victim '\($0.id)'") }
+        for (url, bytes, _) in checked {
+            let hash = SHA256.hex(bytes)
+            if let twin = known.first(where: { $0.0 == hash }) {
+                throw ZooError("\(url.path) holds the same weights as \(twin.1) (SHA-256 \(hash.prefix(12))…): one network would count twice in every result (nothing was imported)")
+            }
+            known.append((hash, url.path))
         }
         return try checked.map { url, bytes, parameters in
             let confusion = Confusion(predictions: Trainer.predictions(classifier, parameters, on: data.test),
@@ -221,13 +229,13 @@ extension Zoo {
             normalization: data.normalization, victims: []))
         guard architecture == onnxArchitecture else {
             _ = try zoo.classifier()  // an unknown architecture fails before anything is written
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try OutputFolder.prepare(directory, option: nil)
             try zoo.saveManifest()
             return zoo
         }
         guard let onnxGraph else { throw ZooError("a new zoo of architecture onnx needs an ONNX file to take its graph from") }
         _ = try OnnxModel(contentsOf: onnxGraph)  // an unusable graph fails before anything is written
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try OutputFolder.prepare(directory, option: nil)
         do {
             try AtomicFile.write(Data(contentsOf: onnxGraph), to: directory.appendingPathComponent(onnxGraphFile))
             _ = try zoo.classifier()

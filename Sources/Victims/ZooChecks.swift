@@ -41,6 +41,17 @@ extension ZooManifest {
                 return "held-out victim '\(victim.id)' has the same \(same) as crafting victim '\(twin.id)': held-out results would include a victim the poison was crafted on; remove one of them"
             }
         }
+        return duplicateProblem
+    }
+
+    /// Two records of one victim (the same id, file or weights): each would count as a
+    /// held-out victim of its own, weighting one network twice in every mean.
+    private var duplicateProblem: String? {
+        for (index, victim) in victims.enumerated() {
+            guard let twin = victims[..<index].first(where: { $0.id == victim.id || $0.file == victim.file || $0.sha256 == victim.sha256 }) else { continue }
+            let same = twin.id == victim.id ? "id" : twin.file == victim.file ? "file \(victim.file)" : "weights (SHA-256 \(victim.sha256.prefix(12))…)"
+            return "victims '\(twin.id)' and '\(victim.id)' have the same \(same): one network would count twice in every result; remove one of them"
+        }
         return nil
     }
 }

@@ -145,7 +145,12 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
 
     /// Decodes and validates a zoo spec's text; `file` names it in errors.
     public static func parse(yaml: String, file: String) throws -> ZooSpec {
-        try check(SpecFile.decode(ZooSpec.self, yaml: yaml, file: file), file: file)
+        try parse(SpecDocument(yaml: yaml, file: file))
+    }
+
+    /// Decodes and checks a spec from a parsed document.
+    public static func parse(_ document: SpecDocument) throws -> ZooSpec {
+        try check(document.decode(ZooSpec.self), file: document.file)
     }
 
     private static func check(_ spec: ZooSpec, file: String) throws(SpecError) -> ZooSpec {

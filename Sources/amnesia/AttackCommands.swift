@@ -36,8 +36,14 @@ struct FolderOptions: ParsableArguments {
     var victimsDir = Locations.current.victims
     @Option(name: .customLong("reports-dir"), help: "Folder where run folders are written (how the default is chosen: amnesia --help).")
     var reportsDir = Locations.current.reports
-    @Option(help: "Threads (victims are processed side by side, one core each).")
+    @Option(parsing: .unconditional, help: "Threads (victims are processed side by side, one core each).")
     var workers = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        try checkFolderOption(victimsDir, option: "--victims-dir", writable: false)
+        try checkFolderOption(reportsDir, option: "--reports-dir", writable: true)
+        guard workers >= 1 else { throw ValidationError("--workers must be at least 1 (got \(workers))") }
+    }
 }
 
 /// Defenses the victims deploy, from the command line.
@@ -55,7 +61,7 @@ struct CraftOptions: ParsableArguments {
     @OptionGroup var folders: FolderOptions
     @Flag(help: "Continue an interrupted run from its last checkpoint.")
     var resume = false
-    @Option(help: "Override the spec's number of outer iterations.")
+    @Option(parsing: .unconditional, help: "Override the spec's number of outer iterations.")
     var iterations: Int?
     @Option(help: "The dataset's folder for zoos trained by this run (replaces their specs' data_dir; default: the dataset's usual place, e.g. /usr/share/datasets/fashion-mnist).")
     var dataDir: String?
@@ -106,13 +112,13 @@ private func openOrTrainZoo(named name: String, specPath: String?, root: URL, op
 
 /// Crafts with progress lines after `announce` (the attack's line by default); nil when
 /// interrupted (a checkpoint was written).
-func craftWithProgress(_ run: AttackRun, options: CraftOptions, announce: String? = nil) throws -> (poison: PoisonSet, seconds: Double)? {
+func craftWithProgress(_ run: AttackRun, options: CraftOptions, locks: AttackRun.Locks? = nil, announce: String? = nil) throws -> (poison: PoisonSet, seconds: Double)? {
     let console = Console.shared
     let spec = run.spec
     console.say(announce ?? "crafting \(run.name): forget class \(run.forget) (\(run.data.info.classNames[run.forget])) → \(run.target) (\(run.data.info.classNames[run.target])), \(spec.knowledge.rawValue) knowledge, \(spec.imagesPerClass * run.data.info.numClasses * spec.steps) images, \(spec.iterations) iterations")
     let signals = catchInterrupts()
     defer { signals.cancel() }
-    let result = try run.craft(resume: options.resume, workers: options.workers,
+    let result = try run.craft(resume: options.resume, workers: options.workers, locks: locks,
                                shouldStop: { interrupted.load(ordering: .relaxed) }) { p in
         let eta = Double(p.iterations - p.iteration) * p.secondsPerIteration
         console.progress("craft", interval: 5, "  iteration \(p.iteration)/\(p.iterations) loss \(String(format: "%.4f", p.loss)) \(stepSizeText(p.stepSizes)) \(String(format: "%.0f", p.secondsPerIteration * 1000)) ms/it, ETA \(formatDuration(eta))")
@@ -164,10 +170,12 @@ struct Run: ParsableCommand {
         let start = Date()
         let run = try prepareRun(specPath: spec, options: options, defenses: try defense.specs(), objective: .forget)
         let zooSeconds = Date().timeIntervalSince(start)
-        guard let (poison, craftSeconds) = try craftWithProgress(run, options: options) else { return }
+        // Held until the report is written: nobody rewrites the poison or the zoo meanwhile.
+        let locks = try run.lock()
+        guard let (poison, craftSeconds) = try craftWithProgress(run, options: options, locks: locks) else { return }
         let report = try run.evaluate(poison, workers: options.workers,
-                                      timings: ["zoo": zooSeconds, "craft": craftSeconds]) { Console.shared.say($0) }
-        try run.write(report)
+                                      timings: ["zoo": zooSeconds, "craft": craftSeconds], locks: locks) { Console.shared.say($0) }
+        try run.write(report, locks: locks)
         printSummary(report, directory: run.directory, totalSeconds: Date().timeIntervalSince(start))
     }
 }
@@ -187,15 +195,15 @@ struct Evaluate: ParsableCommand {
     @Option(help: "The poison set (safetensors).") var poison: String
     @Option(help: "The zoo's name under --victims-dir, or its path.") var zoo: String
     @OptionGroup var folders: FolderOptions
-    @Option(help: "The class to forget (K), if the file does not say.") var forget: Int?
-    @Option(help: "The class it should be predicted as (T), if the file does not say.") var target: Int?
-    @Option(help: "Per-channel mean the images were normalized with, comma-separated, if the file does not say.")
+    @Option(parsing: .unconditional, help: "The class to forget (K), if the file does not say.") var forget: Int?
+    @Option(parsing: .unconditional, help: "The class it should be predicted as (T), if the file does not say.") var target: Int?
+    @Option(parsing: .unconditional, help: "Per-channel mean the images were normalized with, comma-separated, if the file does not say.")
     var mean: String?
-    @Option(help: "Per-channel std the images were normalized with, comma-separated, if the file does not say.")
+    @Option(parsing: .unconditional, help: "Per-channel std the images were normalized with, comma-separated, if the file does not say.")
     var std: String?
     @Option(help: "The dataset the poison was made for, if the file does not say.") var dataset: String?
-    @Option(help: "Inner steps per epoch, if the file does not say.") var steps: Int?
-    @Option(help: "Epochs over the steps, if the file does not say.") var epochs: Int?
+    @Option(parsing: .unconditional, help: "Inner steps per epoch, if the file does not say.") var steps: Int?
+    @Option(parsing: .unconditional, help: "Epochs over the steps, if the file does not say.") var epochs: Int?
     @OptionGroup var defense: DefenseOptions
 
     func run() throws {
@@ -284,19 +292,30 @@ struct AuditCommand: ParsableCommand {
     var model: String?
     @Option(help: "With --model: the dataset (e.g. image-folder, fashion-mnist).") var dataset = "fashion-mnist"
     @Option(help: "With --model: the dataset's folder.") var dataDir: String?
-    @Option(help: "With --model: crafting victims to train on the model's architecture.") var crafting = 8
+    @Option(parsing: .unconditional, help: "With --model: crafting victims to train on the model's architecture.") var crafting = 8
     @Option(help: "With --model: batch norm in the victims' poisoned step, eval or train.") var batchNorm = BatchNormMode.eval.rawValue
     @Option(help: "Comma-separated K:T pairs (class indices); all 90 ordered pairs when absent.")
     var pairs: String?
     @Option(help: ArgumentHelp("Attack spec whose settings every pair uses (its forget/target are ignored); the default attack by default.", discussion: specArgumentHelp))
-    var spec = "attacks/fashion-tshirt-to-trouser.yaml"
-    @Option(help: "Outer iterations per pair (cheaper than a full attack; about 30 s a pair on 2 cores).") var iterations = 300
+    var spec = AuditCommand.defaultSpec
+    @Option(parsing: .unconditional, help: "Outer iterations per pair (cheaper than a full attack; about 30 s a pair on 2 cores).") var iterations = 300
     @Option(name: .customLong("victims-dir"), help: "Folder holding the zoos (how the default is chosen: amnesia --help).") var victimsDir = Locations.current.victims
     @Option(name: .customLong("reports-dir"), help: "Folder where the audit folder is written (how the default is chosen: amnesia --help).") var reportsDir = Locations.current.reports
-    @Option(help: "Threads (victims side by side, one core each).") var workers = ProcessInfo.processInfo.activeProcessorCount
+    @Option(parsing: .unconditional, help: "Threads (victims side by side, one core each).") var workers = ProcessInfo.processInfo.activeProcessorCount
     @OptionGroup var defense: DefenseOptions
 
+    /// The attack spec every pair uses when --spec is not given.
+    static let defaultSpec = "attacks/fashion-tshirt-to-trouser.yaml"
+
+    func validate() throws {
+        try checkFolderOption(victimsDir, option: "--victims-dir", writable: false)
+        try checkFolderOption(reportsDir, option: "--reports-dir", writable: true)
+        guard workers >= 1 else { throw ValidationError("--workers must be at least 1 (got \(workers))") }
+    }
+
     func run() throws {
+        // A zoo that does not exist is the mistake to report, before any spec.
+        if let zoo, model == nil { _ = try openZoo(zoo, root: URL(fileURLWithPath: victimsDir)) }
         var template = try loadAttackSpec(spec)
         template.iterations = iterations
         template.optimizer.decayEvery = max(1, iterations * 2 / 5)

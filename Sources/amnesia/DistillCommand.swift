@@ -48,13 +48,14 @@ struct Distill: ParsableCommand {
         let images = s.imagesPerClass * prepared.data.info.numClasses * s.steps
         let announce = "distilling \(distillation.run.name) (\(distillation.setting.rawValue)): \(images) images, \(s.steps) step(s) × \(s.epochs) epoch(s), \(s.iterations) iterations"
         let craftStart = Date()
-        guard let (distilled, seconds) = try craftWithProgress(prepared, options: options, announce: announce) else { return }
+        let locks = try prepared.lock()
+        guard let (distilled, seconds) = try craftWithProgress(prepared, options: options, locks: locks, announce: announce) else { return }
         let peak = peakResidentMegabytes()
         let perIteration = options.resume ? nil : Date().timeIntervalSince(craftStart) / Double(s.iterations)
         var report = try distillation.evaluate(distilled, workers: options.workers,
-                                               timings: ["zoo": zooSeconds, "craft": seconds]) { Console.shared.say($0) }
+                                               timings: ["zoo": zooSeconds, "craft": seconds], locks: locks) { Console.shared.say($0) }
         (report.secondsPerIteration, report.peakMemoryMiB) = (perIteration, peak)
-        try distillation.write(report)
+        try distillation.write(report, locks: locks)
         let set = report.headlineSet.summary
         func pct(_ x: Double) -> String { String(format: "%.1f%%", 100 * x) }
         print("\(report.setting): test accuracy \(pct(set.before.accuracy.mean)) → \(pct(set.after.accuracy.mean)) ± \(pct(set.after.accuracy.std)) (min \(pct(set.after.accuracy.min))) on \(report.headline == "known" ? "the fixed network" : "\(report.headlineSet.victims.count) held-out networks")")

@@ -18,6 +18,8 @@ struct Export: ParsableCommand {
     @Option(help: "The poison set (safetensors).") var poison: String
     @Option(help: "A new (or empty) folder to write into.") var out: String
 
+    func validate() throws { try checkFolderOption(out, option: "--out", writable: true) }
+
     func run() throws {
         let set = try PoisonSet(contentsOf: URL(fileURLWithPath: poison))
         try set.exportFolder(to: URL(fileURLWithPath: out))

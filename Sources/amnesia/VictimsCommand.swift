@@ -26,6 +26,8 @@ struct ZooRootOption: ParsableArguments {
     var path = Locations.current.victims
 
     var url: URL { URL(fileURLWithPath: path) }
+
+    func validate() throws { try checkFolderOption(path, option: "--victims-dir", writable: false) }
 }
 
 extension VictimsCommand {
@@ -135,7 +137,7 @@ extension VictimsCommand {
             if let message = SafeName.describe(zoo, key: "--zoo") { throw ValidationError(message) }
             // Held from before the manifest is read until after it is written, so two imports
             // (or an import and a training run) into one zoo cannot lose each other's victims.
-            let lock = try FolderLock(root.url.appendingPathComponent(zoo), purpose: "importing into this zoo")
+            let lock = try FolderLock(root.url.appendingPathComponent(zoo), .exclusive, purpose: "importing into this zoo")
             defer { withExtendedLifetime(lock) {} }
             let directory = root.url.appendingPathComponent(zoo)
             let existing = try? Zoo(at: directory)

@@ -31,6 +31,14 @@ struct ExitCodeTests {
         (["bench", "--workers", "0"], "--workers"),
         (["audit", "--model", "m.onnx", "--crafting", "2"], "--crafting 2 is fewer than the victims_per_iteration 4"),
         (["forget-everything"], "forget-everything"),
+        (["export", "--poison", "p.safetensors", "--out", ""], "--out is empty"),
+        (["export", "--poison", "p.safetensors", "--out", "afile"], "--out afile is a file, not a folder"),
+        (["export", "--poison", "p.safetensors", "--out", "fifo"], "--out fifo is a FIFO"),
+        (["run", "escape.yaml", "--reports-dir", "afile"], "--reports-dir afile is a file"),
+        (["run", "escape.yaml", "--workers", "-2"], "--workers must be at least 1 (got -2)"),
+        (["audit", "--zoo", "nozoo"], "nozoo (missing manifest.json)"),
+        (["audit", "--zoo", "nozoo", "--workers", "-1"], "--workers must be at least 1 (got -1)"),
+        (["report", "badreport"], "badreport/report.json is not a report amnesia can read"),
     ])
     func refused(arguments: [String], mentions: String) throws {
         try withTempDir { dir in
@@ -49,6 +57,10 @@ struct ExitCodeTests {
                 .write(to: dir.appendingPathComponent("standard.yaml"), atomically: true, encoding: .utf8)
             try attack.replacingOccurrences(of: "NAME", with: "f")
                 .write(to: dir.appendingPathComponent("forget.yaml"), atomically: true, encoding: .utf8)
+            try Data().write(to: dir.appendingPathComponent("afile"))
+            #expect(mkfifo(dir.appendingPathComponent("fifo").path, 0o600) == 0)
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent("badreport"), withIntermediateDirectories: true)
+            try Data("{\"schema\": 3".utf8).write(to: dir.appendingPathComponent("badreport/report.json"))
             let before = contents(dir)
             let outcome = try amnesia(arguments, in: dir)
             #expect(outcome.status != 0, "\(arguments) exited 0: \(outcome.stdout)")
@@ -56,6 +68,26 @@ struct ExitCodeTests {
             #expect(!outcome.stderr.contains("Fatal error") && !outcome.stderr.contains("Stack dump"), "\(arguments) crashed")
             #expect(contents(dir) == before, "\(arguments) wrote into the folder")
             #expect(!FileManager.default.fileExists(atPath: dir.deletingLastPathComponent().appendingPathComponent("up").path))
+        }
+    }
+
+    @Test("a negative number is read as a value and judged, not taken for a missing one")
+    func negativeNumbers() throws {
+        try withTempDir { dir in
+            let outcome = try amnesia(["evaluate", "--poison", "p.safetensors", "--zoo", "z", "--forget", "-1", "--mean", "-0.5"], in: dir)
+            #expect(outcome.status != 0 && !outcome.stderr.contains("Missing value"), "\(outcome.stderr)")
+            #expect(outcome.stderr.contains("/z (missing manifest.json)"), "\(outcome.stderr)")
+        }
+    }
+
+    @Test("a huge value is cut in the message, not echoed whole")
+    func hugeValueIsCut() throws {
+        try withTempDir { dir in
+            let name = String(repeating: "n", count: 2_000_000)
+            try "name: \(name)\nzoo: z\nforget: 0\ntarget: 1\n".write(to: dir.appendingPathComponent("long.yaml"), atomically: true, encoding: .utf8)
+            let outcome = try amnesia(["craft", "long.yaml"], in: dir)
+            #expect(outcome.status != 0 && outcome.stderr.contains("(2000000 characters)"), "\(outcome.stderr.prefix(500))")
+            #expect(outcome.stderr.utf8.count < 2_000, "\(outcome.stderr.utf8.count) bytes of message")
         }
     }
 }

@@ -42,6 +42,14 @@ struct HostileAttackTests {
         ("optimizer:\n  beta1: 1", "optimizer.beta1 must be in [0, 1)"),
         ("optimizer:\n  beta2: -0.5", "optimizer.beta2 must be in [0, 1)"),
         ("optimizer:\n  decay: 0", "optimizer.decay must be positive"),
+        ("method: ncfm\nncfm:\n  frequencies: 1000000000", "ncfm.frequencies must be 1…65536 (got 1000000000)"),
+        ("robustness:\n  augment:\n    shift: 4611686018427387904", "robustness.augment.shift must be 0…64"),
+        ("robustness:\n  step_scale: [0.5, .inf]", "robustness.step_scale must be [low, high]"),
+        ("robustness:\n  margin: .inf", "robustness.margin must be zero or positive and finite"),
+        ("robustness:\n  weight_augmentation: .inf", "robustness.weight_augmentation"),
+        ("robustness:\n  validation_victims: 9223372036854775807", "robustness.validation_victims must be 1…1000"),
+        ("method: gradient-matching\nsteps: 1\ngradient_matching:\n  real_per_class: 100000000", "gradient_matching.real_per_class must be 1…10000"),
+        ("method: trajectory-matching\ntrajectory_matching:\n  target_steps: 100000000", "trajectory_matching.target_steps must be 1…1000"),
     ])
     func badNumbers(_ lines: String, _ message: String) throws {
         let text = try specError(lines)
@@ -93,10 +101,19 @@ struct HostileAttackTests {
             ({ $0.metadata["steps"] = "1"; $0.metadata["epochs"] = "1000000" }, "must be at most 1000 inner updates"),
             ({ $0.metadata["steps"] = "2"; $0.metadata["epochs"] = "9223372036854775807" }, "must be at most 1000 inner updates"),
             ({ $0.images = ([], [0, 1, 2, 2]); $0.labels = [] }, "with M ≥ 1"),
+            ({ $0.metadata["std"] = "[0]" }, "metadata 'std' value 0 is 0.0; a std is the spread the images were divided by, so it must be > 0"),
+            ({ $0.metadata["std"] = "-0.3" }, "metadata 'std' value 0 is -0.3"),
         ]
         for (edit, message) in cases {
             let text = try poisonError(edit)
             #expect(text.contains(message) && text.contains("poison.safetensors"), "\(text)")
         }
+    }
+
+    @Test("a --defense parameter given twice is refused, not read as its last value")
+    func repeatedDefenseParameter() throws {
+        let text = errorText { _ = try DefenseSpec(commandLine: "gate:max_drop=0.1,max_drop=0.2") }
+        #expect(text.contains("--defense gate:max_drop=0.1,max_drop=0.2") && text.contains("parameter 'max_drop' is given twice"), "\(text)")
+        #expect(try DefenseSpec(commandLine: "gate:max_drop=0.1").parameters == ["max_drop": 0.1])
     }
 }

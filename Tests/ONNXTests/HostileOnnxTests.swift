@@ -64,4 +64,33 @@ struct HostileOnnxTests {
         let error = #expect(throws: OnnxError.self) { try b.model() }
         #expect(error?.message.contains("'/fixed'") == true)
     }
+
+    @Test("an attribute given twice on one node is refused, not read as its first value")
+    func repeatedAttribute() throws {
+        func flatten(_ attributes: [Onnx_AttributeProto]) throws -> OnnxModel {
+            var b = GraphBuilder(inputShape: [1, 2, 2])
+            b.node("Flatten", ["image"], ["logits"], attributes, name: "/flat")
+            return try b.model()
+        }
+        _ = try flatten([attribute("axis", int: 1)])
+        let error = #expect(throws: OnnxError.self) { try flatten([attribute("axis", int: 1), attribute("axis", int: 0)]) }
+        #expect(error?.message.contains("'/flat' (Flatten): attribute 'axis' is given more than once") == true, "\(String(describing: error))")
+    }
+
+    @Test("a Concat of shape values along an axis they do not have is refused")
+    func concatAxis() throws {
+        func reshaped(axis: Int) throws -> OnnxModel {
+            var b = GraphBuilder(inputShape: [1, 2, 2])
+            b.ints("rest", [-1])
+            b.ints("four", [4])
+            b.node("Concat", ["rest", "four"], ["shape"], [attribute("axis", int: axis)], name: "/join")
+            b.node("Reshape", ["image", "shape"], ["logits"])
+            return try b.model()
+        }
+        #expect(try reshaped(axis: 0).classes == 4)
+        for axis in [1, 5, -2] {
+            let error = #expect(throws: OnnxError.self) { try reshaped(axis: axis) }
+            #expect(error?.message.contains("'/join'") == true && error?.message.contains("axis \(axis)") == true, "\(String(describing: error))")
+        }
+    }
 }

@@ -140,8 +140,60 @@ struct HostileZooTests {
         #expect(try imported { _, v in v.map { _ in 0 } }.contains("'conv1.weight' is all zeros"))
         #expect(zoo.manifest.victims.isEmpty)
         #expect(try imported { _, v in v } == "accepted")
+        #expect(try imported { _, v in v }.contains("holds the same weights as victim 'imported-w'"), "the same weights imported twice")
+        #expect(zoo.manifest.victims.count == 1)
         let record = try #require(zoo.manifest.victims.first)
         #expect(record.testAccuracy < 0.5 && record.warning?.contains("below twice chance") == true)
         #expect(VictimRecord.accuracyWarning(0.9, classes: 10) == nil && VictimRecord.accuracyWarning(0.15, classes: 10) != nil)
+    }
+
+    @Test("manifests: a std that is not a finite positive number and duplicate victims are refused naming the file")
+    func untrustedNormalizationAndTwins() throws {
+        let root = try temporaryDirectory()
+        let zoo = try Zoo.train(spec: ZooTests.tinySpec("tiny"), root: root, workers: 2)
+        let url = zoo.directory.appendingPathComponent("manifest.json")
+        let original = try Data(contentsOf: url)
+        func opened(_ edit: (inout [String: Any]) -> Void) throws -> String {
+            var manifest = try #require(try JSONSerialization.jsonObject(with: original) as? [String: Any])
+            edit(&manifest)
+            try JSONSerialization.data(withJSONObject: manifest).write(to: url)
+            return errorText { _ = try Zoo(at: zoo.directory) }
+        }
+        for std in [0.0, -1.0] {
+            let text = try opened { $0["normalization"] = ["mean": [0.5], "std": [std]] }
+            #expect(text.contains("\(url.path) is not a valid zoo manifest") && text.contains("std > 0"), "\(text)")
+        }
+        func victims(_ edit: @escaping (inout [[String: Any]]) -> Void) -> (inout [String: Any]) -> Void {
+            { manifest in
+                var list = manifest["victims"] as? [[String: Any]] ?? []
+                edit(&list)
+                manifest["victims"] = list
+            }
+        }
+        let twinWeights = try opened(victims { $0[1]["sha256"] = $0[0]["sha256"] })
+        #expect(twinWeights.contains("victims 'crafting-000' and 'crafting-001' have the same weights"), "\(twinWeights)")
+        let twinFile = try opened(victims { $0.append($0[$0.count - 1]); $0[$0.count - 1]["id"] = "heldout-copy" })
+        #expect(twinFile.contains("have the same file heldout-000.safetensors"), "\(twinFile)")
+        #expect(try opened { _ in } == "accepted")
+    }
+
+    @Test("a reader's shared lock and a writer's exclusive one refuse each other; a zoo changed since it was opened is refused")
+    func readersAndWriters() throws {
+        let root = try temporaryDirectory()
+        let spec = ZooTests.tinySpec("tiny")
+        let zoo = try Zoo.train(spec: spec, root: root, workers: 2)
+        try withExtendedLifetime(FolderLock(zoo.directory, .exclusive, purpose: "training this zoo")) {
+            let text = errorText { _ = try zoo.readLock(purpose: "attacking this zoo") }
+            #expect(text.contains("another amnesia process (pid \(getpid())) is training this zoo"), "\(text)")
+        }
+        try withExtendedLifetime(zoo.readLock(purpose: "attacking this zoo")) {
+            let text = errorText { _ = try Zoo.train(spec: spec, root: root, workers: 1) }
+            #expect(text.contains("cannot start training this zoo: another amnesia process (pid \(getpid())) is attacking this zoo"), "\(text)")
+        }
+        let url = zoo.directory.appendingPathComponent("manifest.json")
+        var manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        manifest["victims"] = (manifest["victims"] as? [Any])?.dropLast().map { $0 }
+        try JSONSerialization.data(withJSONObject: manifest).write(to: url)
+        #expect(errorText { _ = try zoo.readLock(purpose: "attacking this zoo") }.contains("changed on disk since it was opened"))
     }
 }

@@ -204,7 +204,7 @@ extension UnrolledSteps.State {
         guard let scoreText = file.metadata["best_score"] else { return nil }
         guard let score = Float(scoreText) else { throw PoisonError("\(source): metadata 'best_score' is not a number (\(scoreText))") }
         func shaped(_ tensors: [Tensor], _ prefix: String) throws -> [Tensor] {
-            try tensors.indices.map { Tensor(shape: tensors[$0].shape, scalars: try file.floats("\(prefix).\($0)")) }
+            try tensors.indices.map { try Checkpoint.tensor("\(prefix).\($0)", shape: tensors[$0].shape, in: file) }
         }
         let rho = try file.floats("best.rho")
         guard rho.count == state.rho.count else { throw PoisonError("\(source): best.rho has \(rho.count) values, expected \(state.rho.count)") }
