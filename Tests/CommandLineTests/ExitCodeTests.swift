@@ -65,6 +65,10 @@ struct ExitCodeTests {
         (["victims", "import", "--zoo", "../up", "w.safetensors"], "--zoo"),
         (["bench", "--workers", "0"], "--workers"),
         (["forget-everything"], "forget-everything"),
+        (["audit", "--zoo", "z", "--shard", "2/2"], "shard index 2 is outside 0…1"),
+        (["audit", "--zoo", "z", "--shards", "4"], "needs this task's index"),
+        (["audit", "--merge", "nowhere"], "no audit plan here"),
+        (["victims", "train", "missing.yaml", "--shard", "one/two"], "--shard takes I/N"),
     ])
     func refused(arguments: [String], mentions: String) throws {
         try withTempDir { dir in
