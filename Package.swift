@@ -78,6 +78,7 @@ let package = Package(
         .testTarget(name: "DefaultsTests", dependencies: ["Defaults", "Specs", "Distillation", "Victims", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Reports", "Results", "Formats", "Specs", "ONNX", "Vocabulary", "Poisoning", "TestSupport"]),
         // Runs the built `amnesia` binary (a dependency so the build makes it first).
-        .testTarget(name: "CommandLineTests", dependencies: ["amnesia", "TestSupport"]),
+        // Also checks the deploy/ templates (the Kubernetes manifest's fields, read with Yams).
+        .testTarget(name: "CommandLineTests", dependencies: ["amnesia", "TestSupport", .product(name: "Yams", package: "Yams")]),
     ]
 )

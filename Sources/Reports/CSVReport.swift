@@ -37,6 +37,29 @@ public enum CSVReport {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// The audit's matrix, one row per audited pair in the audit's order: `forget, target,
+    /// forget_name, target_name`, then held-out ASR and other-class accuracy drop (mean,
+    /// std, min, max, victims), then the same under each defense (`<key> asr_mean` …). It
+    /// holds results only (no dates, no timings), so the same audit gives the same bytes
+    /// however it was split into tasks.
+    public static func matrix(_ audit: AuditReport) -> String {
+        func stat(_ name: String) -> [String] { ["mean", "std", "min", "max", "count"].map { "\(name)_\($0)" } }
+        func values(_ s: Stat) -> [String] { ["\(s.mean)", "\(s.std)", "\(s.min)", "\(s.max)", "\(s.count)"] }
+        let keys = audit.defenseKeys
+        var header = ["forget", "target", "forget_name", "target_name"] + stat("asr") + stat("other_drop")
+        header += keys.flatMap { key in (stat("asr") + stat("other_drop")).map { textField("\(key) \($0)") } }
+        var lines = [header.joined(separator: ",")]
+        for pair in audit.pairs {
+            var fields = ["\(pair.forget)", "\(pair.target)", textField(audit.className(pair.forget)), textField(audit.className(pair.target))]
+            fields += values(pair.asr) + values(pair.otherAccuracyDrop)
+            for key in keys {
+                fields += pair.defended(key).map { values($0.asr) + values($0.otherAccuracyDrop) } ?? Array(repeating: "", count: 10)
+            }
+            lines.append(fields.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     /// Quotes a text field when needed and defuses spreadsheet formulas.
     static func textField(_ raw: String) -> String {
         var text = raw

@@ -18,6 +18,8 @@ public enum ReportWriter {
     public static let auditJSONName = "audit.json"
     /// The self-contained HTML rendering of `audit.json`.
     public static let auditHTMLName = "audit.html"
+    /// The audit's matrix as CSV: results only, byte-identical however the audit was sharded.
+    public static let auditMatrixName = "matrix.csv"
 
     /// Writes `report.json`, `victims.csv` and `report.<ext>` in every format into `directory`
     /// (created if needed), plus every image in `images` under its name, so that `rerender`
@@ -73,9 +75,11 @@ public enum ReportWriter {
         try writeRenderings(of: report, images: images, to: directory)
     }
 
-    /// Writes `audit.json` and `audit.<ext>` in every format into `directory` (created if needed).
+    /// Writes `audit.json`, `matrix.csv` and `audit.<ext>` in every format into `directory`
+    /// (created if needed).
     public static func write(audit: AuditReport, to directory: URL) throws {
         let json = try audit.jsonData()
+        try AtomicFile.write(Data(CSVReport.matrix(audit).utf8), to: directory.appendingPathComponent(auditMatrixName))
         try writePage(ReportPage(audit), named: "audit", to: directory)
         try AtomicFile.write(json, to: directory.appendingPathComponent(auditJSONName))
     }

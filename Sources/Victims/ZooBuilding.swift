@@ -20,10 +20,15 @@ public enum ZooEvent: Sendable {
 
 extension Zoo {
     /// Trains every victim `spec` asks for that is not already in the zoo under `root`,
-    /// `workers` at a time. Each finished victim is written at once (weights, then the
-    /// manifest, both atomically), so an interrupted run resumes where it stopped.
+    /// `workers` at a time; with a `shard`, only that shard's share of them (victim `i` of
+    /// the spec's order belongs to shard `i mod N`), so N tasks sharing the folder train
+    /// the zoo together. Each finished victim is written at once (weights, then its record,
+    /// then the manifest rebuilt from every record: see `ZooRecords.swift`), so an
+    /// interrupted or repeated run resumes where it stopped and keeps what is complete.
+    /// A victim's seed comes from the spec and its own index, never from the shard: the
+    /// weights are the same bytes whatever the number of shards.
     @discardableResult
-    public static func train(spec: ZooSpec, root: URL, data: PreparedData? = nil, workers: Int = 2,
+    public static func train(spec: ZooSpec, root: URL, data: PreparedData? = nil, workers: Int = 2, shard: Shard = .whole,
                              events: @escaping @Sendable (ZooEvent) -> Void = { _ in }) throws -> Zoo {
         do { try spec.validate() } catch { throw SpecError(file: "zoo spec", error.message) }
         let data = try data ?? PreparedData.load(dataset: spec.dataset, directory: spec.dataDir)
@@ -36,33 +41,24 @@ extension Zoo {
             normalization: data.normalization, victims: []))
         if spec.architecture == onnxArchitecture { try placeGraph(of: spec, in: directory) }
         let classifier = try fresh.classifier(forTraining: true)  // an unknown architecture fails before anything is written
-        let lock = try FolderLock(directory, .exclusive, purpose: "training this zoo")
+        // One task alone holds the folder; shards share it, each writing only its own
+        // victims' files, and leave the temporary files of other hosts' live writes alone.
+        let lock = try FolderLock(directory, shard == .whole ? .exclusive : .shared, purpose: "training this zoo")
         defer { withExtendedLifetime(lock) {} }
-        AtomicFile.sweepStale(in: directory)
-        var zoo = fresh
-        let manifestURL = directory.appendingPathComponent("manifest.json")
-        // A zoo without victims holds nothing to keep: a corrected spec replaces it.
-        if FileManager.default.fileExists(atPath: manifestURL.path), case let existing = try Zoo(at: directory), !existing.manifest.victims.isEmpty {
-            guard existing.manifest.spec == spec else {
-                throw ZooError("\(directory.path) holds a zoo trained from a different spec; give the spec another name or delete that folder")
-            }
-            zoo = existing
-        } else {
-            try zoo.saveManifest()
-        }
+        if shard == .whole { AtomicFile.sweepStale(in: directory) }
 
-        let planned = (0..<spec.crafting).map { (String(format: "crafting-%03d", $0), VictimRole.crafting, spec.seed + UInt64($0),
-                                                 spec.recipe(crafting: true, index: $0)) }
-            + (0..<spec.heldout).map { (String(format: "heldout-%03d", $0), VictimRole.heldout, spec.seed + ZooSpec.heldoutSeedOffset + UInt64($0),
-                                        spec.recipe(crafting: false, index: $0)) }
-        let pending = planned.filter { id, role, _, recipe in
-            let ids = [id] + (role == .crafting ? spec.snapshotEpochs.filter { $0 < recipe.epochs }.map { snapshotID(id, epoch: $0) } : [])
-            let complete = ids.allSatisfy { id in
+        let planned = plannedVictims(spec)
+        let seeds = Dictionary(uniqueKeysWithValues: planned.flatMap { victim in
+            ([victim.id] + victim.snapshotIDs(spec)).map { ($0, victim.seed) }
+        })
+        let zoo = try mergeRecords(into: fresh, planned: seeds)
+        let pending = shard.share(of: planned).filter { victim in
+            let complete = ([victim.id] + victim.snapshotIDs(spec)).allSatisfy { id in
                 guard let record = zoo.manifest.victims.first(where: { $0.id == id }),
                       let bytes = try? Data(contentsOf: directory.appendingPathComponent(record.file)) else { return false }
                 return SHA256.hex(bytes) == record.sha256
             }
-            if complete { events(.kept(id: id)) }
+            if complete { events(.kept(id: victim.id)) }
             return !complete
         }
         guard !pending.isEmpty else { return zoo }
@@ -77,13 +73,15 @@ extension Zoo {
             while failure.withLock({ $0 == nil }) {
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < pending.count else { return }
-                let (id, role, seed, recipe) = pending[index]
+                let victim = pending[index]
+                let id = victim.id
                 events(.started(id: id, index: index + 1, total: pending.count))
                 let start = Date()
                 do {
-                    let records = try trainVictim(id: id, role: role, seed: seed, recipe: recipe, spec: spec, classifier: classifier,
-                                                  data: data, directory: directory) { events(.progress(id: id, $0)) }
-                    try shared.withLock { zoo in try records.forEach { try zoo.record($0) } }
+                    let records = try trainVictim(id: id, role: victim.role, seed: victim.seed, recipe: victim.recipe, spec: spec,
+                                                  classifier: classifier, data: data, directory: directory) { events(.progress(id: id, $0)) }
+                    try writeRecords(records, in: directory)
+                    try shared.withLock { zoo in zoo = try mergeRecords(into: fresh, planned: seeds) }
                     events(.finished(records[0], seconds: Date().timeIntervalSince(start)))
                 } catch {
                     failure.withLock { $0 = $0 ?? error }
@@ -111,6 +109,31 @@ extension Zoo {
         }
         try OutputFolder.prepare(directory, option: nil)
         try AtomicFile.write(Data(contentsOf: source), to: placed)
+    }
+
+    /// One victim a zoo spec asks for: its id, role, seed (from the spec's seed and its own
+    /// index) and recipe.
+    struct PlannedVictim: Sendable {
+        let id: String
+        let role: VictimRole
+        let seed: UInt64
+        let recipe: TrainingRecipe
+
+        /// The ids of the snapshots the spec keeps of it (crafting victims only).
+        func snapshotIDs(_ spec: ZooSpec) -> [String] {
+            role == .crafting ? spec.snapshotEpochs.filter { $0 < recipe.epochs }.map { snapshotID(id, epoch: $0) } : []
+        }
+    }
+
+    /// Every victim `spec` asks for, in a fixed order: crafting, then held-out.
+    static func plannedVictims(_ spec: ZooSpec) -> [PlannedVictim] {
+        (0..<spec.crafting).map {
+            PlannedVictim(id: String(format: "crafting-%03d", $0), role: .crafting, seed: spec.seed + UInt64($0),
+                          recipe: spec.recipe(crafting: true, index: $0))
+        } + (0..<spec.heldout).map {
+            PlannedVictim(id: String(format: "heldout-%03d", $0), role: .heldout, seed: spec.seed + ZooSpec.heldoutSeedOffset + UInt64($0),
+                          recipe: spec.recipe(crafting: false, index: $0))
+        }
     }
 
     /// The id of a crafting victim's snapshot after `epoch`.

@@ -234,12 +234,43 @@ struct Evaluate: ParsableCommand {
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Re-render report.md, report.html and victims.csv from a run's report.json.")
-    @Argument(help: "A run folder, e.g. reports/fashion-tshirt-to-trouser-1a2b3c4d.") var runDirectory: String
+        abstract: "Re-render report.md, report.html and victims.csv from a run's report.json; for an audit folder, merge its pairs (as audit --merge).")
+    @Argument(help: "A run folder, e.g. reports/fashion-tshirt-to-trouser-1a2b3c4d, or an audit folder.") var runDirectory: String
 
     func run() throws {
-        try ReportWriter.rerender(directory: URL(fileURLWithPath: runDirectory))
+        let directory = URL(fileURLWithPath: runDirectory)
+        if FileManager.default.fileExists(atPath: directory.appendingPathComponent("audit-plan.json").path) {
+            return try writeMergedAudit(directory)
+        }
+        try ReportWriter.rerender(directory: directory)
         print("report: \(URL(fileURLWithPath: runDirectory).appendingPathComponent(ReportWriter.htmlName).path)")
+    }
+}
+
+/// This task's shard of a job split into indexed tasks (see `Shard.resolve`).
+struct ShardOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("This task's share of the work: I of N tasks (0-based), e.g. 0/4. Without it, the index comes from SLURM_ARRAY_TASK_ID (with SLURM_ARRAY_TASK_COUNT or --shards), JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX (with --shards).", valueName: "I/N"))
+    var shard: String?
+    @Option(help: "The number of tasks, when the index comes from the environment (a Kubernetes Indexed Job's completions, an AWS Batch array's size; on Slurm it keeps a task resubmitted alone in its place).")
+    var shards: Int?
+
+    func resolve() throws -> Shard {
+        do { return try Shard.resolve(option: shard, shards: shards, environment: ProcessInfo.processInfo.environment) } catch {
+            throw ValidationError(error.message)
+        }
+    }
+}
+
+/// `audit --merge DIR` and `report DIR` on an audit folder: the report from the complete
+/// pairs, and the missing ones with the command that runs them.
+func writeMergedAudit(_ directory: URL) throws {
+    let merged = try Audit.merge(directory)
+    try ReportWriter.write(audit: merged.report, to: directory)
+    let total = merged.report.pairs.count + merged.missing.count
+    print("merged \(merged.report.pairs.count) of \(total) pairs into \(directory.appendingPathComponent(ReportWriter.auditHTMLName).path) (matrix: \(directory.appendingPathComponent(ReportWriter.auditMatrixName).path))")
+    if !merged.missing.isEmpty {
+        print("missing \(merged.missing.count) pairs: \(merged.missing.map { "\($0.forget)→\($0.target)" }.joined(separator: ", "))")
+        print("fill them with: \(merged.fillCommand ?? "the audit command that made this folder, with --pairs \(merged.missing.map { "\($0.forget):\($0.target)" }.joined(separator: ","))")")
     }
 }
 
@@ -286,6 +317,14 @@ struct AuditCommand: ParsableCommand {
             --crafting victims of its architecture on --dataset, adds the model as its held-out \
             victim, and audits it: the matrix is the model's own.
             Example: amnesia audit --model model.onnx --dataset image-folder --data-dir images --pairs 0:1
+
+            On a cluster: N tasks sharing the reports folder each run their share of the pairs \
+            (--shard I/N, or the index from SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX or \
+            AWS_BATCH_JOB_ARRAY_INDEX with --shards N); then --merge builds the report from the \
+            pairs that are complete and prints the command that runs the missing ones. Every pair \
+            gives the same result whichever task runs it. Templates: deploy/slurm, deploy/kubernetes.
+            Example: amnesia audit --zoo fashion-lenet --shard 0/10
+            Example: amnesia audit --merge reports/audit-fashion-lenet-1a2b3c4d
             """)
     @Option(help: "The zoo's name under --victims-dir, or its path.") var zoo: String?
     @Option(help: "Your ONNX model, instead of --zoo: audited as the held-out victim of a zoo of its architecture.")
@@ -303,6 +342,11 @@ struct AuditCommand: ParsableCommand {
     @Option(name: .customLong("reports-dir"), help: "Folder where the audit folder is written (how the default is chosen: amnesia --help).") var reportsDir = Locations.current.reports
     @Option(parsing: .unconditional, help: "Threads (victims side by side, one core each).") var workers = ProcessInfo.processInfo.activeProcessorCount
     @OptionGroup var defense: DefenseOptions
+    @OptionGroup var sharding: ShardOptions
+    @Option(name: .customLong("merge"), help: ArgumentHelp("Build the report of an audit folder from its complete pairs and list the missing ones (nothing is crafted).", valueName: "run-dir"))
+    var mergeDirectory: String?
+    @Flag(help: "Write the audit folder's plan and print its path, crafting nothing (a cluster job's first step; --merge needs it).")
+    var prepare = false
 
     /// The attack spec every pair uses when --spec is not given.
     static let defaultSpec = "attacks/fashion-tshirt-to-trouser.yaml"
@@ -314,6 +358,8 @@ struct AuditCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let mergeDirectory { return try writeMergedAudit(URL(fileURLWithPath: mergeDirectory)) }
+        let shard = try sharding.resolve()
         // A zoo that does not exist is the mistake to report, before any spec.
         if let zoo, model == nil { _ = try openZoo(zoo, root: URL(fileURLWithPath: victimsDir)) }
         var template = try loadAttackSpec(spec)
@@ -332,15 +378,28 @@ struct AuditCommand: ParsableCommand {
                 return (parts[0], parts[1])
             }
         }
-        let audit = try Audit(zoo: zoo, template: template, pairs: parsed, reportsRoot: URL(fileURLWithPath: reportsDir),
+        var audit = try Audit(zoo: zoo, template: template, pairs: parsed, reportsRoot: URL(fileURLWithPath: reportsDir),
                               defenses: try defense.specs())
-        Console.shared.say("auditing \(audit.pairs.count) pairs of zoo '\(zoo.name)' with \(iterations) iterations each into \(audit.directory.path)")
+        audit.command = [CommandLine.arguments.first ?? "amnesia", "audit", "--zoo", self.zoo ?? zoo.name, "--spec", spec,
+                         "--iterations", String(iterations), "--victims-dir", victimsDir, "--reports-dir", reportsDir]
+            + defense.defenses.flatMap { ["--defense", $0] }
+        if prepare {
+            try audit.prepare()
+            print(audit.directory.path)
+            return
+        }
+        let share = shard.share(of: audit.pairs).count
+        Console.shared.say("auditing \(shard == .whole ? "" : "shard \(shard): \(share) of ")\(audit.pairs.count) pairs of zoo '\(zoo.name)' with \(iterations) iterations each into \(audit.directory.path)")
         let signals = catchInterrupts()
         defer { signals.cancel() }
-        guard let report = try audit.run(workers: workers, shouldStop: { interrupted.load(ordering: .relaxed) },
+        guard let report = try audit.run(shard: shard, workers: workers, shouldStop: { interrupted.load(ordering: .relaxed) },
                                          progress: { Console.shared.say("  " + $0) }) else {
             Console.shared.say("stopped; finished pairs are kept. Run the same command again to resume.")
             throw ExitCode(130)
+        }
+        guard shard == .whole else {
+            print("shard \(shard) done: \(share) pairs; \(report.pairs.count) of the audit's pairs are complete. When every task has finished: \(CommandLine.arguments.first ?? "amnesia") audit --merge \(audit.directory.path)")
+            return
         }
         try ReportWriter.write(audit: report, to: audit.directory)
         let asrs = report.pairs.map(\.asr.mean).sorted()

@@ -34,7 +34,14 @@ extension VictimsCommand {
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Train every victim of a zoo spec (resumes where an earlier run stopped).",
-            discussion: "Example: amnesia victims train victims/fashion-lenet.yaml")
+            discussion: """
+                Example: amnesia victims train victims/fashion-lenet.yaml
+                On a cluster, N tasks sharing the victims folder each train their share (--shard I/N, \
+                or the index from SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX \
+                with --shards N); each victim's weights are the same bytes whatever N is. Running it \
+                once more without a shard checks the zoo and trains whatever a failed task left out.
+                Example: amnesia victims train victims/fashion-lenet.yaml --shard 1/4
+                """)
 
         @Argument(help: ArgumentHelp("A zoo spec (YAML), e.g. victims/fashion-lenet.yaml.", discussion: specArgumentHelp))
         var spec: String
@@ -47,10 +54,14 @@ extension VictimsCommand {
         @Option(help: "Victims trained side by side (one core each).")
         var workers = ProcessInfo.processInfo.activeProcessorCount
 
+        @OptionGroup var sharding: ShardOptions
+
         func run() throws {
+            let shard = try sharding.resolve()
             let spec = try loadZooSpec(self.spec, dataDir: dataDir)
-            let zoo = try trainZoo(spec, root: root.url, workers: workers)
-            print("zoo '\(zoo.name)': \(zoo.crafting.count) crafting, \(zoo.heldout.count) held-out victims in \(zoo.directory.path)")
+            let zoo = try trainZoo(spec, root: root.url, workers: workers, shard: shard)
+            let part = shard == .whole ? "" : " (shard \(shard) done; the zoo so far)"
+            print("zoo '\(zoo.name)'\(part): \(zoo.crafting.count) crafting, \(zoo.heldout.count) held-out victims in \(zoo.directory.path)")
         }
     }
 
@@ -170,11 +181,12 @@ func openZoo(_ nameOrPath: String, root: URL) throws -> Zoo {
 }
 
 /// Trains (or resumes) a zoo with progress lines on standard error.
-func trainZoo(_ spec: ZooSpec, root: URL, workers: Int) throws -> Zoo {
+func trainZoo(_ spec: ZooSpec, root: URL, workers: Int, shard: Shard = .whole) throws -> Zoo {
     let console = Console.shared
     let start = Date()
-    console.say("training zoo '\(spec.name)': \(spec.crafting) crafting + \(spec.heldout) held-out \(spec.architecture) victims on \(spec.dataset), \(workers) at a time")
-    return try Zoo.train(spec: spec, root: root, workers: workers) { event in
+    let part = shard == .whole ? "" : " (shard \(shard): victim i when i mod \(shard.count) = \(shard.index))"
+    console.say("training zoo '\(spec.name)'\(part): \(spec.crafting) crafting + \(spec.heldout) held-out \(spec.architecture) victims on \(spec.dataset), \(workers) at a time")
+    return try Zoo.train(spec: spec, root: root, workers: workers, shard: shard) { event in
         switch event {
         case let .kept(id):
             console.say("  \(id): already trained, kept")

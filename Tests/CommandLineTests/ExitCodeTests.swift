@@ -39,6 +39,10 @@ struct ExitCodeTests {
         (["audit", "--zoo", "nozoo"], "nozoo (missing manifest.json)"),
         (["audit", "--zoo", "nozoo", "--workers", "-1"], "--workers must be at least 1 (got -1)"),
         (["report", "badreport"], "badreport/report.json is not a report amnesia can read"),
+        (["audit", "--zoo", "z", "--shard", "2/2"], "shard index 2 is outside 0…1"),
+        (["audit", "--zoo", "z", "--shards", "4"], "needs this task's index"),
+        (["audit", "--merge", "nowhere"], "no audit plan here"),
+        (["victims", "train", "missing.yaml", "--shard", "one/two"], "--shard takes I/N"),
     ])
     func refused(arguments: [String], mentions: String) throws {
         try withTempDir { dir in

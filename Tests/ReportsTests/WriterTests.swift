@@ -78,12 +78,17 @@ struct WriterTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
     }
 
-    @Test("write(audit:) writes audit.json, audit.md and audit.html")
+    @Test("write(audit:) writes audit.json, audit.md, audit.html and matrix.csv (one row per pair)")
     func writesAudit() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         try ReportWriter.write(audit: sampleAudit(), to: dir)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["audit.html", "audit.json", "audit.md"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["audit.html", "audit.json", "audit.md", "matrix.csv"])
         #expect(try AuditReport(jsonData: Data(contentsOf: dir.appendingPathComponent("audit.json"))) == sampleAudit())
+        let rows = try String(contentsOf: dir.appendingPathComponent("matrix.csv"), encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 1 + sampleAudit().pairs.count)
+        #expect(rows[0].hasPrefix("forget,target,forget_name,target_name,asr_mean,asr_std,asr_min,asr_max,asr_count,other_drop_mean"))
+        let first = try #require(sampleAudit().pairs.first)
+        #expect(rows[1].hasPrefix("\(first.forget),\(first.target),") && rows[1].contains(",\(first.asr.mean),"))
     }
 }
