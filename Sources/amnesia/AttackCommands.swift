@@ -278,6 +278,7 @@ struct AuditCommand: ParsableCommand {
     @Option(help: "With --model: the dataset's folder.") var dataDir: String?
     @Option(help: "With --model: crafting victims to train on the model's architecture.") var crafting = 8
     @Option(help: "With --model: batch norm in the victims' poisoned step, eval or train.") var batchNorm = BatchNormMode.eval.rawValue
+    @OptionGroup(title: "With --model on an image folder") var images: ImageOptionsGroup
     @Option(help: "Comma-separated K:T pairs (class indices); all 90 ordered pairs when absent.")
     var pairs: String?
     @Option(help: "Attack spec whose settings every pair uses (its forget/target are ignored); the default attack by default.")
@@ -327,9 +328,9 @@ struct AuditCommand: ParsableCommand {
             guard let mode = BatchNormMode(rawValue: batchNorm) else {
                 throw ValidationError("--batch-norm must be eval or train, got '\(batchNorm)'")
             }
-            return try ModelAudit.zoo(model: URL(fileURLWithPath: model), dataset: dataset, dataDir: dataDir, crafting: crafting,
-                                      training: TrainingRecipe(), batchNorm: mode == .eval ? nil : mode,
-                                      root: URL(fileURLWithPath: victimsDir), workers: workers) { event in
+            return try ModelAudit.zoo(model: URL(fileURLWithPath: model), dataset: dataset, dataDir: dataDir, images: images.options(),
+                                      crafting: crafting, training: TrainingRecipe(), batchNorm: mode == .eval ? nil : mode,
+                                      root: URL(fileURLWithPath: victimsDir), workers: workers, say: { Console.shared.say($0) }) { event in
                 if case let .finished(record, seconds) = event {
                     Console.shared.say("  \(record.id): test accuracy \(String(format: "%.4f", record.testAccuracy)) in \(formatDuration(seconds))")
                 }
