@@ -32,7 +32,7 @@ func exifOrientation(_ value: UInt8) -> [UInt8] {
 func gradient(width: Int, height: Int, channels: Int) -> [UInt8] {
     (0..<(width * height * channels)).map { i in
         let (p, c) = (i / channels, i % channels)
-        return UInt8(p % width * 200 / max(1, width - 1) + c * 10 + p / width * 30 / max(1, height - 1))
+        return UInt8(p % width * 200 / max(1, width - 1) + c * 5 + p / width * 30 / max(1, height - 1))
     }
 }
 
