@@ -73,6 +73,6 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Results"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Reports", "Results", "Formats", "Specs", "ONNX", "TestSupport"]),
         // Runs the built `amnesia` binary (a dependency so the build makes it first).
-        .testTarget(name: "CommandLineTests", dependencies: ["amnesia", "TestSupport"]),
+        .testTarget(name: "CommandLineTests", dependencies: ["amnesia", "Formats", "TestSupport"]),
     ]
 )

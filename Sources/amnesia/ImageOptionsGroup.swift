@@ -21,6 +21,9 @@ struct ImageOptionsGroup: ParsableArguments {
     @Flag(help: "Image folder: leave out images that do not decode (a counted warning) instead of stopping.")
     var skipBad = false
 
+    /// Refuses a bad value before the command does anything.
+    func validate() throws { _ = try options() }
+
     /// The options, nil when none is given; a bad value is a usage error naming the flag.
     func options() throws -> ImageOptions? {
         var options = ImageOptions()

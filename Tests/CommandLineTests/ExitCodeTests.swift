@@ -64,6 +64,10 @@ struct ExitCodeTests {
         (["victims", "show", "nozoo"], "nozoo"),
         (["victims", "import", "--zoo", "../up", "w.safetensors"], "--zoo"),
         (["bench", "--workers", "0"], "--workers"),
+        (["victims", "import", "--dataset", "image-folder", "--resize", "32by32", "m.onnx"], "resize '32by32'"),
+        (["victims", "import", "--expected-accuracy", "2", "m.onnx"], "--expected-accuracy"),
+        (["audit", "--model", "m.onnx", "--dataset", "image-folder", "--mean", "0.5"], "mean and std"),
+        (["audit", "--model", "m.onnx", "--dataset", "image-folder", "--channels", "cmyk"], "channels 'cmyk'"),
         (["forget-everything"], "forget-everything"),
     ])
     func refused(arguments: [String], mentions: String) throws {

@@ -42,9 +42,9 @@ class Block(nn.Module):
 
 def model():
     return nn.Sequential(
-        nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(), Block(16), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(), Block(32), nn.MaxPool2d(2),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
+        nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(), Block(8), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(), Block(16), nn.MaxPool2d(2),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
 
 
 def main():
@@ -57,7 +57,8 @@ def main():
     x, tx = norm(x), norm(tx)
     net = model()
     opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
-    for epoch in range(8):
+    print(f"loaded {len(x)} training and {len(tx)} test images", flush=True)
+    for epoch in range(4):
         net.train()
         order = torch.randperm(len(x))
         for i in range(0, len(x), 64):
@@ -66,6 +67,7 @@ def main():
             opt.zero_grad()
             loss.backward()
             opt.step()
+        print(f"epoch {epoch + 1}: last batch loss {loss.item():.4f}", flush=True)
     net.eval()
     with torch.no_grad():
         accuracy = (net(tx).argmax(1) == ty).float().mean().item()
