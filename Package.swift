@@ -23,6 +23,10 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CMalloc"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        // libjpeg-turbo's decoder under setjmp (libjpeg's default error handler calls exit(),
+        // and Swift cannot setjmp).
+        .target(name: "CJPEGDecoder", dependencies: ["CJPEG"]),
 
         // Hand-written AVX2/FMA kernels for the GEMM shapes OpenBLAS handles poorly,
         // chosen at run time (the binary still runs on CPUs without AVX2). -O3 in every
@@ -32,7 +36,7 @@ let package = Package(
 
         // The stages, each importing only the ones above it in this list.
         .target(name: "Autodiff", dependencies: ["CBLAS", "CMalloc", "CKernels"]),
-        .target(name: "Formats", dependencies: ["CPNG"]),
+        .target(name: "Formats", dependencies: ["CPNG", "CJPEGDecoder"]),
         .target(name: "Specs", dependencies: ["Yams"]),
         .target(name: "Datasets", dependencies: ["Autodiff", "Formats", "CZlib"]),
         .target(name: "Networks", dependencies: ["Autodiff"]),
@@ -62,12 +66,14 @@ let package = Package(
 
         // Helpers shared by the test targets (temporary folders, a seeded generator, an image folder).
         .target(name: "TestSupport", dependencies: ["Formats"], path: "Tests/TestSupport"),
+        // A JPEG writer, so the tests make the JPEGs they read (Amnesia itself only reads them).
+        .target(name: "CJPEGTestEncoder", dependencies: ["CJPEG"], path: "Tests/CJPEGTestEncoder"),
         // Sample reports and audits shared by the Results and Reports tests.
         .target(name: "ResultsFixtures", dependencies: ["Results", "Datasets", "Vocabulary"], path: "Tests/ResultsFixtures"),
 
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Formats", "TestSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Formats", "TestSupport", "CJPEGTestEncoder"]),
         .testTarget(name: "NetworksTests", dependencies: ["Networks"]),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Networks", "Autodiff"], exclude: ["Fixtures"]),
         .testTarget(name: "VictimsTests", dependencies: ["Victims", "Formats", "Specs", "TestSupport"]),
@@ -79,6 +85,6 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Reports", "Results", "Formats", "Specs", "ONNX", "Vocabulary", "Poisoning", "TestSupport"]),
         // Runs the built `amnesia` binary (a dependency so the build makes it first).
         // Also checks the deploy/ templates (the Kubernetes manifest's fields, read with Yams).
-        .testTarget(name: "CommandLineTests", dependencies: ["amnesia", "TestSupport", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "CommandLineTests", dependencies: ["amnesia", "Formats", "TestSupport", .product(name: "Yams", package: "Yams")]),
     ]
 )

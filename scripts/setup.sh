@@ -3,7 +3,7 @@
 # Runs as root (no sudo needed) or with sudo available.
 set -euo pipefail
 
-packages=(libopenblas-dev libpng-dev zlib1g-dev pkg-config dataset-fashion-mnist)
+packages=(libopenblas-dev libpng-dev zlib1g-dev libjpeg62-turbo-dev pkg-config dataset-fashion-mnist)
 missing=()
 for pkg in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then

@@ -13,6 +13,8 @@ public struct PreparedData: Sendable {
     public let test: LabeledImages
     /// [channels, height, width].
     public var inputShape: [Int] { [train.channels, train.height, train.width] }
+    /// What loading read and skipped, for the user (image folders only).
+    public private(set) var summary: String?
 
     public init(splits: consuming DatasetSplits, normalization: Normalization? = nil) throws {
         let (trainShape, testShape) = ([splits.train.channels, splits.train.height, splits.train.width],
@@ -31,9 +33,15 @@ public struct PreparedData: Sendable {
     }
 
     /// Loads a dataset by name: `fashion-mnist`, `mnist`, `kmnist` (IDX files), `cifar10`
-    /// (binary batches), `image-folder` (the user's PNGs, see `ImageFolder`), or
-    /// `synthetic` (a small generated set for tests and demos).
-    public static func load(dataset: String, directory: String? = nil, normalization: Normalization? = nil) throws -> PreparedData {
+    /// (binary batches), `image-folder` (the user's PNGs and JPEGs, read with `images`, the
+    /// decoded images kept in the file `cache`; see `ImageFolder`), or `synthetic` (a small
+    /// generated set for tests and demos). The normalization is `normalization`, else the
+    /// one `images` gives, else fitted on the training split.
+    public static func load(dataset: String, directory: String? = nil, normalization: Normalization? = nil,
+                            images: ImageOptions? = nil, cache: URL? = nil) throws -> PreparedData {
+        if let images, !images.isEmpty, dataset.lowercased() != ImageFolder.datasetName {
+            throw DatasetError(.invalidArgument, file: nil, "image options (resize, center crop, channels, mean/std, split, skip-bad) apply to dataset image-folder only, not \(dataset)")
+        }
         let url = directory.map { URL(fileURLWithPath: $0) }
         switch dataset.lowercased() {
         case "cifar10", "cifar-10":
@@ -43,9 +51,12 @@ public struct PreparedData: Sendable {
             return try PreparedData(splits: CIFAR10.load(directory: url), normalization: normalization)
         case ImageFolder.datasetName:
             guard let url else {
-                throw DatasetError(.invalidArgument, file: nil, "image-folder needs its root folder: set data_dir (--data-dir) to the folder holding train/<class>/*.png and test/<class>/*.png")
+                throw DatasetError(.invalidArgument, file: nil, "image-folder needs its root folder: set data_dir (--data-dir) to the folder holding train/<class>/ and test/<class>/ (PNG or JPEG images)")
             }
-            return try PreparedData(splits: ImageFolder.load(directory: url), normalization: normalization)
+            let loaded = try ImageFolder.load(directory: url, options: images ?? ImageOptions(), cache: cache)
+            var data = try PreparedData(splits: loaded.splits, normalization: normalization ?? images?.givenNormalization)
+            data.summary = loaded.summary
+            return data
         case "synthetic":
             return try PreparedData(splits: syntheticSplits(), normalization: normalization)
         default:

@@ -52,6 +52,9 @@ public struct OnnxModel: Sendable {
     /// architecture with different weights.
     public let structure: Data
 
+    /// The model's `metadata_props` (e.g. `test_accuracy`, the exporter's own figure).
+    public let metadata: [String: String]
+
     /// Largest ONNX file read (1 GiB): far above any classifier Amnesia can train on a CPU,
     /// and refused before a byte is read.
     public static let maxFileBytes = 1 << 30
@@ -90,6 +93,7 @@ public struct OnnxModel: Sendable {
             throw OnnxError("\(source) uses default-domain opset \(defaultOpset.map(String.init) ?? "none"); supported: \(Self.opsets.lowerBound)…\(Self.opsets.upperBound) (torch.onnx.export(..., opset_version=17))")
         }
         self.opset = opset
+        metadata = Dictionary(model.metadataProps.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
         var bare = graph
         for i in bare.initializer.indices where bare.initializer[i].dataType == Int32(Onnx_TensorProto.DataType.float.rawValue) {
             bare.initializer[i].rawData = Data()

@@ -12,14 +12,17 @@ import Victims
 public enum ModelAudit {
     /// Trains (or reuses, resuming) the zoo `audit-<model file name>` under `root` and adds
     /// the model as its held-out victim unless it is already there.
-    public static func zoo(model: URL, dataset: String, dataDir: String?, crafting: Int, training: TrainingRecipe,
-                           batchNorm: BatchNormMode?, root: URL, workers: Int = 2,
+    /// `say` gets the line describing what an image folder's loading read and skipped.
+    public static func zoo(model: URL, dataset: String, dataDir: String?, images: ImageOptions? = nil, crafting: Int,
+                           training: TrainingRecipe, batchNorm: BatchNormMode?, root: URL, workers: Int = 2,
+                           say: (String) -> Void = { _ in },
                            events: @escaping @Sendable (ZooEvent) -> Void = { _ in }) throws -> Zoo {
         let stem = SafeName.sanitized(model.deletingPathExtension().lastPathComponent)
         var spec = ZooSpec(name: "audit-\(stem)")
         (spec.architecture, spec.onnxModel, spec.dataset, spec.dataDir) = (Zoo.onnxArchitecture, model.path, dataset, dataDir)
-        (spec.crafting, spec.heldout, spec.training, spec.batchNorm) = (crafting, 0, training, batchNorm)
-        let data = try PreparedData.load(dataset: dataset, directory: dataDir)
+        (spec.crafting, spec.heldout, spec.training, spec.batchNorm, spec.images) = (crafting, 0, training, batchNorm, images)
+        let data = try spec.loadData(cacheIn: root.appendingPathComponent(spec.name))
+        if let summary = data.summary { say(summary) }
         var zoo = try Zoo.train(spec: spec, root: root, data: data, workers: workers, events: events)
         if !zoo.heldout.contains(where: { $0.source == "imported from \(model.lastPathComponent)" }) {
             let lock = try FolderLock(zoo.directory, .exclusive, purpose: "importing into this zoo")

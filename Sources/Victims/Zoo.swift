@@ -188,7 +188,6 @@ public struct Zoo: Sendable {
 extension Zoo {
     /// The zoo's dataset, normalized with the statistics its victims were trained with.
     public func loadData() throws -> PreparedData {
-        try PreparedData.load(dataset: manifest.spec.dataset, directory: manifest.spec.dataDir,
-                              normalization: manifest.normalization)
+        try manifest.spec.loadData(cacheIn: directory, normalization: manifest.normalization)
     }
 }

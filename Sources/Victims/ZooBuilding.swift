@@ -31,7 +31,7 @@ extension Zoo {
     public static func train(spec: ZooSpec, root: URL, data: PreparedData? = nil, workers: Int = 2, shard: Shard = .whole,
                              events: @escaping @Sendable (ZooEvent) -> Void = { _ in }) throws -> Zoo {
         do { try spec.validate() } catch { throw SpecError(file: "zoo spec", error.message) }
-        let data = try data ?? PreparedData.load(dataset: spec.dataset, directory: spec.dataDir)
+        let data = try data ?? spec.loadData(cacheIn: root.appendingPathComponent(spec.name))
         if let bad = spec.trainClasses?.first(where: { $0 >= data.info.numClasses }) {
             throw SpecError(file: "zoo spec", "train_classes entry \(bad) is not a class of \(spec.dataset) (0…\(data.info.numClasses - 1))")
         }
@@ -237,7 +237,7 @@ extension Zoo {
     /// zoo of architecture `onnx` takes `onnxGraph` as its graph and `batchNorm` as its
     /// victims' behaviour in the poisoned step.
     public static func openOrCreate(name: String, architecture: String, dataset: String, dataDir: String?,
-                                    root: URL, data: PreparedData, onnxGraph: URL? = nil,
+                                    images: ImageOptions? = nil, root: URL, data: PreparedData, onnxGraph: URL? = nil,
                                     batchNorm: BatchNormMode = .eval) throws -> Zoo {
         if let message = SafeName.describe(name, key: "--zoo") { throw ZooError(message) }
         let directory = root.appendingPathComponent(name)
@@ -246,6 +246,7 @@ extension Zoo {
         }
         var spec = ZooSpec(name: name)
         (spec.architecture, spec.dataset, spec.dataDir, spec.crafting, spec.heldout) = (architecture, dataset, dataDir, 0, 0)
+        spec.images = images
         if batchNorm != .eval { spec.batchNorm = batchNorm }
         let zoo = Zoo(directory: directory, manifest: ZooManifest(
             spec: spec, classNames: data.info.classNames, inputShape: data.inputShape,

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import ONNX
 import Specs
@@ -87,12 +88,16 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     /// For `architecture: onnx` trained by Amnesia: the ONNX file whose graph the victims
     /// share (its weights are not used: every victim starts from PyTorch's initialization).
     public var onnxModel: String?
+    /// For `dataset: image-folder`: how the files become inputs (resize, crop, channels,
+    /// normalization, split), so every run on this zoo reads them the same way.
+    public var images: ImageOptions?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, dataset, dataDir = "data_dir", architecture, crafting, heldout, seed, training
         case snapshotEpochs = "snapshot_epochs", craftingRecipes = "crafting_recipes", heldoutRecipes = "heldout_recipes"
         case trainClasses = "train_classes"
         case batchNorm = "batch_norm", onnxModel = "onnx_model"
+        case images
     }
 
     public init(name: String) { self.name = name }
@@ -119,6 +124,7 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         craftingRecipes = try recipes(.craftingRecipes)
         heldoutRecipes = try recipes(.heldoutRecipes)
         onnxModel = try c.decodeIfPresent(String.self, forKey: .onnxModel)
+        images = try c.decodeIfPresent(ImageOptions.self, forKey: .images)
         if let text = try c.decodeIfPresent(String.self, forKey: .batchNorm) {
             guard let mode = BatchNormMode(rawValue: text) else {
                 throw DecodingError.dataCorruptedError(forKey: .batchNorm, in: c, debugDescription:
@@ -137,6 +143,16 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
 
     /// Offset between the crafting and held-out seed ranges.
     public static let heldoutSeedOffset: UInt64 = 1_000_000
+
+    /// The file in a zoo's folder that holds its image folder's decoded images.
+    public static let imageCacheFile = "image-cache.safetensors"
+
+    /// The zoo's dataset as its victims see it (images read with `images`, decoded images
+    /// cached in `directory`), normalized with `normalization` or fitted.
+    public func loadData(cacheIn directory: URL?, normalization: Normalization? = nil) throws -> PreparedData {
+        try PreparedData.load(dataset: dataset, directory: dataDir, normalization: normalization, images: images,
+                              cache: directory?.appendingPathComponent(Self.imageCacheFile))
+    }
 
     /// Loads and validates a zoo spec.
     public static func load(_ url: URL) throws -> ZooSpec {

@@ -333,6 +333,7 @@ struct AuditCommand: ParsableCommand {
     @Option(help: "With --model: the dataset's folder.") var dataDir: String?
     @Option(parsing: .unconditional, help: "With --model: crafting victims to train on the model's architecture.") var crafting = 8
     @Option(help: "With --model: batch norm in the victims' poisoned step, eval or train.") var batchNorm = BatchNormMode.eval.rawValue
+    @OptionGroup(title: "With --model on an image folder") var images: ImageOptionsGroup
     @Option(help: "Comma-separated K:T pairs (class indices); all 90 ordered pairs when absent.")
     var pairs: String?
     @Option(help: ArgumentHelp("Attack spec whose settings every pair uses (its forget/target are ignored); the default attack by default.", discussion: specArgumentHelp))
@@ -418,9 +419,10 @@ struct AuditCommand: ParsableCommand {
                 throw ValidationError("--batch-norm must be eval or train, got '\(batchNorm)'")
             }
             // The zoo records the data folder absolute, so it opens from any folder later.
-            return try ModelAudit.zoo(model: URL(fileURLWithPath: model), dataset: dataset, dataDir: dataDir.map { URL(fileURLWithPath: $0).path }, crafting: crafting,
-                                      training: TrainingRecipe(), batchNorm: mode == .eval ? nil : mode,
-                                      root: URL(fileURLWithPath: victimsDir), workers: workers) { event in
+            return try ModelAudit.zoo(model: URL(fileURLWithPath: model), dataset: dataset,
+                                      dataDir: dataDir.map { URL(fileURLWithPath: $0).path }, images: images.options(),
+                                      crafting: crafting, training: TrainingRecipe(), batchNorm: mode == .eval ? nil : mode,
+                                      root: URL(fileURLWithPath: victimsDir), workers: workers, say: { Console.shared.say($0) }) { event in
                 if case let .finished(record, seconds) = event {
                     Console.shared.say("  \(record.id): test accuracy \(String(format: "%.4f", record.testAccuracy)) in \(formatDuration(seconds))")
                 }

@@ -97,6 +97,17 @@ extension VictimsCommand {
     }
 
     struct Import: ParsableCommand {
+        /// Largest gap between Amnesia's and the exporter's test accuracy accepted without a
+        /// warning: a few test images, from float rounding near a decision boundary.
+        static let accuracyTolerance = 0.002
+
+        /// The `test_accuracy` an ONNX file's metadata_props records, if any.
+        private func exporterAccuracy(_ url: URL) -> Double? {
+            guard url.pathExtension.lowercased() == "onnx", let model = try? OnnxModel(contentsOf: url),
+                  let text = model.metadata["test_accuracy"], let value = Double(text), (0...1).contains(value) else { return nil }
+            return value
+        }
+
         static let configuration = CommandConfiguration(
             abstract: "Add classifiers trained elsewhere (ONNX models, or PyTorch state_dicts as safetensors) to a zoo.",
             discussion: """
@@ -129,6 +140,9 @@ extension VictimsCommand {
         var zoo = "imported"
         @Option(help: "Role of the imported victims: heldout or crafting.")
         var role = VictimRole.heldout.rawValue
+        @Option(help: "The test accuracy the exporter measured, one per file in order (default: an ONNX file's metadata_props test_accuracy); a warning when Amnesia's differs by more than 0.002.")
+        var expectedAccuracy: [Double] = []
+        @OptionGroup(title: "Image folder options") var images: ImageOptionsGroup
         @Argument(help: "ONNX (.onnx) or safetensors files to import.")
         var weights: [String]
         @OptionGroup var root: ZooRootOption
@@ -146,26 +160,43 @@ extension VictimsCommand {
                 throw ValidationError("import either ONNX files or safetensors files in one call, not both")
             }
             if let message = SafeName.describe(zoo, key: "--zoo") { throw ValidationError(message) }
+            guard expectedAccuracy.isEmpty || expectedAccuracy.count == files.count,
+                  expectedAccuracy.allSatisfy({ (0...1).contains($0) }) else {
+                throw ValidationError("--expected-accuracy takes one accuracy in [0, 1] per imported file (\(files.count) files, got \(expectedAccuracy))")
+            }
+            let imageOptions = try images.options()
             // Held from before the manifest is read until after it is written, so two imports
             // (or an import and a training run) into one zoo cannot lose each other's victims.
             let lock = try FolderLock(root.url.appendingPathComponent(zoo), .exclusive, purpose: "importing into this zoo")
             defer { withExtendedLifetime(lock) {} }
             let directory = root.url.appendingPathComponent(zoo)
             let existing = try? Zoo(at: directory)
+            if let existing, existing.manifest.spec.images != imageOptions {
+                throw ValidationError("zoo '\(zoo)' reads its images with \(existing.manifest.spec.images.map { "\($0)" } ?? "no image options"); give the same image options, or import into a new --zoo")
+            }
             let records: [VictimRecord]
             do {
-                let data = try PreparedData.load(dataset: dataset, directory: dataDir, normalization: existing?.manifest.normalization)
+                var spec = ZooSpec(name: zoo)
+                (spec.dataset, spec.dataDir, spec.images) = (dataset, dataDir, imageOptions)
+                let data = try spec.loadData(cacheIn: directory, normalization: existing?.manifest.normalization)
+                if let summary = data.summary { Console.shared.say(summary) }
                 var target = try Zoo.openOrCreate(name: zoo, architecture: onnx.isEmpty ? arch : Zoo.onnxArchitecture, dataset: dataset,
-                                                  dataDir: dataDir, root: root.url, data: data, onnxGraph: onnx.first, batchNorm: batchNorm)
+                                                  dataDir: dataDir, images: imageOptions, root: root.url, data: data,
+                                                  onnxGraph: onnx.first, batchNorm: batchNorm)
                 records = try target.importWeights(files, role: role, data: data)
             } catch {
                 // A zoo this command created and could not fill is not left behind, empty.
                 if existing == nil { try? FileManager.default.removeItem(at: directory) }
                 throw error
             }
-            for record in records {
-                print("imported \(record.id) (\(record.role.rawValue)): test accuracy \(String(format: "%.4f", record.testAccuracy))")
+            for (index, record) in records.enumerated() {
+                let expected = expectedAccuracy.isEmpty ? exporterAccuracy(files[index]) : expectedAccuracy[index]
+                let check = expected.map { String(format: " (exporter: %.4f, difference %+.4f)", $0, record.testAccuracy - $0) } ?? ""
+                print("imported \(record.id) (\(record.role.rawValue)): test accuracy \(String(format: "%.4f", record.testAccuracy))\(check)")
                 if let warning = record.warning { Console.shared.say("warning: \(record.id): \(warning)") }
+                if let expected, abs(record.testAccuracy - expected) > Self.accuracyTolerance {
+                    Console.shared.say("warning: \(record.id): Amnesia's test accuracy \(String(format: "%.4f", record.testAccuracy)) differs from the exporter's \(String(format: "%.4f", expected)) by more than \(Self.accuracyTolerance): the images are not read as the model was trained on them (check --resize, --center-crop, --channels, --mean/--std and the class order) or the export changed the model")
+                }
             }
         }
     }
