@@ -73,7 +73,7 @@ struct KIPTests {
         // and the kernel path.
         let (early, late): (Float, Float) = (state.losses.prefix(5).reduce(0, +), state.losses.suffix(5).reduce(0, +))
         #expect(late < early * 0.7, "\(state.losses)")
-        #expect(state.images.scalars.allSatisfy(\.isFinite))
+        #expect(state.images.scalars.allSatisfy { $0.isFinite })
     }
 
     @Test("a checkpoint restores images, labels and Adam moments: resumed iterations repeat exactly")
