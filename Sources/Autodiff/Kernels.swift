@@ -1,5 +1,6 @@
 import CBLAS
 import CKernels
+import Foundation
 
 /// Geometry of a 2-D convolution or pooling window over an NCHW batch.
 public struct ConvGeometry: Hashable, Sendable {
@@ -34,8 +35,15 @@ public struct ConvGeometry: Hashable, Sendable {
 /// The numerical kernels behind the ops: tight loops over raw buffers and BLAS calls.
 /// Nothing here knows about the graph.
 enum Kernels {
-    /// Whether the AVX2/FMA kernels of CKernels run on this CPU.
-    static let hasAVX2FMA = amnesia_has_avx2_fma()
+    /// Whether the AVX2/FMA kernels of CKernels run: on a CPU with AVX2 and FMA, unless the
+    /// environment sets `AMNESIA_KERNELS=baseline`, read once. That switch routes every GEMM
+    /// and convolution to OpenBLAS and the portable loops, as on a CPU without AVX2, so a
+    /// developer can see how much results move with float order on another CPU (CI runs the
+    /// numerical suites this way too). Any other value, or none, changes nothing.
+    static let hasAVX2FMA = amnesia_has_avx2_fma() && !forcedBaseline
+
+    /// Whether `AMNESIA_KERNELS=baseline` is set.
+    static let forcedBaseline = ProcessInfo.processInfo.environment["AMNESIA_KERNELS"] == "baseline"
 
     /// C = op(A) · op(B) + beta · C, row-major, through OpenBLAS, except for two shapes
     /// where OpenBLAS's packing costs more than the arithmetic and a kernel of our own is

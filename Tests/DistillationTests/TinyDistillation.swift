@@ -41,13 +41,4 @@ enum TinyDistillation {
         let (images, targets) = poison.step(0, classes: 4)
         return accuracy(InnerStep(images: images, targets: targets), poison.stepSizes[0], context: context)
     }
-
-    /// The real-image control: one random training image per class, its step size fitted
-    /// on the first four networks; its accuracy.
-    static func realImageAccuracy(context: CraftingContext) -> Double {
-        let control = RandomRealImages(context: context, perClass: 1, seed: 9).images()
-        let step = InnerStep(images: control.images, labels: control.labels, classes: 4)
-        let size = context.stepSizeScorer(seed: 9).best([step], epochs: 10)
-        return accuracy(step, size, context: context)
-    }
 }

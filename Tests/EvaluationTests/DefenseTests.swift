@@ -96,16 +96,23 @@ struct DefenseTests {
         }
     }
 
-    @Test("a plan scores the poison and its controls under each defense")
+    @Test("a plan scores the poison and its controls under each defense; the gate's counts are per update")
     func plan() throws {
-        var plan = EvaluationPlan(poison: Fixture.poison(), heldout: Fixture.victims())
-        var control = Fixture.poison()
-        control.stepSizes = [0.1]
-        plan.controls = [.init(key: "no_poison", description: "none", poison: nil), .init(key: "real", description: "r", poison: control)]
-        plan.defenses = [StepCap(max: 0.01), ValidationGate(maxDrop: 0, validation: Fixture.data.train)]
+        // The gate's two clear cases (see `gate`): a wrecking poison is refused by both
+        // victims, a gentle control accepted by both, so the counts cannot come out right
+        // by accident or from a mixed-up poison and control.
+        var wrecking = Fixture.poison()
+        wrecking.stepSizes = [50]
+        var plan = EvaluationPlan(poison: wrecking, heldout: Fixture.victims())
+        var gentle = Fixture.poison()
+        gentle.stepSizes = [1e-6]
+        plan.controls = [.init(key: "no_poison", description: "none", poison: nil), .init(key: "real", description: "r", poison: gentle)]
+        plan.defenses = [StepCap(max: 0.01), ValidationGate(maxDrop: 0.02, validation: Fixture.data.train)]
         let results = try plan.run(classifier: Fixture.net, images: Fixture.data.test, workers: 1)
-        #expect(results.defenses.map(\.key) == ["step_cap:max=0.01", "gate:max_drop=0"])
+        #expect(results.defenses.map(\.key) == ["step_cap:max=0.01", "gate:max_drop=0.02"])
         #expect(Set(results.defenses[0].controls.keys) == ["real"])
-        #expect(results.defenses[1].poison.accepted <= 2)
+        #expect(results.defenses[0].poison.accepted == 2, "a step cap accepts every update")
+        #expect(results.defenses[1].poison.accepted == 0, "both victims refuse the wrecking poison")
+        #expect(results.defenses[1].controls["real"]?.accepted == 2, "both victims accept the gentle control")
     }
 }

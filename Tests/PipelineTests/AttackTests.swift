@@ -37,6 +37,24 @@ enum TinyWorld {
         return try Zoo.train(spec: spec, root: root, workers: 2)
     }
 
+    /// The mean loss of a craft's last fifth of iterations over that of its first fifth:
+    /// well below 1 when the engine improves its objective, about 1 when it is switched
+    /// off (learning rate 0), as measured.
+    static func lossRatio(_ losses: [Float]) -> Float {
+        let fifth = max(1, losses.count / 5)
+        return losses.suffix(fifth).reduce(0, +) / losses.prefix(fifth).reduce(0, +)
+    }
+
+    /// The poison `spec` crafts on `zoo`, and the one it crafts with its engine switched off
+    /// (learning rates 0: the starting images, step and labels, scored the same way).
+    static func craftedAndSwitchedOff(_ spec: AttackSpec, zoo: Zoo, root: URL) throws -> (crafted: PoisonSet, off: PoisonSet) {
+        var off = spec
+        (off.optimizer.learningRate, off.optimizer.stepSizeLearningRate) = (0, 0)
+        let crafted = try #require(try AttackRun(spec: spec, zoo: zoo, reportsRoot: root.appendingPathComponent("on")).craft(resume: false))
+        let start = try #require(try AttackRun(spec: off, zoo: zoo, reportsRoot: root.appendingPathComponent("off")).craft(resume: false))
+        return (crafted.poison, start.poison)
+    }
+
     static func attack(iterations: Int = 40) -> AttackSpec {
         var spec = AttackSpec(name: "tiny-attack", zoo: "tiny", forget: "0", target: "1")
         spec.imagesPerClass = 2

@@ -56,14 +56,16 @@ struct DistillTests {
         let root = try temporaryDirectory()
         let zoo = try TinyDistillation.initZoo(root: root)
         #expect(zoo.manifest.victims.allSatisfy { $0.warning == nil }, "untrained initializations carry no low-accuracy warning")
-        let (run, report) = try TinyDistillation.distill(TinyDistillation.spec(zoo: "tiny-init", knowledge: .distribution),
+        let (run, report) = try TinyDistillation.distill(TinyDistillation.spec(zoo: "tiny-init", knowledge: .distribution, iterations: 300),
                                                          zoo: zoo, root: root)
         #expect(run.setting == .randomInit && report.headline == "heldout")
         let accuracy = report.results.heldout.summary
         #expect(report.results.heldout.victims.map(\.role) == [.heldout, .heldout])
         #expect(accuracy.before.accuracy.mean < 0.45, "untrained: near chance (0.25), got \(accuracy.before.accuracy.mean)")
-        // 100 iterations on 12 initializations: well above chance on unseen ones (about 0.9 after 300).
-        #expect(accuracy.after.accuracy.mean > 0.45 && accuracy.after.accuracy.min > accuracy.before.accuracy.max + 0.15,
+        // 300 iterations on 12 initializations. Measured held-out mean / worst victim, 2 zoo
+        // seeds × default and Haswell/baseline kernels: 0.69-0.88 / 0.50-0.75 (before: at
+        // most 0.25). After 100 iterations one held-out victim stayed at chance on one path.
+        #expect(accuracy.after.accuracy.mean > 0.55 && accuracy.after.accuracy.min > accuracy.before.accuracy.max + 0.15,
                 "distilled steps train the held-out initializations: \(accuracy.before.accuracy.mean) → \(accuracy.after.accuracy.mean)")
         #expect(Set(report.baselines.keys) == ["random_real", "kmeans", "class_means"])
         #expect(report.poison.learnedStepSizes.count == 2, "one learned step size per step and epoch (1 × 2)")

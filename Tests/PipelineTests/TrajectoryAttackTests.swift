@@ -18,12 +18,15 @@ struct TrajectoryAttackTests {
         spec.trajectoryMatching?.targetSteps = 10
         spec.trajectoryMatching?.targetLearningRate = 0.1
         spec.optimizer.learningRate = 0.05
-        let run = try AttackRun(spec: spec, zoo: zoo, reportsRoot: root.appendingPathComponent("a"))
-        let crafted = try #require(try run.craft(resume: false, checkpointEvery: 10))
-        #expect(crafted.poison.stepSizes.count == 3)
-        let report = try run.evaluate(crafted.poison)
+        let (poison, off) = try TinyWorld.craftedAndSwitchedOff(spec, zoo: zoo, root: root)
+        #expect(poison.stepSizes.count == 3)
+        #expect(poison.images.scalars != off.images.scalars, "the engine moved the images from the relabelled start")
+        // The relabelled start with only its step size learned reaches ASR 0.92 (measured),
+        // so this bound checks the end-to-end attack, not the engine; the move above does.
+        let run = try AttackRun(spec: spec, zoo: zoo, reportsRoot: root.appendingPathComponent("on"))
+        let report = try run.evaluate(poison)
         let asr = report.results.heldout.summary.after.asr.mean
         let control = report.baselines["no_poison"]?.summary.after.asr.mean ?? 1
-        #expect(asr > control + 0.2, "MTT ASR \(asr) at step size \(crafted.poison.stepSizes[0]), no poison \(control), random real \(report.baselines["random_real"]?.summary.after.asr.mean ?? -1)")
+        #expect(asr > control + 0.2, "MTT ASR \(asr) at step size \(poison.stepSizes[0]), no poison \(control), random real \(report.baselines["random_real"]?.summary.after.asr.mean ?? -1)")
     }
 }
