@@ -18,7 +18,7 @@ extension PoisonSet {
 
     /// Every problem with the values of a poison's tensors, each naming the tensor, the
     /// first offending index and value, and the rule.
-    static func valueProblems(images: [Float], stepSizes: [Float], labels: [Int], softLabels: Tensor?) -> [String] {
+    public static func valueProblems(images: [Float], stepSizes: [Float], labels: [Int], softLabels: Tensor?) -> [String] {
         var problems: [String] = []
         if let i = images.firstIndex(where: { !($0.magnitude <= maxPixel) }) {
             problems.append("'images' value \(i) is \(images[i]); pixels must be finite and within ±\(maxPixel) in normalized space")

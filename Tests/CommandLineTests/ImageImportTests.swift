@@ -30,10 +30,9 @@ struct ImageImportTests {
     func exporterCheck() throws {
         try withTempDir { dir in
             try imageFolder(dir.appendingPathComponent("images"))
-            let cli = ExitCodeTests()
             let arguments = ["victims", "import", "--dataset", "image-folder", "--data-dir", "images", "--resize", "32x32",
                              "--channels", "rgb", "--victims-dir", "v", Self.model.path]
-            let first = try cli.amnesia(arguments + ["--zoo", "mine"], in: dir)
+            let first = try amnesia(arguments + ["--zoo", "mine"], in: dir)
             #expect(first.status == 0, "\(first.stderr)")
             #expect(first.stderr.contains("20 images in 10 classes (10 train, 10 test), 3×32×32"), "\(first.stderr)")
             #expect(first.stdout.contains("(exporter: 0."), "\(first.stdout)")
@@ -44,7 +43,7 @@ struct ImageImportTests {
 
             // The accuracy Amnesia measured, given as the exporter's: no warning.
             let measured = try #require(first.stdout.firstMatch(of: /test accuracy (0\.[0-9]+)/)?.1)
-            let second = try cli.amnesia(arguments + ["--zoo", "again", "--expected-accuracy", String(measured)], in: dir)
+            let second = try amnesia(arguments + ["--zoo", "again", "--expected-accuracy", String(measured)], in: dir)
             #expect(second.status == 0 && !second.stderr.contains("differs from the exporter's"), "\(second.stderr)")
         }
     }
