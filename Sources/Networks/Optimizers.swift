@@ -53,14 +53,16 @@ public struct SGD: Optimizer {
 }
 
 /// Adam (Kingma & Ba) with bias correction, and optional L2 weight decay added to the
-/// gradient as PyTorch's `Adam(weight_decay:)` does. ε is added to √v before the bias
-/// correction (PyTorch adds it after): the denominators differ by ε(1/√(1−β2ᵗ) − 1),
-/// far below float resolution for any gradient larger than about 1e-6.
+/// gradient as PyTorch's `Adam(weight_decay:)` does. By default ε is added to √v before
+/// the bias correction (the paper's efficient form, which crafting has always used);
+/// `pytorchEpsilon` adds it after, as PyTorch does: the two differ by a few percent of
+/// the step for gradients near 1e-4 and below, so victims trained "as in PyTorch" use it.
 public struct Adam: Optimizer {
     public var learningRate: Float
     public var beta1: Float
     public let beta2: Float, epsilon: Float
     public let weightDecay: Float
+    public let pytorchEpsilon: Bool
     private var first: [[Float]] = [], second: [[Float]] = []
     private var steps = 0
 
@@ -82,12 +84,14 @@ public struct Adam: Optimizer {
         set { beta1 = newValue }
     }
 
-    public init(learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+    public init(learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+                weightDecay: Float = 0, pytorchEpsilon: Bool = false) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
         self.weightDecay = weightDecay
+        self.pytorchEpsilon = pytorchEpsilon
     }
 
     public mutating func step(_ parameters: [Tensor], _ gradients: [Tensor]) -> [Tensor] {
@@ -96,9 +100,11 @@ public struct Adam: Optimizer {
             second = first
         }
         steps += 1
-        let (b1, b2, eps, decay) = (beta1, beta2, epsilon, weightDecay)
-        let size = learningRate * Float((1 - Foundation.pow(Double(b2), Double(steps))).squareRoot()
-                                        / (1 - Foundation.pow(Double(b1), Double(steps))))
+        let (b1, b2, decay) = (beta1, beta2, weightDecay)
+        let correction2 = (1 - Foundation.pow(Double(b2), Double(steps))).squareRoot()
+        let size = learningRate * Float(correction2 / (1 - Foundation.pow(Double(b1), Double(steps))))
+        // size·m/(√v + ε√(1−β2ᵗ)) = lr/(1−β1ᵗ)·m/(√v̂ + ε): PyTorch's denominator.
+        let eps = pytorchEpsilon ? Float(Double(epsilon) * correction2) : epsilon
         return parameters.indices.map { i in
             let theta = parameters[i].buffer, g = gradients[i].buffer
             return first[i].withUnsafeMutableBufferPointer { m in
@@ -118,13 +124,14 @@ public struct Adam: Optimizer {
 }
 
 /// AdamW (Loshchilov & Hutter): Adam with weight decay decoupled from the gradient, as
-/// PyTorch's `AdamW`: θ ← θ·(1 − lr·λ), then Adam's update with the raw gradient.
+/// PyTorch's `AdamW`: θ ← θ·(1 − lr·λ), then Adam's update (ε placed as PyTorch does)
+/// with the raw gradient.
 public struct AdamW: Optimizer {
     private var adam: Adam
     public let weightDecay: Float
 
     public init(learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0.01) {
-        adam = Adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon)
+        adam = Adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, pytorchEpsilon: true)
         self.weightDecay = weightDecay
     }
 

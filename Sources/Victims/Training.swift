@@ -137,7 +137,7 @@ extension TrainingRecipe {
     func makeOptimizer() -> any Optimizer {
         switch optimizer {
         case .sgd: SGD(learningRate: learningRate, momentum: momentum, weightDecay: weightDecay, nesterov: nesterov)
-        case .adam: Adam(learningRate: learningRate, weightDecay: weightDecay)
+        case .adam: Adam(learningRate: learningRate, weightDecay: weightDecay, pytorchEpsilon: true)
         case .adamw: AdamW(learningRate: learningRate, weightDecay: weightDecay)
         }
     }

@@ -52,7 +52,7 @@ struct ScheduleTests {
         var adamw = AdamW(learningRate: 0.01, weightDecay: 0.05)
         #expect(Self.close(Self.twoSteps(&adamw), [0.9802946, -1.9822800, 0.4969130]))
         // Adam(lr=0.01, weight_decay=0.05): L2 decay added to the gradient.
-        var adam = Adam(learningRate: 0.01, weightDecay: 0.05)
+        var adam = Adam(learningRate: 0.01, weightDecay: 0.05, pytorchEpsilon: true)
         #expect(Self.close(Self.twoSteps(&adam), [0.9809142, -1.9840550, 0.4963796]))
         adam.momentum = 0.85
         #expect(adam.beta1 == 0.85, "one-cycle moves Adam's β1 through momentum")
