@@ -109,6 +109,12 @@ public enum Trainer {
         }
     }
 
+    /// `batchGradients` of the images at `indices` as stored, with plain cross-entropy.
+    static func batchGradients(_ classifier: any Classifier, _ parameters: [Tensor], _ data: LabeledImages,
+                               _ indices: [Int], workers: Int) -> (Float, [Tensor], moved: [Int: Tensor]) {
+        batchGradients(classifier, parameters, data, TrainingBatch(indices: indices, views: [], fill: []), workers: workers)
+    }
+
     /// Label-smoothed targets [N, classes]: 1 − ε + ε/classes at each label, ε/classes
     /// elsewhere (PyTorch's `label_smoothing`); exactly one-hot when ε is 0.
     public static func smoothedTargets(_ labels: [Int], classes: Int, smoothing: Float) -> Tensor {
