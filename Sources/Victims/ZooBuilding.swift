@@ -35,6 +35,10 @@ extension Zoo {
         if let bad = spec.trainClasses?.first(where: { $0 >= data.info.numClasses }) {
             throw SpecError(file: "zoo spec", "train_classes entry \(bad) is not a class of \(spec.dataset) (0…\(data.info.numClasses - 1))")
         }
+        let side = min(data.train.height, data.train.width)
+        if let crop = spec.recipes.map(\.augmentation.crop).first(where: { $0 >= side }) {
+            throw SpecError(file: "zoo spec", "augmentation.crop \(crop) must be below the images' side (\(side) pixels)")
+        }
         let directory = root.appendingPathComponent(spec.name)
         let fresh = Zoo(directory: directory, manifest: ZooManifest(
             spec: spec, classNames: data.info.classNames, inputShape: data.inputShape,
@@ -146,7 +150,9 @@ extension Zoo {
         data: PreparedData, directory: URL, progress: (TrainingProgress) -> Void
     ) throws -> [VictimRecord] {
         var snapshots: [(epoch: Int, parameters: [Tensor])] = []
-        let parameters = Trainer.train(classifier, on: try trainingImages(data.train, spec: spec), recipe: recipe, seed: seed, progress: progress) { epoch, p in
+        let black = zip(data.normalization.mean, data.normalization.std).map { -$0 / $1 }
+        let parameters = Trainer.train(classifier, on: try trainingImages(data.train, spec: spec), recipe: recipe, seed: seed,
+                                       cropFill: black, progress: progress) { epoch, p in
             if role == .crafting && spec.snapshotEpochs.contains(epoch) { snapshots.append((epoch, p)) }
         }
         func save(_ id: String, _ parameters: [Tensor], epoch: Int?) throws -> VictimRecord {

@@ -1,26 +1,71 @@
 import Datasets
 import Foundation
+import Networks
 import ONNX
 import Specs
 
-/// How each victim is trained: plain mini-batch cross-entropy with a seeded shuffle.
+/// The optimizer of a training recipe.
+public enum TrainingOptimizer: String, SpecChoice, Sendable {
+    /// SGD with `momentum` (Nesterov's with `nesterov: true`) and L2 `weight_decay`, as
+    /// PyTorch's SGD.
+    case sgd
+    /// Adam (β 0.9, 0.999) with L2 `weight_decay` added to the gradient, as PyTorch's Adam.
+    case adam
+    /// AdamW: Adam (β 0.9, 0.999) with `weight_decay` decoupled from the gradient, as
+    /// PyTorch's AdamW.
+    case adamw
+}
+
+/// How the learning rate moves over a training run.
+public enum TrainingSchedule: String, SpecChoice, Sendable {
+    /// Multiplied by `decay` at the start of each epoch in `decay_epochs`.
+    case step
+    /// Cosine annealing per iteration to `final_learning_rate` (default 0), after an
+    /// optional linear warm-up of `warmup_epochs` from 0.
+    case cosine
+    /// PyTorch's OneCycleLR per iteration with its defaults: `learning_rate` is the peak,
+    /// reached after `pct_start` (default 0.3) of the steps from a 25th of it, then
+    /// annealed to a 10⁴th of that start; momentum (SGD) or β1 (Adam) goes 0.95 → 0.85 →
+    /// 0.95 against it, replacing the recipe's `momentum`.
+    case oneCycle = "one-cycle"
+}
+
+/// How each victim is trained: mini-batch cross-entropy with a seeded shuffle (and seeded
+/// augmentation), stepped by an optimizer under a learning-rate schedule.
 public struct TrainingRecipe: Codable, Sendable, Equatable, StrictlyDecodable {
     public var epochs: Int = 4
     public var batchSize: Int = 64
-    /// `sgd` (with momentum and weight decay) or `adam`.
-    public var optimizer: String = "sgd"
+    public var optimizer: TrainingOptimizer = .sgd
+    /// The constant or starting rate (`step`), the peak (`cosine`, `one-cycle`).
     public var learningRate: Float = 0.02
+    /// SGD's momentum (Adam's β1 is 0.9).
     public var momentum: Float = 0.9
+    /// Nesterov momentum (SGD only).
+    public var nesterov = false
+    /// L2 (`sgd`, `adam`) or decoupled (`adamw`) weight decay.
     public var weightDecay: Float = 5e-4
-    /// The learning rate is multiplied by `decay` at each epoch in `decayEpochs`.
+    public var schedule: TrainingSchedule = .step
+    /// `step` only: the learning rate is multiplied by `decay` at each epoch in `decayEpochs`.
     public var decayEpochs: [Int] = [3]
     public var decay: Float = 0.2
+    /// `cosine` only: epochs of linear warm-up from 0 (nil: none).
+    public var warmupEpochs: Int?
+    /// `cosine` only: the rate annealed to (nil: 0).
+    public var finalLearningRate: Float?
+    /// `one-cycle` only: the fraction of steps spent rising to the peak (nil: 0.3).
+    public var pctStart: Float?
+    /// Cross-entropy against targets (1 − ε)·one-hot + ε/classes, as PyTorch's
+    /// `CrossEntropyLoss(label_smoothing: ε)`.
+    public var labelSmoothing: Float = 0
+    public var augmentation = Augmentation()
     /// `pytorch` (the framework's defaults) or `xavier` (Dataset Distillation's).
-    public var initialization: String = "pytorch"
+    public var initialization: Initialization = .pytorchDefault
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case epochs, batchSize = "batch_size", optimizer, learningRate = "learning_rate", momentum
-        case weightDecay = "weight_decay", decayEpochs = "decay_epochs", decay, initialization
+        case epochs, batchSize = "batch_size", optimizer, learningRate = "learning_rate", momentum, nesterov
+        case weightDecay = "weight_decay", schedule, decayEpochs = "decay_epochs", decay
+        case warmupEpochs = "warmup_epochs", finalLearningRate = "final_learning_rate", pctStart = "pct_start"
+        case labelSmoothing = "label_smoothing", augmentation, initialization
     }
 
     public init() {}
@@ -36,17 +81,32 @@ public struct TrainingRecipe: Codable, Sendable, Equatable, StrictlyDecodable {
 
     /// Checks the values a person can get wrong, naming the key.
     func validate() throws(SpecError) {
-        let problems = [
-            epochs < 0 ? "training.epochs must be zero (untrained initializations) or more (got \(epochs))" : nil,
-            !(1...Self.maxBatchSize).contains(batchSize) ? "training.batch_size must be 1…\(Self.maxBatchSize) (got \(batchSize))" : nil,
-            !["sgd", "adam"].contains(optimizer) ? "training.optimizer must be sgd or adam (got '\(optimizer)')" : nil,
-            !(learningRate > 0 && learningRate.isFinite) ? "training.learning_rate must be positive and finite (got \(learningRate))" : nil,
-            !(0..<1).contains(momentum) ? "training.momentum must be in [0, 1) (got \(momentum))" : nil,
-            !(weightDecay >= 0 && weightDecay.isFinite) ? "training.weight_decay must be zero or positive and finite (got \(weightDecay))" : nil,
-            !(decay > 0 && decay.isFinite) ? "training.decay must be positive and finite (got \(decay))" : nil,
-            !["pytorch", "xavier"].contains(initialization)
-                ? "training.initialization must be pytorch or xavier (got '\(initialization)')" : nil,
-        ].compactMap { $0 }
+        var problems: [String] = []
+        func require(_ ok: Bool, _ message: @autoclosure () -> String) { if !ok { problems.append("training." + message()) } }
+        func only(_ key: String, _ isSet: Bool, for schedule: TrainingSchedule) {
+            require(!isSet || self.schedule == schedule, "\(key) is for schedule \(schedule.rawValue) only (schedule is \(self.schedule.rawValue)); remove it or set schedule: \(schedule.rawValue)")
+        }
+        require(epochs >= 0, "epochs must be zero (untrained initializations) or more (got \(epochs))")
+        require((1...Self.maxBatchSize).contains(batchSize), "batch_size must be 1…\(Self.maxBatchSize) (got \(batchSize))")
+        require(learningRate > 0 && learningRate.isFinite, "learning_rate must be positive and finite (got \(learningRate))")
+        require((0..<1).contains(momentum), "momentum must be in [0, 1) (got \(momentum))")
+        require(!nesterov || (optimizer == .sgd && momentum > 0),
+                "nesterov needs optimizer sgd with a momentum above 0 (got optimizer \(optimizer.rawValue), momentum \(momentum))")
+        require(weightDecay >= 0 && weightDecay.isFinite, "weight_decay must be zero or positive and finite (got \(weightDecay))")
+        require(decay > 0 && decay.isFinite, "decay must be positive and finite (got \(decay))")
+        only("decay_epochs", !decayEpochs.isEmpty, for: .step)
+        only("warmup_epochs", warmupEpochs != nil, for: .cosine)
+        only("final_learning_rate", finalLearningRate != nil, for: .cosine)
+        only("pct_start", pctStart != nil, for: .oneCycle)
+        if let warmup = warmupEpochs {
+            require((0..<max(epochs, 1)).contains(warmup), "warmup_epochs must be 0…\(max(epochs - 1, 0)), below epochs (got \(warmup))")
+        }
+        if let final = finalLearningRate {
+            require(final >= 0 && final < learningRate, "final_learning_rate must be at least 0 and below learning_rate \(learningRate) (got \(final))")
+        }
+        if let fraction = pctStart { require(fraction > 0 && fraction < 1, "pct_start must be in (0, 1) (got \(fraction))") }
+        require((0..<1).contains(labelSmoothing), "label_smoothing must be in [0, 1) (got \(labelSmoothing))")
+        require(augmentation.crop >= 0, "augmentation.crop must be 0 (no crop) or more pixels (got \(augmentation.crop))")
         if let first = problems.first { throw SpecError(file: "", first) }
     }
 }
@@ -125,13 +185,7 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         heldoutRecipes = try recipes(.heldoutRecipes)
         onnxModel = try c.decodeIfPresent(String.self, forKey: .onnxModel)
         images = try c.decodeIfPresent(ImageOptions.self, forKey: .images)
-        if let text = try c.decodeIfPresent(String.self, forKey: .batchNorm) {
-            guard let mode = BatchNormMode(rawValue: text) else {
-                throw DecodingError.dataCorruptedError(forKey: .batchNorm, in: c, debugDescription:
-                    "'\(text)' is not one of: \(BatchNormMode.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            batchNorm = mode
-        }
+        batchNorm = try c.contains(.batchNorm) && !c.decodeNil(forKey: .batchNorm) ? c.choice(.batchNorm, or: BatchNormMode.eval) : nil
     }
 
     /// The recipe of victim `index` of `role`: its entry of the role's recipe list, cycled,
@@ -140,6 +194,9 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         let list = crafting ? craftingRecipes : heldoutRecipes
         return list.isEmpty ? training : list[index % list.count]
     }
+
+    /// Every recipe the spec trains with.
+    var recipes: [TrainingRecipe] { [training] + craftingRecipes + heldoutRecipes }
 
     /// Offset between the crafting and held-out seed ranges.
     public static let heldoutSeedOffset: UInt64 = 1_000_000
@@ -208,7 +265,9 @@ public struct ZooSpec: Codable, Sendable, Equatable, StrictlyDecodable {
 }
 
 /// One entry of `crafting_recipes` / `heldout_recipes`: the recipe keys it sets, over a
-/// base recipe (the zoo's `training`). Unknown keys are errors, as everywhere.
+/// base recipe (the zoo's `training`). Unknown keys are errors, as everywhere. An entry
+/// that changes `schedule` inherits none of the base schedule's own keys, and one that
+/// changes `optimizer` does not inherit `nesterov`.
 struct RecipeOverride: Decodable, StrictlyDecodable {
     typealias CodingKeys = TrainingRecipe.CodingKeys
     var values: KeyedDecodingContainer<TrainingRecipe.CodingKeys>
@@ -223,12 +282,34 @@ struct RecipeOverride: Decodable, StrictlyDecodable {
         r.epochs = try values.value(.epochs, or: r.epochs)
         r.batchSize = try values.value(.batchSize, or: r.batchSize)
         r.optimizer = try values.value(.optimizer, or: r.optimizer)
+        if r.optimizer != base.optimizer { r.nesterov = false }
         r.learningRate = try values.value(.learningRate, or: r.learningRate)
         r.momentum = try values.value(.momentum, or: r.momentum)
+        r.nesterov = try values.value(.nesterov, or: r.nesterov)
         r.weightDecay = try values.value(.weightDecay, or: r.weightDecay)
+        r.schedule = try values.value(.schedule, or: r.schedule)
+        if r.schedule != base.schedule { (r.decayEpochs, r.warmupEpochs, r.finalLearningRate, r.pctStart) = ([], nil, nil, nil) }
         r.decayEpochs = try values.value(.decayEpochs, or: r.decayEpochs)
         r.decay = try values.value(.decay, or: r.decay)
-        r.initialization = try values.value(.initialization, or: r.initialization)
+        r.warmupEpochs = try values.decodeIfPresent(Int.self, forKey: .warmupEpochs) ?? r.warmupEpochs
+        r.finalLearningRate = try values.decodeIfPresent(Float.self, forKey: .finalLearningRate) ?? r.finalLearningRate
+        r.pctStart = try values.decodeIfPresent(Float.self, forKey: .pctStart) ?? r.pctStart
+        r.labelSmoothing = try values.value(.labelSmoothing, or: r.labelSmoothing)
+        r.augmentation = try values.value(.augmentation, or: r.augmentation)
+        r.initialization = try values.choice(.initialization, or: r.initialization)
         return r
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// The value at `key` among `T`'s cases, or `fallback` when the spec leaves it out; a
+    /// value outside them names the ones allowed (`SpecChoice` for types of other modules).
+    func choice<T: RawRepresentable & CaseIterable>(_ key: Key, or fallback: T) throws -> T where T.RawValue == String {
+        guard let text = try decodeIfPresent(String.self, forKey: key) else { return fallback }
+        guard let value = T(rawValue: text) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription:
+                "'\(text)' is not one of: \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
     }
 }

@@ -33,7 +33,7 @@ enum TinyWorld {
         spec.dataset = "synthetic"
         (spec.crafting, spec.heldout, spec.seed) = (0, 2, 77)
         (spec.training.epochs, spec.training.batchSize, spec.training.decayEpochs) = (4, 8, [])
-        (spec.training.learningRate, spec.training.momentum, spec.training.initialization) = (0.05, 0, "xavier")
+        (spec.training.learningRate, spec.training.momentum, spec.training.initialization) = (0.05, 0, .xavierNormal)
         return try Zoo.train(spec: spec, root: root, workers: 2)
     }
 

@@ -17,7 +17,7 @@ enum TinyDistillation {
         var spec = ZooSpec(name: "tiny-init")
         spec.dataset = "synthetic"
         (spec.crafting, spec.heldout, spec.seed) = (12, 2, 21)
-        (spec.training.epochs, spec.training.initialization) = (0, "xavier")
+        (spec.training.epochs, spec.training.initialization) = (0, .xavierNormal)
         return try Zoo.train(spec: spec, root: root, workers: 2)
     }
 

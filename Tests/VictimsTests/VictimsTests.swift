@@ -60,7 +60,7 @@ struct ZooTests {
     func initializationsAndTasks() throws {
         let root = try temporaryDirectory()
         var spec = Self.tinySpec("inits")
-        (spec.training.epochs, spec.training.initialization) = (0, "xavier")
+        (spec.training.epochs, spec.training.initialization) = (0, .xavierNormal)
         let zoo = try Zoo.train(spec: spec, root: root, workers: 1)
         let classifier = try zoo.classifier()
         var rng = SeededGenerator(seed: zoo.heldout[0].seed)
@@ -154,12 +154,12 @@ struct ZooTests {
             """
         let spec = try SpecFile.decode(ZooSpec.self, yaml: yaml, file: "mixed.yaml")
         #expect(spec.craftingRecipes.count == 2 && spec.craftingRecipes[0] == spec.training)
-        #expect(spec.craftingRecipes[1].batchSize == 16 && spec.craftingRecipes[1].optimizer == "adam")
+        #expect(spec.craftingRecipes[1].batchSize == 16 && spec.craftingRecipes[1].optimizer == .adam)
         #expect(spec.recipe(crafting: true, index: 2) == spec.training && spec.recipe(crafting: false, index: 1).momentum == 0)
         let zoo = try Zoo.train(spec: spec, root: root, workers: 2)
-        #expect(zoo.crafting.map { $0.recipe?.optimizer } == ["sgd", "adam", "sgd"])
+        #expect(zoo.crafting.map { $0.recipe?.optimizer } == [.sgd, .adam, .sgd])
         #expect(zoo.crafting.map { $0.recipe?.epochs } == [2, 1, 2])
-        #expect(zoo.heldout.allSatisfy { $0.recipe?.initialization == "xavier" && $0.recipe?.momentum == 0 })
+        #expect(zoo.heldout.allSatisfy { $0.recipe?.initialization == .xavierNormal && $0.recipe?.momentum == 0 })
         let events = EventLog()
         let again = try Zoo.train(spec: try Zoo(at: zoo.directory).manifest.spec, root: root, workers: 1) { events.append($0) }
         #expect(events.started.isEmpty && again.manifest.victims.count == 5, "the manifest's spec round-trips the recipe lists")
@@ -170,7 +170,7 @@ struct ZooTests {
         } catch { #expect("\(error)".contains("unknown key 'lr'")) }
         let url = root.appendingPathComponent("bad.yaml")
         try "name: z\nheldout_recipes:\n  - {}\n  - {optimizer: rmsprop}\n".write(to: url, atomically: true, encoding: .utf8)
-        do { _ = try ZooSpec.load(url); Issue.record("accepted") } catch { #expect("\(error)".contains("heldout_recipes[1]: optimizer")) }
+        do { _ = try ZooSpec.load(url); Issue.record("accepted") } catch { #expect("\(error)".contains("'heldout_recipes[1].optimizer': 'rmsprop' is not one of: sgd, adam, adamw")) }
         try "name: z\nsnapshot_epochs: [2]\ncrafting_recipes:\n  - {epochs: 2}\n".write(to: url, atomically: true, encoding: .utf8)
         do { _ = try ZooSpec.load(url); Issue.record("accepted") } catch { #expect("\(error)".contains("snapshot_epochs")) }
     }

@@ -58,7 +58,7 @@ extension BenchRunner {
     /// warm-up is negligible.
     func train(classifier: LeNet, data: PreparedData) -> BenchRow {
         var recipe = TrainingRecipe()
-        (recipe.epochs, recipe.batchSize, recipe.optimizer, recipe.momentum, recipe.decayEpochs) = (1, 64, "sgd", 0.9, [])
+        (recipe.epochs, recipe.batchSize, recipe.optimizer, recipe.momentum, recipe.decayEpochs) = (1, 64, .sgd, 0.9, [])
         let elapsed = seconds { _ = Trainer.train(classifier, on: data.train, recipe: recipe, seed: 1, workers: options.workers) }
         let rate = Double(data.train.count) / elapsed
         return BenchRow(workload: "", msPerIter: nil, imagesPerS: rate, min: rate, max: rate, repeats: 1, peakRssMb: 0, load1m: 0)
