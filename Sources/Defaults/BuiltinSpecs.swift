@@ -295,7 +295,7 @@ clip_pixels: true                       # the poison survives an 8-bit PNG round
 name: fashion-tshirt-to-trouser
 zoo: fashion-lenet
 zoo_spec: victims/fashion-lenet.yaml   # trained first if the zoo is missing
-foreign_zoo_spec: victims/fashion-lenet-foreign.yaml  # 8 held-out LeNets of recipes crafting never used
+foreign_zoo_spec: victims/fashion-lenet-foreign.yaml  # 16 held-out LeNets of modern recipes crafting never used
 forget: T-shirt/top                     # K: a class index or name
 target: Trouser                         # T
 knowledge: distribution                 # craft on crafting victims, evaluate on held-out ones
@@ -692,15 +692,16 @@ training:
   initialization: pytorch
 
 """#),
-    ("victims/fashion-lenet-foreign.yaml", #"""
-# A foreign-recipe held-out zoo: LeNets on Fashion-MNIST trained with recipes that no
-# crafting zoo here uses (other optimizers, learning rates, momentum, weight decay,
-# schedules, epochs 2-6, batch sizes 32/128, both initializations). Evaluation only:
-#   amnesia evaluate --poison reports/<run>/poison.safetensors --zoo fashion-lenet-foreign
+    ("victims/fashion-lenet-foreign-legacy.yaml", #"""
+# The first foreign-recipe held-out zoo (kept for comparison with earlier numbers; the
+# modern one is fashion-lenet-foreign.yaml): LeNets on Fashion-MNIST trained with recipes
+# that no crafting zoo here uses (other optimizers, learning rates, momentum, weight decay,
+# step schedules, epochs 2-6, batch sizes 32/128, both initializations). Evaluation only:
+#   amnesia evaluate --poison reports/<run>/poison.safetensors --zoo fashion-lenet-foreign-legacy
 # Each recipe below trains one victim (held-out victim j uses entry j mod 8; set heldout: 16
 # for two each, as the issue 13 ablation did); keys an entry
 # leaves out take `training`'s values. Seeds (7_000_000 + …) are disjoint from every other zoo.
-name: fashion-lenet-foreign
+name: fashion-lenet-foreign-legacy
 dataset: fashion-mnist
 architecture: lenet
 crafting: 0
@@ -725,6 +726,52 @@ heldout_recipes:
   - {optimizer: sgd, learning_rate: 0.005, momentum: 0.95, weight_decay: 0, epochs: 3, batch_size: 32, decay_epochs: []}
   - {optimizer: sgd, learning_rate: 0.03, momentum: 0.5, weight_decay: 0.0001, epochs: 2, batch_size: 32, decay_epochs: [1], decay: 0.5, initialization: xavier}
   - {optimizer: adam, learning_rate: 0.002, weight_decay: 0, epochs: 6, batch_size: 128, decay_epochs: [3, 5], decay: 0.3}
+
+"""#),
+    ("victims/fashion-lenet-foreign.yaml", #"""
+# The foreign-recipe held-out zoo: 16 LeNets on Fashion-MNIST, each trained with a
+# recipe in common use today that no crafting zoo here uses: cosine schedules annealed
+# to (nearly) zero with and without warm-up, one-cycle, AdamW with decoupled weight decay
+# 0.01-0.05, SGD with Nesterov momentum, label smoothing 0.1, random crop and flip,
+# 10-20 epochs, batches of 32-512, both initializations. Evaluation only:
+#   amnesia evaluate --poison reports/<run>/poison.safetensors --zoo fashion-lenet-foreign
+# Held-out victim j trains with entry j mod 16; keys an entry leaves out take
+# `training`'s values (an entry that changes the schedule or the optimizer inherits
+# neither the old schedule's keys nor nesterov). Seeds (21_000_000 + j) are disjoint from
+# every other zoo. The older foreign zoo is fashion-lenet-foreign-legacy.yaml.
+name: fashion-lenet-foreign
+dataset: fashion-mnist
+architecture: lenet
+crafting: 0
+heldout: 16
+seed: 20000000
+training:
+  epochs: 10
+  batch_size: 128
+  optimizer: sgd
+  learning_rate: 0.05
+  momentum: 0.9
+  nesterov: true
+  weight_decay: 0.0005
+  schedule: cosine
+  initialization: pytorch
+heldout_recipes:
+  - {label_smoothing: 0.1}
+  - {optimizer: adamw, learning_rate: 0.002, weight_decay: 0.05, batch_size: 64, warmup_epochs: 1}
+  - {schedule: one-cycle, learning_rate: 0.1, batch_size: 256}
+  - {optimizer: adamw, schedule: one-cycle, learning_rate: 0.005, weight_decay: 0.01, epochs: 12, label_smoothing: 0.1}
+  - {learning_rate: 0.2, batch_size: 512, epochs: 12, warmup_epochs: 2, augmentation: {crop: 2, flip: true}}
+  - {optimizer: adamw, learning_rate: 0.002, weight_decay: 0.02, batch_size: 256, epochs: 20, label_smoothing: 0.1, augmentation: {crop: 4, flip: true}}
+  - {learning_rate: 0.02, weight_decay: 0.0001, batch_size: 32, final_learning_rate: 0.0002}
+  - {optimizer: adamw, learning_rate: 0.003, weight_decay: 0.05, batch_size: 512, warmup_epochs: 1, initialization: xavier}
+  - {schedule: one-cycle, learning_rate: 0.05, pct_start: 0.25, batch_size: 64, label_smoothing: 0.1, augmentation: {flip: true}}
+  - {optimizer: adamw, learning_rate: 0.001, weight_decay: 0.01, batch_size: 32, augmentation: {flip: true}}
+  - {warmup_epochs: 1, label_smoothing: 0.1, initialization: xavier, augmentation: {crop: 2, flip: true}}
+  - {optimizer: adamw, schedule: one-cycle, learning_rate: 0.004, weight_decay: 0.03, batch_size: 512, epochs: 12, augmentation: {crop: 2, flip: true}}
+  - {learning_rate: 0.1, batch_size: 256, warmup_epochs: 1, label_smoothing: 0.1}
+  - {optimizer: adamw, learning_rate: 0.002, weight_decay: 0.05, epochs: 12, final_learning_rate: 0.00001, augmentation: {crop: 4, flip: true}}
+  - {schedule: one-cycle, learning_rate: 0.08, epochs: 15, label_smoothing: 0.1, augmentation: {crop: 4, flip: true}}
+  - {optimizer: adamw, learning_rate: 0.0015, weight_decay: 0.01, batch_size: 64, warmup_epochs: 2, label_smoothing: 0.1, initialization: xavier}
 
 """#),
     ("victims/fashion-lenet-init.yaml", #"""
@@ -770,6 +817,44 @@ crafting_recipes:
   - {learning_rate: 0.01, weight_decay: 0, epochs: 3, decay_epochs: [2], initialization: xavier}
   - {optimizer: adam, learning_rate: 0.003, weight_decay: 0, epochs: 3, decay_epochs: [2], decay: 0.2}
   - {learning_rate: 0.05, momentum: 0.5, weight_decay: 0.0001, epochs: 4, decay_epochs: [2, 3], decay: 0.3}
+
+"""#),
+    ("victims/fashion-lenet-modern.yaml", #"""
+# A crafting zoo of modern recipes: 16 LeNet training runs on Fashion-MNIST cycling over
+# 8 recipes that span annealed ones (cosine to zero, one-cycle) and non-annealed ones
+# (step decay, constant rates), with SGD (Nesterov or not), Adam and AdamW, label
+# smoothing and crop/flip augmentation, 4-8 epochs, batches of 32-256. Each run is also
+# kept after epochs 2 and 3 (48 crafting victims): a mid-training snapshot of an annealed
+# run is a non-annealed network. None of these recipes is a recipe of the held-out
+# fashion-lenet-foreign zoo. Held-out victims cycle over the same recipes (a same-recipe
+# check). Seeds (30_000_000 + i, 31_000_000 + j) are disjoint from every other zoo.
+name: fashion-lenet-modern
+dataset: fashion-mnist
+architecture: lenet
+crafting: 16
+heldout: 8
+seed: 30000000
+snapshot_epochs: [2, 3]
+training:
+  epochs: 6
+  batch_size: 128
+  optimizer: sgd
+  learning_rate: 0.03
+  momentum: 0.9
+  nesterov: true
+  weight_decay: 0.0005
+  schedule: cosine
+  initialization: pytorch
+crafting_recipes: &recipes
+  - {}
+  - {optimizer: adamw, learning_rate: 0.002, weight_decay: 0.01, warmup_epochs: 1, label_smoothing: 0.1}
+  - {schedule: one-cycle, learning_rate: 0.06, batch_size: 64, nesterov: false}
+  - {optimizer: adam, schedule: step, learning_rate: 0.001, weight_decay: 0, epochs: 5, batch_size: 64, decay_epochs: []}
+  - {optimizer: adamw, schedule: one-cycle, learning_rate: 0.004, weight_decay: 0.02, batch_size: 256, augmentation: {crop: 2, flip: true}}
+  - {learning_rate: 0.05, batch_size: 256, epochs: 8, warmup_epochs: 1, label_smoothing: 0.1, augmentation: {flip: true}}
+  - {schedule: step, nesterov: false, learning_rate: 0.01, epochs: 5, batch_size: 32, decay_epochs: []}
+  - {schedule: step, nesterov: false, learning_rate: 0.02, epochs: 4, batch_size: 64, decay_epochs: [3], decay: 0.2, initialization: xavier}
+heldout_recipes: *recipes
 
 """#),
     ("victims/fashion-lenet-pretrained-half.yaml", #"""
