@@ -46,7 +46,7 @@ public struct Oracle: Sendable {
         if let cached: FineTuneRecipe = cache.flatMap({ read(key, in: $0) }) {
             return try Oracle(recipe: cached, classifier: classifier, train: train, forget: forget, target: target, cache: cache)
         }
-        progress("choosing the oracle's learning rate on \(victims.count) crafting victims (\(learningRates.map { "\($0)" }.joined(separator: ", ")))")
+        progress("choosing the oracle's learning rate on \(victims.count) of the scorer's victims (crafting ones, held-out ones in a zoo without): \(learningRates.map { "\($0)" }.joined(separator: ", "))")
         let scorer = Evaluator(classifier: classifier, images: selection.images, forget: forget, target: target)
         var best: (oracle: Oracle, score: Double)?
         for rate in learningRates where !victims.isEmpty {
