@@ -202,9 +202,7 @@ public enum ImageFolder {
     private static func cacheKey(scan: ImageFolderScan, options: ImageOptions, split: (train: [[URL]], test: [[URL]])) -> String {
         var pixelOptions = options
         (pixelOptions.mean, pixelOptions.std) = (nil, nil)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let optionText = (try? encoder.encode(pixelOptions)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let optionText = (try? CanonicalJSON.string(pixelOptions)) ?? ""
         let parts = [ImageCache.format, optionText, "hidden \(scan.hidden)", "\(scan.nonImages.sorted { $0.key < $1.key })"]
             + scan.fingerprint
             + ["train"] + split.train.flatMap { $0.map(\.path) + ["/"] }

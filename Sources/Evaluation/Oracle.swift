@@ -73,7 +73,7 @@ public struct Oracle: Sendable {
     /// per victim weights).
     public func metrics(_ victims: [EvaluatedVictim], evaluator: Evaluator, workers: Int = 2,
                         progress: (String) -> Void = { _ in }) throws -> [String: ClassMetrics] {
-        let recipeKey = (try? JSONEncoder.sorted.encode(recipe)).map { SHA256.hex($0).prefix(12) } ?? ""
+        let recipeKey = (try? CanonicalJSON.encode(recipe)).map { SHA256.hex($0).prefix(12) } ?? ""
         let keys = victims.map { "\(Oracle.fingerprint([$0.parameters]))-\(forget)-\(target)-\(evaluator.images.count)-\(recipeKey)" }
         var found: [String: ClassMetrics] = [:]
         for (victim, key) in zip(victims, keys) {
@@ -104,15 +104,6 @@ public struct Oracle: Sendable {
 
     static func write<T: Encodable>(_ value: T, key: String, in folder: URL) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try AtomicFile.write(JSONEncoder.sorted.encode(value), to: folder.appendingPathComponent("\(key).json"))
-    }
-}
-
-extension JSONEncoder {
-    /// Sorted keys: the same value always encodes to the same bytes.
-    static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
+        try AtomicFile.write(CanonicalJSON.encode(value), to: folder.appendingPathComponent("\(key).json"))
     }
 }

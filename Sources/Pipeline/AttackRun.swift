@@ -78,9 +78,7 @@ public struct AttackRun: Sendable {
     /// The spec plus the zoo's identity, as canonical JSON: what the run name hashes.
     static func resolvedConfig(spec: AttackSpec, zoo: Zoo) throws -> Data {
         struct Resolved: Encodable { let attack: AttackSpec; let zoo: ZooSpec; let victims: [String] }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return try encoder.encode(Resolved(attack: spec, zoo: zoo.manifest.spec, victims: zoo.manifest.victims.map(\.sha256)))
+        return try CanonicalJSON.encode(Resolved(attack: spec, zoo: zoo.manifest.spec, victims: zoo.manifest.victims.map(\.sha256)))
     }
 
     /// The victims the attacker may use.

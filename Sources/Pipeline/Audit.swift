@@ -88,7 +88,7 @@ public struct Audit: Sendable {
                                  defenses: defenses.isEmpty ? nil : scored.defenses.map {
                                      AuditDefense(key: $0.key, summary: $0.poison.victims.summary)
                                  })
-            try AtomicFile.write(Self.canonicalJSON(pair), to: Self.pairURL(directory, k, t))
+            try AtomicFile.write(CanonicalJSON.encode(pair, pretty: true), to: Self.pairURL(directory, k, t))
             let elapsed = Date().timeIntervalSince(start)
             progress("pair \(index + 1)/\(pairs.count) \(k)→\(t): held-out ASR \(String(format: "%.3f", pair.asr.mean)), other-class drop \(String(format: "%.3f", pair.otherAccuracyDrop.mean)) (\(Int(elapsed))s)")
         }
@@ -115,7 +115,7 @@ public struct Audit: Sendable {
         config["pairs"] = String(all.count)
         let plan = AuditPlan(classNames: zoo.manifest.classNames, pairs: all, defenses: keys, seed: template.seed,
                              config: config, command: command)
-        try AtomicFile.write(Self.canonicalJSON(plan), to: url)
+        try AtomicFile.write(CanonicalJSON.encode(plan, pretty: true), to: url)
     }
 
     static func pairURL(_ directory: URL, _ k: Int, _ t: Int) -> URL { directory.appendingPathComponent("pairs/\(k)-\(t).json") }
@@ -126,13 +126,6 @@ public struct Audit: Sendable {
               saved.forget == k, saved.target == t,
               Set(defenses).isSubset(of: saved.defenses?.map(\.key) ?? []) else { return nil }
         return saved
-    }
-
-    /// Sorted-key JSON: the same value gives the same bytes in every process.
-    private static func canonicalJSON(_ value: some Encodable) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return try encoder.encode(value)
     }
 
     /// What a merge found: the report over the complete pairs and the pairs still missing.

@@ -54,8 +54,6 @@ extension PoisonSet {
         try AtomicFile.write(Data(csv.utf8), to: directory.appendingPathComponent("labels.csv"))
         let info = ExportedInfo(dataset: metadata.dataset, classNames: metadata.classNames, mean: metadata.mean, std: metadata.std,
                                 forget: metadata.forget, target: metadata.target, steps: steps, epochs: epochs, stepSizes: stepSizes)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(encoder.encode(info), to: directory.appendingPathComponent("poison.json"))
+        try AtomicFile.write(CanonicalJSON.encode(info, pretty: true), to: directory.appendingPathComponent("poison.json"))
     }
 }

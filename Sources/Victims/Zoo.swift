@@ -171,9 +171,7 @@ public struct Zoo: Sendable {
 
     /// Writes the manifest atomically.
     func saveManifest() throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(encoder.encode(manifest), to: directory.appendingPathComponent("manifest.json"))
+        try AtomicFile.write(CanonicalJSON.encode(manifest, pretty: true), to: directory.appendingPathComponent("manifest.json"))
     }
 
     /// Adds (or replaces, by id) a victim whose weights are already written.

@@ -15,10 +15,8 @@ extension Zoo {
 
     /// Writes the record files of freshly trained victims (their weights already written).
     static func writeRecords(_ records: [VictimRecord], in directory: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         for record in records {
-            try AtomicFile.write(encoder.encode(record),
+            try AtomicFile.write(CanonicalJSON.encode(record, pretty: true),
                                  to: directory.appendingPathComponent("\(recordsFolder)/\(record.id).json"))
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Autodiff
 import Distillation
+import Formats
 import Foundation
 import Poisoning
 
@@ -92,9 +93,7 @@ struct Bench: ParsableCommand {
         let chosen = try workloads
         if child, let workload = chosen.first {
             let row = try BenchRunner(options: self).run(workload)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(row), as: UTF8.self))
+            print(try CanonicalJSON.string(row))
             return
         }
 
@@ -109,9 +108,7 @@ struct Bench: ParsableCommand {
         }
         let report = BenchReport(conditions: conditions, rows: rows)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]  // stable key order, as the PyTorch script
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(try CanonicalJSON.string(report, pretty: true))  // stable key order, as the PyTorch script
         } else {
             printTable(report)
         }
