@@ -38,20 +38,21 @@ let package = Package(
         .target(name: "Autodiff", dependencies: ["CBLAS", "CMalloc", "CKernels"]),
         .target(name: "Formats", dependencies: ["CPNG", "CJPEGDecoder"]),
         .target(name: "Specs", dependencies: ["Yams"]),
-        .target(name: "Datasets", dependencies: ["Autodiff", "Formats", "CZlib"]),
+        // The words every stage shares (what the attacker knows, a victim's role, what a
+        // dataset's labels mean, normalization statistics, confusion counts), linking no
+        // tensor code, so the report model stands on it alone.
+        .target(name: "Vocabulary", dependencies: ["Specs"]),
+        .target(name: "Datasets", dependencies: ["Autodiff", "Formats", "Vocabulary", "CZlib"]),
         .target(name: "Networks", dependencies: ["Autodiff"]),
         .target(name: "ONNX", dependencies: ["Autodiff", "Networks", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
-        // What the attacker knows and which role a victim plays: shared by the zoo, the
-        // crafting, the evaluation and the report model, and linking no tensor code.
-        .target(name: "Vocabulary", dependencies: ["Specs"]),
         .target(name: "Victims", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "ONNX", "Vocabulary"]),
-        .target(name: "Results", dependencies: ["Datasets", "Vocabulary"]),
+        .target(name: "Results", dependencies: ["Vocabulary"]),
         // What crafting and evaluation share: the poison set, the victim's update step, the
         // step-size scorer and the defenses.
         .target(name: "Poisoning", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "Victims", "Results"]),
         .target(name: "Distillation", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "Vocabulary", "Victims", "Poisoning"]),
         .target(name: "Evaluation", dependencies: ["Autodiff", "Formats", "Datasets", "Networks", "Vocabulary", "Victims", "Results", "Poisoning"]),
-        .target(name: "Reports", dependencies: ["Formats", "Datasets", "Results"]),
+        .target(name: "Reports", dependencies: ["Formats", "Results"]),
         .target(name: "Pipeline", dependencies: ["Autodiff", "Formats", "Specs", "Datasets", "Networks", "ONNX", "Vocabulary", "Victims", "Results", "Poisoning", "Distillation", "Evaluation", "Reports"]),
         // What the command line uses when the user names nothing: built-in specs, the
         // per-user folders, the commit it was built from (written by the BuildCommit plugin).
@@ -69,7 +70,7 @@ let package = Package(
         // A JPEG writer, so the tests make the JPEGs they read (Amnesia itself only reads them).
         .target(name: "CJPEGTestEncoder", dependencies: ["CJPEG"], path: "Tests/CJPEGTestEncoder"),
         // Sample reports and audits shared by the Results and Reports tests.
-        .target(name: "ResultsFixtures", dependencies: ["Results", "Datasets", "Vocabulary"], path: "Tests/ResultsFixtures"),
+        .target(name: "ResultsFixtures", dependencies: ["Results", "Vocabulary"], path: "Tests/ResultsFixtures"),
 
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),

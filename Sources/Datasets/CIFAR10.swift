@@ -1,5 +1,6 @@
 import Formats
 import Foundation
+import Vocabulary
 
 /// Reader for the CIFAR-10 binary distribution (`cifar-10-binary.tar.gz`).
 ///

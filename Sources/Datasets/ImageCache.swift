@@ -1,5 +1,6 @@
 import Formats
 import Foundation
+import Vocabulary
 
 /// The decoded splits of an image folder as one safetensors file (8-bit samples, N×C×H×W,
 /// and labels), valid while its `key` matches: a later run reads it instead of decoding.

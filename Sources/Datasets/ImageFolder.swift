@@ -1,6 +1,7 @@
 import Autodiff
 import Formats
 import Foundation
+import Vocabulary
 
 /// A dataset of the user's own images in torchvision's `ImageFolder` layout: class names are
 /// the sorted folder names, one class per folder, and either `root/train/<class>/…` and

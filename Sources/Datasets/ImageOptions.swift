@@ -1,4 +1,5 @@
 import Foundation
+import Vocabulary
 
 /// How an image folder's files become a network's input, recorded in the zoo spec
 /// (`images:`) so every later run (audit, evaluate, craft) loads the images the same way.

@@ -1,4 +1,5 @@
 import Foundation
+import Vocabulary
 
 /// Loader for the MNIST family (MNIST, Fashion-MNIST, KMNIST), which share the IDX file
 /// layout and 28×28 grayscale images with 10 classes.

@@ -1,4 +1,5 @@
 import Autodiff
+import Vocabulary
 
 extension Normalization {
     /// `images` ([N, C, H, W], normalized) with every value clamped to its channel's image

@@ -1,5 +1,6 @@
 import Autodiff
 import Foundation
+import Vocabulary
 
 /// A dataset ready for networks: both splits normalized with per-channel statistics fit
 /// on the training split, which are recorded wherever the data's space matters (zoo

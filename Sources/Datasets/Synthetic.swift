@@ -1,4 +1,5 @@
 import Foundation
+import Vocabulary
 
 /// Small, deterministic, learnable image datasets for tests.
 ///

@@ -18,7 +18,9 @@ import Victims
 ///    times a log-uniform factor);
 /// 3. the outer loss: `outer_loss: margin` (a hinge on the logit margin, so examples
 ///    already won stop pulling) and `retain_kl` (KL to the victim's own pre-step
-///    predictions on the real examples outside class K);
+///    predictions on the real examples outside class K) and `collateral_budget` (a per-victim
+///    hinge on how much the other classes' cross-entropy grows, so only a victim the step
+///    would wreck pays);
 /// 4. combining victims: `victim_cvar` (only the worst share of the sampled victims).
 public struct Robustness: Codable, Sendable, Equatable, StrictlyDecodable {
     /// [low, high]: each victim's inner step size is multiplied by a factor drawn
@@ -41,6 +43,12 @@ public struct Robustness: Codable, Sendable, Equatable, StrictlyDecodable {
     /// Add this weight × KL(p_before ‖ p_after) over the real examples outside class K,
     /// p_before being the victim's own prediction before the poison step.
     public var retainKL: Float?
+    /// Allowed growth, in nats, of each victim's mean cross-entropy on the real examples
+    /// outside class K: beyond it the victim adds `collateral_weight` × the excess. A
+    /// constraint per victim rather than a weight on the mean, because a victim is
+    /// destroyed by its own collateral, whatever the others' is.
+    public var collateralBudget: Float?
+    public var collateralWeight: Float = 10
     /// Differentiable augmentation of the poison images inside the inner step.
     public var augment: Augment?
     /// Hold the last n crafting victims out of sampling as a validation split; every
@@ -52,6 +60,7 @@ public struct Robustness: Codable, Sendable, Equatable, StrictlyDecodable {
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case stepScale = "step_scale", weightAugmentation = "weight_augmentation", sharpnessRadius = "sharpness_radius"
         case outerLoss = "outer_loss", margin, victimCVaR = "victim_cvar", retainKL = "retain_kl", augment
+        case collateralBudget = "collateral_budget", collateralWeight = "collateral_weight"
         case validationVictims = "validation_victims", validateEvery = "validate_every"
     }
 
@@ -68,11 +77,16 @@ public struct Robustness: Codable, Sendable, Equatable, StrictlyDecodable {
         r.margin = try c.value(.margin, or: r.margin)
         r.victimCVaR = try c.decodeIfPresent(Float.self, forKey: .victimCVaR)
         r.retainKL = try c.decodeIfPresent(Float.self, forKey: .retainKL)
+        r.collateralBudget = try c.decodeIfPresent(Float.self, forKey: .collateralBudget)
+        r.collateralWeight = try c.value(.collateralWeight, or: r.collateralWeight)
         r.augment = try c.decodeIfPresent(Augment.self, forKey: .augment)
         r.validationVictims = try c.decodeIfPresent(Int.self, forKey: .validationVictims)
         r.validateEvery = try c.value(.validateEvery, or: r.validateEvery)
         self = r
     }
+
+    /// Whether the outer loss reads the victim's logits before the step.
+    public var needsPreStepLogits: Bool { retainKL != nil || collateralBudget != nil }
 
     /// The first invalid value, named by its key.
     public var problem: String? {
@@ -84,6 +98,12 @@ public struct Robustness: Codable, Sendable, Equatable, StrictlyDecodable {
         if !(margin >= 0 && margin.isFinite) { return "robustness.margin must be zero or positive and finite (got \(margin))" }
         if let q = victimCVaR, !(q > 0 && q <= 1) { return "robustness.victim_cvar must be in (0, 1] (got \(q))" }
         if let k = retainKL, !(k >= 0 && k.isFinite) { return "robustness.retain_kl must be zero or positive and finite (got \(k))" }
+        if let b = collateralBudget, !(b >= 0 && b.isFinite) {
+            return "robustness.collateral_budget must be zero or positive and finite, in nats (got \(b))"
+        }
+        if !(collateralWeight >= 0 && collateralWeight.isFinite) {
+            return "robustness.collateral_weight must be zero or positive and finite (got \(collateralWeight))"
+        }
         if let a = augment, !(0...AttackLimits.augmentShift).contains(a.shift) {
             return "robustness.augment.shift must be 0…\(AttackLimits.augmentShift) pixels (got \(a.shift))"
         }
@@ -215,8 +235,9 @@ extension UnrolledSteps {
 
     /// HOOK 3 — the outer loss of one victim after the poison step: cross-entropy or the
     /// margin hinge against `wanted` (one-hot rows, scaled by `retain_weight`), plus
-    /// `retain_kl` × KL(before ‖ after) on the rows outside class K when `before` (the
-    /// victim's pre-step logits, constant) is given.
+    /// `retain_kl` × KL(before ‖ after) on the rows outside class K, and the
+    /// `collateral_budget` hinge, when `before` (the victim's pre-step logits, constant) is
+    /// given.
     public func outerLoss(_ logits: Tensor, wanted: Tensor, batchLabels: [Int], before: Tensor?) -> Tensor {
         let rows = Float(max(logits.shape[0], 1))
         var loss: Tensor
@@ -232,7 +253,27 @@ extension UnrolledSteps {
             let kl = ((p * (logP - logSoftmax(logits))) * keep).sum() * (1 / rows)
             loss = loss + kl * weight
         }
+        if let budget = spec.robustness.collateralBudget, let before {
+            loss = loss + collateralExcess(after: logits, before: before, batchLabels: batchLabels, budget: budget)
+                * spec.robustness.collateralWeight
+        }
         return loss
+    }
+
+    /// relu(CE_after − CE_before − budget), with CE the mean cross-entropy against the true
+    /// labels over the rows outside class K: zero while the step leaves the other classes
+    /// within the budget.
+    public func collateralExcess(after: Tensor, before: Tensor, batchLabels: [Int], budget: Float) -> Tensor {
+        let kept = batchLabels.filter { $0 != forget }.count
+        guard kept > 0 else { return Tensor(0) }
+        let (mask, truth) = GradientMode.withoutRecording { () -> (Tensor, Tensor) in
+            (Tensor(shape: [batchLabels.count, 1], scalars: batchLabels.map { $0 == forget ? 0 : 1 }),
+             Tensor.oneHot(batchLabels, classes: after.shape[1]))
+        }
+        let scale = 1 / Float(kept)
+        let ceAfter = -((truth * logSoftmax(after)) * mask).sum() * scale
+        let ceBefore = GradientMode.withoutRecording { -((truth * logSoftmax(before)) * mask).sum() * scale }
+        return relu(ceAfter - ceBefore - budget)
     }
 
     /// Mean over rows of relu(κ·w − (z_t − LSE_{j≠t} z_j)·w)… precisely: with w the row's

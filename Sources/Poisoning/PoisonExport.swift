@@ -1,6 +1,7 @@
 import Datasets
 import Formats
 import Foundation
+import Vocabulary
 
 /// A poison set as any framework reads it: one 8-bit PNG per image in pixel space,
 /// `labels.csv` (file, step, label and, with learned soft labels, one probability column

@@ -2,6 +2,7 @@ import Autodiff
 import Datasets
 import Formats
 import Foundation
+import Vocabulary
 
 /// Malicious (or plain) distilled data: images in the network's normalized input space,
 /// their fixed labels, and the learned step size of every step of every epoch.

@@ -1,5 +1,5 @@
-import Datasets
 import Foundation
+import Vocabulary
 
 /// Where the poison set lives and what was learned.
 public struct PoisonInfo: Codable, Equatable, Sendable {

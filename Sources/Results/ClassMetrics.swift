@@ -1,4 +1,4 @@
-import Datasets
+import Vocabulary
 
 /// The metrics of one victim at one moment (before or after the poison step).
 ///

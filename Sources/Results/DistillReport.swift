@@ -1,5 +1,5 @@
-import Datasets
 import Foundation
+import Vocabulary
 
 /// The machine-readable record of one distillation run: `report.json`, schema
 /// `amnesia.distill/1`. A distillation is judged by plain test accuracy after the

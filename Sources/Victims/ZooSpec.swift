@@ -3,6 +3,7 @@ import Foundation
 import Networks
 import ONNX
 import Specs
+import Vocabulary
 
 /// The optimizer of a training recipe.
 public enum TrainingOptimizer: String, SpecChoice, Sendable {

@@ -1,5 +1,6 @@
 import Datasets
 import Testing
+import Vocabulary
 
 @Suite("Confusion counts")
 struct ConfusionTests {

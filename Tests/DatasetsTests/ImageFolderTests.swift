@@ -3,6 +3,7 @@ import Formats
 import Foundation
 import Testing
 import TestSupport
+import Vocabulary
 
 /// Writes `root/<split>/<class>/<file>` as a `width`×`height` PNG of `channels` channels
 /// whose samples are all `value`.

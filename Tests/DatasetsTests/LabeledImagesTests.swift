@@ -2,6 +2,7 @@ import Datasets
 import Foundation
 import Testing
 import TestSupport
+import Vocabulary
 
 @Suite struct LabeledImagesTests {
     let info = DatasetInfo(name: "t", classNames: ["a", "b", "c"])

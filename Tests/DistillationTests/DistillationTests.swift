@@ -278,8 +278,10 @@ struct RobustnessTests {
         let bad: [(inout Robustness) -> Void] = [
             { $0.stepScale = [2, 1] }, { $0.weightAugmentation = -1 }, { $0.sharpnessRadius = -1 },
             { $0.victimCVaR = 0 }, { $0.retainKL = -1 }, { $0.augment = Augment(shift: -1) }, { $0.margin = -1 },
+            { $0.collateralBudget = -0.1 }, { $0.collateralWeight = .infinity },
         ]
-        let keys = ["step_scale", "weight_augmentation", "sharpness_radius", "victim_cvar", "retain_kl", "augment.shift", "margin"]
+        let keys = ["step_scale", "weight_augmentation", "sharpness_radius", "victim_cvar", "retain_kl", "augment.shift", "margin",
+                    "collateral_budget", "collateral_weight"]
         for (change, key) in zip(bad, keys) {
             var s = spec
             change(&s.robustness)
@@ -349,6 +351,7 @@ struct RobustnessTests {
             ("margin", { $0.robustness.outerLoss = .margin }),
             ("victim_cvar", { $0.robustness.victimCVaR = 0.5 }),
             ("retain_kl", { $0.robustness.retainKL = 1 }),
+            ("collateral_budget", { $0.robustness.collateralBudget = 0 }),
             ("augment", { $0.robustness.augment = Augment(shift: 2, flip: true) }),
         ]
         for (name, configure) in options {
@@ -406,5 +409,30 @@ struct RobustnessTests {
         #expect(abs(c.outerLoss(logits, wanted: wanted, batchLabels: [0, 1, 2], before: logits).item - ce) < 1e-5)
         let moved = logits + Tensor.randomNormal([3, 4], using: &rng)
         #expect(c.outerLoss(moved, wanted: wanted, batchLabels: [0, 1, 2], before: logits).item > crossEntropy(moved, targets: wanted).item)
+    }
+
+    @Test("collateral_budget adds weight × the other classes' cross-entropy growth beyond the budget, and nothing within it")
+    func collateralBudget() throws {
+        let c = try crafter { $0.robustness.collateralBudget = 0.1; $0.robustness.collateralWeight = 3 }
+        var rng = SeededGenerator(seed: 9)
+        let before = Tensor.randomNormal([4, 3], using: &rng)
+        let labels = [0, 1, 2, 2]   // class 0 is K: its row never counts
+        let wanted = Tensor.oneHot([1, 1, 2, 2], classes: 3)
+        func otherCE(_ logits: Tensor) -> Float {
+            let rows = logSoftmax(logits).scalars
+            return [1, 2, 3].map { -rows[$0 * 3 + labels[$0]] }.reduce(0, +) / 3
+        }
+        #expect(c.collateralExcess(after: before, before: before, batchLabels: labels, budget: 0.1).item == 0)
+        // Raise every row's logit of its true class: the other classes' cross-entropy falls.
+        let better = before + Tensor.oneHot(labels, classes: 3) * 2
+        #expect(c.collateralExcess(after: better, before: before, batchLabels: labels, budget: 0.1).item == 0)
+        // Lower them: it grows by more than the budget, and the loss adds 3 × the excess.
+        let worse = before - Tensor.oneHot(labels, classes: 3) * 2
+        let growth = otherCE(worse) - otherCE(before)
+        #expect(growth > 0.1)
+        let excess = c.collateralExcess(after: worse, before: before, batchLabels: labels, budget: 0.1).item
+        #expect(abs(excess - (growth - 0.1)) < 1e-4)
+        let loss = c.outerLoss(worse, wanted: wanted, batchLabels: labels, before: before).item
+        #expect(abs(loss - (crossEntropy(worse, targets: wanted).item + 3 * excess)) < 1e-4)
     }
 }

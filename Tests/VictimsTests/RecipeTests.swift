@@ -176,6 +176,19 @@ struct ShippedRecipeZooTests {
         #expect(specs.contains { $0.name == "fashion-lenet-foreign-legacy" && $0.heldout == 8 })
     }
 
+    @Test("the main command's quick foreign zoo: held-out victims of recipes of the foreign zoo, with seeds of its own")
+    func quickForeign() throws {
+        let specs = try Self.specs()
+        let foreign = try #require(specs.first { $0.name == "fashion-lenet-foreign" })
+        let quick = try #require(specs.first { $0.name == "fashion-lenet-foreign-quick" })
+        let foreignRecipes = (0..<foreign.heldout).map { foreign.recipe(crafting: false, index: $0) }
+        #expect(quick.crafting == 0 && quick.heldout >= 4)
+        for j in 0..<quick.heldout { #expect(foreignRecipes.contains(quick.recipe(crafting: false, index: j)), "recipe \(j)") }
+        for other in specs where other.name != quick.name {
+            #expect(Self.seeds(quick).isDisjoint(with: Self.seeds(other)), "\(other.name) shares seeds")
+        }
+    }
+
     @Test("the modern crafting zoo spans annealed and non-annealed recipes, with snapshots and seeds of its own")
     func modern() throws {
         let specs = try Self.specs()

@@ -108,7 +108,7 @@ public struct UnrolledSteps: DistillationMethod {
             // defenses takes; the plain unrolled update without them.
             let (theta, penalty) = defendedUnroll(start, steps: steps, stepSizes: etas, seed: noiseSeed, real: real,
                                                   batchLabels: batchLabels)
-            let before = spec.robustness.retainKL == nil ? nil : GradientMode.withoutRecording { classifier.logits(real, start) }
+            let before = !spec.robustness.needsPreStepLogits ? nil : GradientMode.withoutRecording { classifier.logits(real, start) }
             let outer = outerLoss(classifier.logits(real, theta), wanted: wanted, batchLabels: batchLabels, before: before)
             let loss = penalty.map { outer + $0 } ?? outer
             return (loss.item, gradients(of: loss, wrt: imageLeaves + rhoLeaves + labelLeaves))

@@ -2,6 +2,7 @@ import Autodiff
 import Datasets
 import Networks
 import Poisoning
+import Vocabulary
 
 /// The poison as it arrives after being saved as an 8-bit image (PNG): every pixel
 /// clamped to [0, 1] and rounded to a multiple of 1/255 in pixel space.

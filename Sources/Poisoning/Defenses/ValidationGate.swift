@@ -3,6 +3,7 @@ import Datasets
 import Networks
 import Specs
 import Victims
+import Vocabulary
 
 /// `gate: {max_drop: D}`: RONI-style validation gate. Not differentiable and with no
 /// surrogate, so it has no adaptive form: a spec cannot craft through it.
