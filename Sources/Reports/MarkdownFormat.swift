@@ -126,6 +126,12 @@ public struct MarkdownFormat: ReportFormat {
                  Fmt.pct(p.pair.asr.max), Fmt.ppStat(p.pair.otherAccuracyDrop)]
             })
             md.line()
+        case let .attackerRange(range):
+            md.heading("Gray-box, white-box and the oracle")
+            md.line(mdEscape(AttackerRange.explanation))
+            md.line()
+            md.table(AttackerRange.columns, range.rows.map { AttackerRange.cells($0, escape: mdEscape) })
+            md.line()
         case let .reproduce(r):
             drawReproduction(r, into: &md)
         }
