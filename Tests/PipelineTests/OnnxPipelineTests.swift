@@ -15,6 +15,13 @@ import Victims
 private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("ONNXTests/Fixtures")
 
+/// One epoch in batches of 10: crafting victims trained in a moment on the image folder fixture.
+private let tinyRecipe = {
+    var recipe = TrainingRecipe()
+    (recipe.epochs, recipe.batchSize, recipe.decayEpochs) = (1, 10, [])
+    return recipe
+}()
+
 /// A poison in the format any tool can write: one image per class, K = 0, T = 1.
 private func writePoison(_ url: URL) throws {
     var file = SafeTensors(metadata: ["dataset": "image-folder", "mean": "0.2", "std": "0.3", "K": "0", "T": "1"])
@@ -128,9 +135,7 @@ struct OnnxPipelineTests {
             let images = try makeImageFolder(root.appendingPathComponent("images")).path
             let victims = root.appendingPathComponent("victims")
             let model = fixtures.appendingPathComponent("resnet.onnx")
-            var recipe = TrainingRecipe()
-            (recipe.epochs, recipe.batchSize, recipe.decayEpochs) = (1, 10, [])
-            let make = { try ModelAudit.zoo(model: model, dataset: "image-folder", dataDir: images, crafting: 1, training: recipe,
+            let make = { try ModelAudit.zoo(model: model, dataset: "image-folder", dataDir: images, crafting: 1, training: tinyRecipe,
                                             batchNorm: .train, root: victims) }
             let zoo = try make()
             // Every setting away from the defaults is in the name: another one trains a zoo of its own.
@@ -153,16 +158,14 @@ struct OnnxPipelineTests {
             let images = try makeImageFolder(root.appendingPathComponent("images")).path
             let victims = root.appendingPathComponent("victims")
             let model = fixtures.appendingPathComponent("lenet.onnx")
-            var recipe = TrainingRecipe()
-            (recipe.epochs, recipe.batchSize, recipe.decayEpochs) = (1, 10, [])
-            let zoo = try ModelAudit.zoo(model: model, dataset: "image-folder", dataDir: images, crafting: 1, training: recipe,
+            let zoo = try ModelAudit.zoo(model: model, dataset: "image-folder", dataDir: images, crafting: 1, training: tinyRecipe,
                                          batchNorm: nil, root: victims)
-            #expect(zoo.name == ModelAudit.zooName(model: model, crafting: 1, training: recipe, batchNorm: nil))
+            #expect(zoo.name == ModelAudit.zooName(model: model, crafting: 1, training: tinyRecipe, batchNorm: nil))
             #expect(zoo.heldout.map(\.id) == ["imported-lenet"])
             // The name carries the settings, not the data: other images meet the earlier zoo and say what differs.
             let moved = try makeImageFolder(root.appendingPathComponent("other-images")).path
             let refusal = errorText {
-                _ = try ModelAudit.zoo(model: model, dataset: "image-folder", dataDir: moved, crafting: 1, training: recipe,
+                _ = try ModelAudit.zoo(model: model, dataset: "image-folder", dataDir: moved, crafting: 1, training: tinyRecipe,
                                        batchNorm: nil, root: victims)
             }
             #expect(refusal.contains("holds the crafting victims of an earlier audit with other settings (data_dir \"\(images)\" then, \"\(moved)\" now)"), "\(refusal)")
