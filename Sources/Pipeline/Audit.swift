@@ -28,7 +28,7 @@ public struct Audit: Sendable {
     public var command: [String]?
     /// Also craft each pair on every held-out victim's own weights (`knowledge: fixed` on
     /// it) and score it there: the white-box bound beside the gray-box cell and the oracle.
-    /// It doubles crafting time for one held-out victim (`audit --model`), more for more.
+    /// It adds one crafting per pair and held-out victim (one for `audit --model`).
     /// Not part of the folder's hash: turning it on later adds it to the saved pairs.
     public var whiteBox = false
 

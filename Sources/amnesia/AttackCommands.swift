@@ -318,8 +318,8 @@ struct AuditCommand: ParsableCommand {
             victim, and audits it: the matrix is the model's own. State how you trained it with \
             --recipe so the crafting victims are trained the same way (the zoo's name then carries \
             the recipe's hash, as it carries a changed --crafting: audit-model-c16-recipe-1a2b3c4d). \
-            Each pair is also crafted on the model's own weights (white-box; --no-white-box skips it \
-            and halves the crafting), and the report shows per pair the gray-box ASR (an attacker \
+            Each pair is also crafted on the model's own weights (white-box; --no-white-box skips that \
+            second crafting), and the report shows per pair the gray-box ASR (an attacker \
             who knows only the recipe), the white-box ASR (one who has your weights) and the oracle \
             (the model fine-tuned on the whole training set with K relabelled T: unlimited \
             poisoning), each gray-box and white-box ASR with its share of the oracle's.
