@@ -36,7 +36,10 @@ public struct AttackRun: Sendable {
 
     /// Resolves everything the attack needs, checking the spec against the zoo and data.
     /// `data`, if given, must be the zoo's dataset in its normalization (saves reloading).
-    public init(spec: AttackSpec, zoo: Zoo, foreignZoo: Zoo? = nil, reportsRoot: URL, data: PreparedData? = nil) throws {
+    /// `whiteBoxOnHeldout` lets `fixed_victim` name a held-out victim: the audit's white-box
+    /// bound, crafted on the model it then scores and reported as such, never as transfer.
+    public init(spec: AttackSpec, zoo: Zoo, foreignZoo: Zoo? = nil, reportsRoot: URL, data: PreparedData? = nil,
+                whiteBoxOnHeldout: Bool = false) throws {
         if let problem = spec.problem { throw SpecError(file: spec.name, problem) }
         let data = try data ?? zoo.loadData()
         let (k, t) = try spec.classes(data.info.classNames)
@@ -49,7 +52,7 @@ public struct AttackRun: Sendable {
         if let fixed = spec.fixedVictim, !zoo.manifest.victims.contains(where: { $0.id == fixed }) {
             throw ZooError("fixed_victim '\(fixed)' is not in zoo '\(zoo.name)'; see `amnesia victims show \(zoo.name)`")
         }
-        if let fixed = spec.fixedVictim, zoo.heldout.contains(where: { $0.id == fixed }) {
+        if let fixed = spec.fixedVictim, !whiteBoxOnHeldout, zoo.heldout.contains(where: { $0.id == fixed }) {
             throw ZooError("fixed_victim '\(fixed)' is a held-out victim of zoo '\(zoo.name)': the held-out results would include the victim the poison was crafted on; name a crafting victim")
         }
         if spec.knowledge == .distribution && spec.victimsPerIteration > zoo.crafting.count {

@@ -26,6 +26,11 @@ public struct Audit: Sendable {
     /// The command line that runs this audit (no shard or thread options), recorded in the
     /// plan so a merge can say how to fill the pairs still missing.
     public var command: [String]?
+    /// Also craft each pair on every held-out victim's own weights (`knowledge: fixed` on
+    /// it) and score it there: the white-box bound beside the gray-box cell and the oracle.
+    /// It adds one crafting per pair and held-out victim (one for `audit --model`).
+    /// Not part of the folder's hash: turning it on later adds it to the saved pairs.
+    public var whiteBox = false
 
     /// - Parameters:
     ///   - pairs: the K→T pairs; all ordered pairs of distinct classes when nil.
@@ -63,8 +68,11 @@ public struct Audit: Sendable {
         let keys = defenses.map(\.key)
         var loaded: (data: PreparedData, heldout: [EvaluatedVictim])?
         for (index, (k, t)) in pairs.enumerated() where shard.owns(index) {
-            // A saved pair is reused when it was scored under every defense asked for now.
-            if Self.savedPair(at: Self.pairURL(directory, k, t), forget: k, target: t, defenses: keys) != nil { continue }
+            // A saved pair is reused when it was scored under every defense asked for now
+            // (and has its white-box bound when one is asked for).
+            if Self.savedPair(at: Self.pairURL(directory, k, t), forget: k, target: t, defenses: keys, whiteBox: whiteBox) != nil {
+                continue
+            }
             if shouldStop() { return nil }
             if loaded == nil {
                 let data = try zoo.loadData()
@@ -74,25 +82,55 @@ public struct Audit: Sendable {
             var spec = template
             (spec.name, spec.forget, spec.target) = ("\(template.name)-\(k)-\(t)", String(k), String(t))
             let attack = try AttackRun(spec: spec, zoo: zoo, reportsRoot: directory.appendingPathComponent("runs"), data: data)
-            // The pair's poison is crafted once: a pair saved without a defense asked for now
-            // is scored again from its poison file.
-            let poison = FileManager.default.fileExists(atPath: attack.poisonURL.path) ? try PoisonSet(contentsOf: attack.poisonURL)
-                : try attack.craft(resume: true, workers: workers, shouldStop: shouldStop)?.poison
-            guard let poison else { return nil }
+            guard let poison = try Self.poison(of: attack, workers: workers, shouldStop: shouldStop) else { return nil }
             var plan = EvaluationPlan(poison: poison, heldout: heldout)
             plan.defenses = try defenseUpdates(defenses, data: data, seed: spec.seed)
             plan.oracle = try zoo.oracle(classifier: attack.classifier, data: data, forget: k, target: t, seed: spec.seed,
                                          workers: workers, progress: progress)
             let scored = try plan.run(classifier: attack.classifier, images: data.test, workers: workers)
+            var bound: AuditWhiteBox?
+            if whiteBox {
+                guard let scored = try whiteBoxResults(spec, heldout: heldout, data: data, oracle: plan.oracle,
+                                                       workers: workers, shouldStop: shouldStop) else { return nil }
+                bound = AuditWhiteBox(scored, forget: k)
+            }
             let pair = AuditPair(forget: k, target: t, summary: scored.heldout.summary,
                                  defenses: defenses.isEmpty ? nil : scored.defenses.map {
                                      AuditDefense(key: $0.key, summary: $0.poison.victims.summary)
-                                 })
+                                 }, whiteBox: bound)
             try AtomicFile.write(CanonicalJSON.encode(pair, pretty: true), to: Self.pairURL(directory, k, t))
             let elapsed = Date().timeIntervalSince(start)
-            progress("pair \(index + 1)/\(pairs.count) \(k)→\(t): held-out ASR \(String(format: "%.3f", pair.asr.mean)), other-class drop \(String(format: "%.3f", pair.otherAccuracyDrop.mean)) (\(Int(elapsed))s)")
+            let white = bound.map { ", white-box ASR \(String(format: "%.3f", $0.asr.mean))" } ?? ""
+            let oracle = pair.oracle.map { ", oracle ASR \(String(format: "%.3f", $0.oracleASR.mean))" } ?? ""
+            progress("pair \(index + 1)/\(pairs.count) \(k)→\(t): held-out ASR \(String(format: "%.3f", pair.asr.mean))\(white)\(oracle), other-class drop \(String(format: "%.3f", pair.otherAccuracyDrop.mean)) (\(Int(elapsed))s)")
         }
         return try Self.merge(directory, timings: ["audit": Date().timeIntervalSince(start)]).report
+    }
+
+    /// The poison of `attack`, crafted once: a pair saved without something asked for now is
+    /// scored again from its poison file. Nil when `shouldStop` interrupted the crafting.
+    private static func poison(of attack: AttackRun, workers: Int, shouldStop: @Sendable () -> Bool) throws -> PoisonSet? {
+        FileManager.default.fileExists(atPath: attack.poisonURL.path) ? try PoisonSet(contentsOf: attack.poisonURL)
+            : try attack.craft(resume: true, workers: workers, shouldStop: shouldStop)?.poison
+    }
+
+    /// Each held-out victim stepped on the pair's poison crafted on its own weights alone
+    /// (`spec` as `knowledge: fixed` on it), read against the same `oracle` as the gray-box
+    /// cell. Nil when `shouldStop` interrupted a crafting.
+    private func whiteBoxResults(_ spec: AttackSpec, heldout: [EvaluatedVictim], data: PreparedData, oracle: Oracle?,
+                                 workers: Int, shouldStop: @Sendable () -> Bool) throws -> [VictimResult]? {
+        var results: [VictimResult] = []
+        for victim in heldout {
+            var known = spec
+            (known.name, known.knowledge, known.fixedVictim) = (spec.name + "-white-box", .fixed, victim.id)
+            let attack = try AttackRun(spec: known, zoo: zoo, reportsRoot: directory.appendingPathComponent("runs"),
+                                       data: data, whiteBoxOnHeldout: true)
+            guard let poison = try Self.poison(of: attack, workers: workers, shouldStop: shouldStop) else { return nil }
+            var plan = EvaluationPlan(poison: poison, heldout: [victim])
+            plan.oracle = oracle
+            results += try plan.run(classifier: attack.classifier, images: data.test, workers: workers).heldout.victims
+        }
+        return results
     }
 
     /// Writes (or extends) the folder's plan, what `merge` reads, without running a pair: the
@@ -113,17 +151,25 @@ public struct Audit: Sendable {
         }
         let all = Set(earlier.filter { $0.count == 2 } + pairs.map { [$0.forget, $0.target] }).sorted { $0.lexicographicallyPrecedes($1) }
         config["pairs"] = String(all.count)
-        let plan = AuditPlan(classNames: zoo.manifest.classNames, pairs: all, defenses: keys, seed: template.seed,
-                             config: config, command: command)
+        if whiteBox { config["white_box"] = "each pair also crafted on each held-out victim's own weights" }
+        // The recipe the crafting victims were trained with: what the gray-box attacker knows.
+        config["zoo.crafting"] = String(zoo.crafting.count)
+        for (key, value) in flattenedConfig(try JSONSerialization.jsonObject(with: JSONEncoder().encode(zoo.manifest.spec.training)),
+                                            skipping: []) {
+            config["zoo.training.\(key)"] = value
+        }
+        let plan = AuditPlan(classNames: zoo.manifest.classNames, pairs: all, defenses: keys, whiteBox: whiteBox,
+                             seed: template.seed, config: config, command: command)
         try AtomicFile.write(CanonicalJSON.encode(plan, pretty: true), to: url)
     }
 
     static func pairURL(_ directory: URL, _ k: Int, _ t: Int) -> URL { directory.appendingPathComponent("pairs/\(k)-\(t).json") }
 
-    /// The pair saved at `url` if it is complete and valid for K→T under every defense in `defenses`.
-    private static func savedPair(at url: URL, forget k: Int, target t: Int, defenses: [String]) -> AuditPair? {
+    /// The pair saved at `url` if it is complete and valid for K→T under every defense in
+    /// `defenses`, with its white-box bound when `whiteBox` asks for one.
+    private static func savedPair(at url: URL, forget k: Int, target t: Int, defenses: [String], whiteBox: Bool) -> AuditPair? {
         guard let saved = try? JSONDecoder().decode(AuditPair.self, from: Data(contentsOf: url)),
-              saved.forget == k, saved.target == t,
+              saved.forget == k, saved.target == t, !whiteBox || saved.whiteBox != nil,
               Set(defenses).isSubset(of: saved.defenses?.map(\.key) ?? []) else { return nil }
         return saved
     }
@@ -152,7 +198,8 @@ public struct Audit: Sendable {
         var found: [AuditPair] = []
         var missing: [(forget: Int, target: Int)] = []
         for pair in plan.pairs where pair.count == 2 {
-            if let saved = savedPair(at: pairURL(directory, pair[0], pair[1]), forget: pair[0], target: pair[1], defenses: plan.defenses) {
+            if let saved = savedPair(at: pairURL(directory, pair[0], pair[1]), forget: pair[0], target: pair[1],
+                                     defenses: plan.defenses, whiteBox: plan.whiteBox ?? false) {
                 found.append(saved)
             } else {
                 missing.append((pair[0], pair[1]))
@@ -189,11 +236,13 @@ struct AuditPlan: Codable {
     var pairs: [[Int]]
     /// The keys of the defenses every pair must be scored under.
     var defenses: [String]
+    /// Every pair must carry its white-box bound (nil in plans written before it existed).
+    var whiteBox: Bool?
     var seed: UInt64
     var config: [String: String]
     var command: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case schema, classNames = "class_names", pairs, defenses, seed, config, command
+        case schema, classNames = "class_names", pairs, defenses, whiteBox = "white_box", seed, config, command
     }
 }

@@ -39,19 +39,29 @@ public enum CSVReport {
 
     /// The audit's matrix, one row per audited pair in the audit's order: `forget, target,
     /// forget_name, target_name`, then held-out ASR and other-class accuracy drop (mean,
-    /// std, min, max, victims), then the same under each defense (`<key> asr_mean` …). It
-    /// holds results only (no dates, no timings), so the same audit gives the same bytes
-    /// however it was split into tasks.
+    /// std, min, max, victims); when pairs have an oracle, its mean ASR and the cell's share
+    /// of it (`oracle_asr_mean, asr_over_oracle`); when they have a white-box bound, its mean
+    /// ASR, share of the oracle and other-class drop (`white_box_…`); then held-out ASR and
+    /// drop under each defense (`<key> asr_mean` …). It holds results only (no dates, no
+    /// timings), so the same audit gives the same bytes however it was split into tasks.
     public static func matrix(_ audit: AuditReport) -> String {
         func stat(_ name: String) -> [String] { ["mean", "std", "min", "max", "count"].map { "\(name)_\($0)" } }
         func values(_ s: Stat) -> [String] { ["\(s.mean)", "\(s.std)", "\(s.min)", "\(s.max)", "\(s.count)"] }
+        func ratio(_ oracle: OracleComparison?) -> String { oracle.map { "\($0.meanASRRatio)" } ?? "" }
         let keys = audit.defenseKeys
+        let (oracles, whiteBox) = (audit.pairs.contains { $0.oracle != nil }, audit.hasWhiteBox)
         var header = ["forget", "target", "forget_name", "target_name"] + stat("asr") + stat("other_drop")
+        if oracles { header += ["oracle_asr_mean", "asr_over_oracle"] }
+        if whiteBox { header += ["white_box_asr_mean", "white_box_asr_over_oracle", "white_box_other_drop_mean"] }
         header += keys.flatMap { key in (stat("asr") + stat("other_drop")).map { textField("\(key) \($0)") } }
         var lines = [header.joined(separator: ",")]
         for pair in audit.pairs {
             var fields = ["\(pair.forget)", "\(pair.target)", textField(audit.className(pair.forget)), textField(audit.className(pair.target))]
             fields += values(pair.asr) + values(pair.otherAccuracyDrop)
+            if oracles { fields += [pair.oracle.map { "\($0.oracleASR.mean)" } ?? "", ratio(pair.oracle)] }
+            if whiteBox {
+                fields += pair.whiteBox.map { ["\($0.asr.mean)", ratio($0.oracle), "\($0.otherAccuracyDrop.mean)"] } ?? ["", "", ""]
+            }
             for key in keys {
                 fields += pair.defended(key).map { values($0.asr) + values($0.otherAccuracyDrop) } ?? Array(repeating: "", count: 10)
             }

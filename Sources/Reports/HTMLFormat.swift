@@ -112,6 +112,9 @@ public struct HTMLFormat: ReportFormat {
                     [htmlEscape(p.forget), htmlEscape(p.target), Fmt.pctStat(p.pair.asr), Fmt.pct(p.pair.asr.min),
                      Fmt.pct(p.pair.asr.max), Fmt.ppStat(p.pair.otherAccuracyDrop)]
                 }) + "</section>"
+        case let .attackerRange(range):
+            return "<section><h2>Gray-box, white-box and the oracle</h2><p class=\"note\">\(htmlEscape(AttackerRange.explanation))</p>"
+                + table(AttackerRange.columns, range.rows.map { AttackerRange.cells($0, escape: htmlEscape) }) + "</section>"
         case let .reproduce(r):
             var h = "<section><h2>Reproduce</h2><ul><li>Seed: <code>\(r.seed)</code></li>"
                 + "<li>amnesia version: \(htmlEscape(r.amnesiaVersion))</li>"
@@ -273,7 +276,9 @@ public struct HTMLFormat: ReportFormat {
                     tooltip: "K \(names[k]) → T \(names[t]): ASR \(Fmt.pctStat(p.asr)) "
                         + "(min \(Fmt.pct(p.asr.min)), max \(Fmt.pct(p.asr.max)), n = \(p.asr.count)); "
                         + "other-class accuracy drop \(Fmt.ppStat(drop)) (worst \(Fmt.pp(drop.max)))"
-                        + (p.oracle.map { "; \(oracleWords($0))" } ?? ""))
+                        + (p.oracle.map { "; \(oracleWords($0))" } ?? "")
+                        + (p.whiteBox.map { "; white-box (crafted on the model's weights): ASR \(Fmt.pctStat($0.asr))"
+                            + ($0.oracle.map { ", " + String(format: "%.2f", $0.meanASRRatio) + " of the oracle's" } ?? "") } ?? ""))
             }
         }
         let title = matrix.defense.map { "Vulnerability matrix under \(htmlEscape($0))" } ?? "Vulnerability matrix"

@@ -68,11 +68,8 @@ public struct MarkdownFormat: ReportFormat {
         case let .headline(headline):
             drawHeadline(headline, into: &md)
         case let .oracle(table):
-            md.heading("Against the oracle")
-            md.line(mdEscape(table.explanation))
-            md.line()
-            md.table(OracleTable.columns, table.rows.map { OracleTable.cells($0, escape: mdEscape) })
-            md.line()
+            drawTable("Against the oracle", explanation: table.explanation, OracleTable.columns,
+                      table.rows.map { OracleTable.cells($0, escape: mdEscape) }, into: &md)
         case let .poison(poison):
             md.heading(poison.heading)
             md.line("- File: `\(codeSpan(poison.file))` (\(poison.images) images)")
@@ -126,6 +123,9 @@ public struct MarkdownFormat: ReportFormat {
                  Fmt.pct(p.pair.asr.max), Fmt.ppStat(p.pair.otherAccuracyDrop)]
             })
             md.line()
+        case let .attackerRange(range):
+            drawTable("Gray-box, white-box and the oracle", explanation: AttackerRange.explanation, AttackerRange.columns,
+                      range.rows.map { AttackerRange.cells($0, escape: mdEscape) }, into: &md)
         case let .reproduce(r):
             drawReproduction(r, into: &md)
         }
@@ -195,6 +195,16 @@ public struct MarkdownFormat: ReportFormat {
                     + (pair.oracle.map { " ×\(String(format: "%.2f", $0.meanASRRatio)) of oracle" } ?? "")
             }
         })
+        md.line()
+    }
+
+    /// A section of one table under a paragraph saying what it means.
+    private func drawTable(_ heading: String, explanation: String, _ columns: [String], _ rows: [[String]],
+                           into md: inout MarkdownBuilder) {
+        md.heading(heading)
+        md.line(mdEscape(explanation))
+        md.line()
+        md.table(columns, rows)
         md.line()
     }
 

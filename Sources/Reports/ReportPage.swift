@@ -126,6 +126,7 @@ public struct ReportPage: Sendable {
                 names.indices.map { t in k == t ? nil : audited(k, t)?.defended(key) }
             }, defense: key)))
         }
+        if audit.hasWhiteBox { sections.append(.attackerRange(AttackerRange(rows: ranked))) }
         if !ranked.isEmpty { sections.append(.rankedPairs(ranked)) }
         sections.append(.reproduce(Reproduction(seed: audit.run.seed, amnesiaVersion: audit.run.amnesiaVersion,
                                                 created: audit.run.created, dataset: nil, config: audit.config,

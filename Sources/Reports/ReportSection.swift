@@ -37,6 +37,8 @@ public enum ReportSection: Sendable {
     case matrix(VulnerabilityMatrix)
     /// An audit's pairs, easiest first.
     case rankedPairs([RankedPair])
+    /// An audit's pairs from the attacker without the weights to the one with them to the oracle.
+    case attackerRange(AttackerRange)
     /// What it takes to reproduce the run.
     case reproduce(Reproduction)
 }
@@ -178,6 +180,47 @@ public struct RankedPair: Sendable {
     public var forget: String
     public var target: String
     public var pair: AuditPair
+}
+
+/// Each audited pair three ways, on one scale: the gray-box poison (crafted on victims
+/// trained with the model's recipe, without its weights), the white-box one (crafted on the
+/// model's own weights) and the oracle (the model fine-tuned on the whole training set with
+/// K relabelled T), so a reader sees how far each attacker gets of what poisoning can do.
+public struct AttackerRange: Sendable {
+    /// The pairs, easiest (gray-box) first.
+    public var rows: [RankedPair]
+
+    /// The columns every format shows.
+    public static let columns = ["K", "T", "Gray-box: knows only the recipe", "White-box: crafted on your weights",
+                                 "Oracle: unlimited poisoning", "Other-class drop (gray / white / oracle)"]
+
+    /// The cells of `row` (class names still to be escaped).
+    static func cells(_ row: RankedPair, escape: (String) -> String) -> [String] {
+        let pair = row.pair
+        let white = pair.whiteBox
+        let oracleDrop = pair.oracle.map { Fmt.pp($0.oracleOtherDrop.mean) } ?? "n/a"
+        return [escape(row.forget), escape(row.target), ratioCell(pair.asr, pair.oracle),
+                white.map { ratioCell($0.asr, $0.oracle) } ?? "n/a",
+                pair.oracle.map { Fmt.meanPct($0.oracleASR) } ?? "n/a",
+                "\(Fmt.pp(pair.otherAccuracyDrop.mean)) / \(white.map { Fmt.pp($0.otherAccuracyDrop.mean) } ?? "n/a") / \(oracleDrop)"]
+    }
+
+    /// Mean ASR, its share of the oracle's (destroyed victims count as 0) and how many were destroyed.
+    private static func ratioCell(_ asr: Stat, _ oracle: OracleComparison?) -> String {
+        guard asr.count > 0 else { return "n/a" }
+        guard let oracle else { return Fmt.pct(asr.mean) }
+        let ratio = oracle.asrRatio.count == 0 ? "n/a" : String(format: "%.2f", oracle.meanASRRatio)
+        return "\(Fmt.pct(asr.mean)) (×\(ratio) of oracle)" + (oracle.destroyed.isEmpty ? "" : ", \(oracle.destroyed.count) destroyed")
+    }
+
+    /// What the table means, in one paragraph.
+    static let explanation = "The same pair three ways on the same held-out model. Gray-box: the poison crafted on "
+        + "victims of the model's architecture trained with its recipe (the zoo.training keys in Config), never on its "
+        + "weights: an attacker who knows only how it was trained. White-box: the poison crafted on the model's own "
+        + "weights, the same budget: an attacker who has them. Oracle: the model fine-tuned on the whole training set "
+        + "with K relabelled T, the most any poisoning can do. × of oracle is the mean ASR over the oracle's mean ASR; "
+        + "a model whose other classes fall more than \(Fmt.pp(OracleComparison.destructionMargin)) beyond its oracle's "
+        + "is destroyed, not fooled, and counts as 0."
 }
 
 /// The audit matrix: `cells[k][t]` is the pair K→T when it was audited with data.

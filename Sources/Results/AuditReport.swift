@@ -15,28 +15,35 @@ public struct AuditPair: Codable, Equatable, Sendable {
     public var defenses: [AuditDefense]?
     /// The held-out victims read against the pair's oracle (nil: no oracle was run).
     public var oracle: OracleComparison?
+    /// The white-box bound: each held-out victim's own poison, crafted on its weights (nil:
+    /// the audit did not craft one). Between the gray-box cell and the oracle it says how
+    /// much of the gap is the attacker not having the weights.
+    public var whiteBox: AuditWhiteBox?
 
     enum CodingKeys: String, CodingKey {
         case forget, target, asr
         case otherAccuracyDrop = "other_accuracy_drop"
         case defenses, oracle
+        case whiteBox = "white_box"
     }
 
     /// Memberwise initializer.
     public init(forget: Int, target: Int, asr: Stat, otherAccuracyDrop: Stat, defenses: [AuditDefense]? = nil,
-                oracle: OracleComparison? = nil) {
+                oracle: OracleComparison? = nil, whiteBox: AuditWhiteBox? = nil) {
         self.forget = forget
         self.target = target
         self.asr = asr
         self.otherAccuracyDrop = otherAccuracyDrop
         self.defenses = defenses
         self.oracle = oracle
+        self.whiteBox = whiteBox
     }
 
     /// The pair as `summary` of its held-out victims reads (under `defenses`).
-    public init(forget: Int, target: Int, summary: VictimSetSummary, defenses: [AuditDefense]? = nil) {
+    public init(forget: Int, target: Int, summary: VictimSetSummary, defenses: [AuditDefense]? = nil,
+                whiteBox: AuditWhiteBox? = nil) {
         self.init(forget: forget, target: target, asr: summary.after.asr, otherAccuracyDrop: summary.otherAccuracyDrop,
-                  defenses: defenses, oracle: summary.oracle)
+                  defenses: defenses, oracle: summary.oracle, whiteBox: whiteBox)
     }
 
     /// This pair as the defense `key` left it (nil when it was not scored under it).
@@ -69,6 +76,34 @@ public struct AuditDefense: Codable, Equatable, Sendable {
     /// The defense `key` as `summary` of the defended held-out victims reads.
     public init(key: String, summary: VictimSetSummary) {
         self.init(key: key, asr: summary.after.asr, otherAccuracyDrop: summary.otherAccuracyDrop, oracle: summary.oracle)
+    }
+}
+
+/// One audited pair's white-box bound: every held-out victim stepped on a poison crafted on
+/// its own weights (`knowledge: fixed` on it), the attacker who has the weights.
+public struct AuditWhiteBox: Codable, Equatable, Sendable {
+    /// The held-out victims, each the only victim its poison was crafted on and scored on.
+    public var victims: [String]
+    public var asr: Stat
+    public var otherAccuracyDrop: Stat
+    /// The same victims' oracle (the gray-box cell's), so the two cells read on one scale.
+    public var oracle: OracleComparison?
+
+    enum CodingKeys: String, CodingKey {
+        case victims, asr
+        case otherAccuracyDrop = "other_accuracy_drop"
+        case oracle
+    }
+
+    public init(victims: [String], asr: Stat, otherAccuracyDrop: Stat, oracle: OracleComparison? = nil) {
+        (self.victims, self.asr, self.otherAccuracyDrop, self.oracle) = (victims, asr, otherAccuracyDrop, oracle)
+    }
+
+    /// The white-box results of `victims`, each stepped on its own poison.
+    public init(_ victims: [VictimResult], forget: Int) {
+        let summary = VictimSetSummary(victims: victims, forget: forget)
+        self.init(victims: victims.map(\.id), asr: summary.after.asr, otherAccuracyDrop: summary.otherAccuracyDrop,
+                  oracle: summary.oracle)
     }
 }
 
@@ -123,6 +158,9 @@ public struct AuditReport: VersionedReport, Equatable, Sendable {
         for key in pairs.flatMap({ $0.defenses?.map(\.key) ?? [] }) where !keys.contains(key) { keys.append(key) }
         return keys
     }
+
+    /// Whether any pair carries a white-box bound (the report then shows the three columns).
+    public var hasWhiteBox: Bool { pairs.contains { $0.whiteBox != nil } }
 
     /// Name of class `c`, falling back to its number.
     public func className(_ c: Int) -> String {

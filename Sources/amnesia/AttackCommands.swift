@@ -315,8 +315,16 @@ struct AuditCommand: ParsableCommand {
 
             Your own model: --model model.onnx trains (or reuses) the zoo audit-<file name> of \
             --crafting victims of its architecture on --dataset, adds the model as its held-out \
-            victim, and audits it: the matrix is the model's own.
+            victim, and audits it: the matrix is the model's own. State how you trained it with \
+            --recipe so the crafting victims are trained the same way (the zoo's name then carries \
+            the recipe's hash, as it carries a changed --crafting: audit-model-c16-recipe-1a2b3c4d). \
+            Each pair is also crafted on the model's own weights (white-box; --no-white-box skips that \
+            second crafting), and the report shows per pair the gray-box ASR (an attacker \
+            who knows only the recipe), the white-box ASR (one who has your weights) and the oracle \
+            (the model fine-tuned on the whole training set with K relabelled T: unlimited \
+            poisoning), each gray-box and white-box ASR with its share of the oracle's.
             Example: amnesia audit --model model.onnx --dataset image-folder --data-dir images --pairs 0:1
+            Example: amnesia audit --model model.onnx --recipe recipe.yaml --pairs 0:1   (recipe.yaml: optimizer: adamw, epochs: 10, …)
 
             On a cluster: N tasks sharing the reports folder each run their share of the pairs \
             (--shard I/N, or the index from SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX or \
@@ -331,7 +339,11 @@ struct AuditCommand: ParsableCommand {
     var model: String?
     @Option(help: "With --model: the dataset (e.g. image-folder, fashion-mnist).") var dataset = "fashion-mnist"
     @Option(help: "With --model: the dataset's folder.") var dataDir: String?
-    @Option(parsing: .unconditional, help: "With --model: crafting victims to train on the model's architecture.") var crafting = 8
+    @Option(parsing: .unconditional, help: "With --model: crafting victims to train on the model's architecture.") var crafting = ModelAudit.defaultCrafting
+    @Option(help: ArgumentHelp("With --model: how your model was trained, so the crafting victims are trained the same way: a YAML file of a zoo spec's training: keys (epochs, batch_size, optimizer, learning_rate, momentum, nesterov, weight_decay, schedule, decay_epochs, decay, warmup_epochs, final_learning_rate, pct_start, label_smoothing, augmentation, initialization), or those keys inline, e.g. '{optimizer: adamw, learning_rate: 0.001, epochs: 10}'. Keys left out take the default recipe's values.", valueName: "file-or-keys"))
+    var recipe: String?
+    @Flag(inversion: .prefixedNo, help: "Also craft each pair on the held-out model's own weights and show that white-box ASR beside the gray-box one and the oracle (default: on with --model, off with --zoo, where it crafts once per held-out victim).")
+    var whiteBox: Bool?
     @Option(help: "With --model: batch norm in the victims' poisoned step, eval or train.") var batchNorm = BatchNormMode.eval.rawValue
     @OptionGroup(title: "With --model on an image folder") var images: ImageOptionsGroup
     @Option(help: "Comma-separated K:T pairs (class indices); all 90 ordered pairs when absent.")
@@ -356,6 +368,9 @@ struct AuditCommand: ParsableCommand {
         try checkFolderOption(victimsDir, option: "--victims-dir", writable: false)
         try checkFolderOption(reportsDir, option: "--reports-dir", writable: true)
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1 (got \(workers))") }
+        if recipe != nil && model == nil {
+            throw ValidationError("--recipe states how --model was trained; with --zoo the zoo's own spec says how its victims were trained")
+        }
     }
 
     func run() throws {
@@ -381,16 +396,17 @@ struct AuditCommand: ParsableCommand {
         }
         var audit = try Audit(zoo: zoo, template: template, pairs: parsed, reportsRoot: URL(fileURLWithPath: reportsDir),
                               defenses: try defense.specs())
+        audit.whiteBox = whiteBox ?? (model != nil)
         audit.command = [CommandLine.arguments.first ?? "amnesia", "audit", "--zoo", self.zoo ?? zoo.name, "--spec", spec,
                          "--iterations", String(iterations), "--victims-dir", victimsDir, "--reports-dir", reportsDir]
-            + defense.defenses.flatMap { ["--defense", $0] }
+            + defense.defenses.flatMap { ["--defense", $0] } + (audit.whiteBox ? ["--white-box"] : [])
         if prepare {
             try audit.prepare()
             print(audit.directory.path)
             return
         }
         let share = shard.share(of: audit.pairs).count
-        Console.shared.say("auditing \(shard == .whole ? "" : "shard \(shard): \(share) of ")\(audit.pairs.count) pairs of zoo '\(zoo.name)' with \(iterations) iterations each into \(audit.directory.path)")
+        Console.shared.say("auditing \(shard == .whole ? "" : "shard \(shard): \(share) of ")\(audit.pairs.count) pairs of zoo '\(zoo.name)' with \(iterations) iterations each\(audit.whiteBox ? ", each also crafted on the held-out victims' own weights (white-box)" : "") into \(audit.directory.path)")
         let signals = catchInterrupts()
         defer { signals.cancel() }
         guard let report = try audit.run(shard: shard, workers: workers, shouldStop: { interrupted.load(ordering: .relaxed) },
@@ -421,7 +437,7 @@ struct AuditCommand: ParsableCommand {
             // The zoo records the data folder absolute, so it opens from any folder later.
             return try ModelAudit.zoo(model: URL(fileURLWithPath: model), dataset: dataset,
                                       dataDir: dataDir.map { URL(fileURLWithPath: $0).path }, images: images.options(),
-                                      crafting: crafting, training: TrainingRecipe(), batchNorm: mode == .eval ? nil : mode,
+                                      crafting: crafting, training: try statedRecipe(), batchNorm: mode == .eval ? nil : mode,
                                       root: URL(fileURLWithPath: victimsDir), workers: workers, say: { Console.shared.say($0) }) { event in
                 if case let .finished(record, seconds) = event {
                     Console.shared.say("  \(record.id): test accuracy \(String(format: "%.4f", record.testAccuracy)) in \(formatDuration(seconds))")
@@ -430,5 +446,15 @@ struct AuditCommand: ParsableCommand {
         default:
             throw ValidationError("give either --zoo or --model")
         }
+    }
+
+    /// The recipe --recipe states (a YAML file, or its keys inline), or the default one.
+    private func statedRecipe() throws -> TrainingRecipe {
+        guard let recipe else { return TrainingRecipe() }
+        if FileManager.default.fileExists(atPath: recipe) { return try TrainingRecipe.load(URL(fileURLWithPath: recipe)) }
+        guard recipe.contains(":") else {
+            throw ValidationError("--recipe: no file '\(recipe)'; give a YAML file of a zoo spec's training: keys, or the keys inline, e.g. --recipe '{optimizer: adamw, epochs: 10}'")
+        }
+        return try TrainingRecipe.parse(SpecDocument(yaml: recipe, file: "--recipe"))
     }
 }

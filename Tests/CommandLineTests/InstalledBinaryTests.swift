@@ -108,11 +108,16 @@ struct InstalledBinaryTests {
             try #require(audit.status == 0, "audit failed: \(audit.stderr)")
             let data = installed.home.appendingPathComponent(".local/share/amnesia")
             #expect(audit.stdout.contains("report: \(data.path)/reports/audit-"), "\(audit.stdout)")
-            #expect(contents(data.appendingPathComponent("victims")).contains("audit-model/manifest.json"))
+            // One crafting victim, not the default 8: a zoo of its own name.
+            #expect(contents(data.appendingPathComponent("victims")).contains("audit-model-c1/manifest.json"))
+            // White-box by default with --model: the pair is also crafted on the model's own weights.
+            #expect(contents(data.appendingPathComponent("reports")).contains { $0.contains("-white-box-") && $0.hasSuffix("poison.safetensors") })
 
-            let poison = try #require(contents(data.appendingPathComponent("reports")).first { $0.hasSuffix("poison.safetensors") })
+            let poison = try #require(contents(data.appendingPathComponent("reports")).first {
+                $0.hasSuffix("poison.safetensors") && !$0.contains("white-box")
+            })
             let evaluation = try installed.run(["evaluate", "--poison", data.appendingPathComponent("reports/" + poison).path,
-                                                "--zoo", "audit-model", "--workers", "1"])
+                                                "--zoo", "audit-model-c1", "--workers", "1"])
             try #require(evaluation.status == 0, "evaluate failed: \(evaluation.stderr)")
             #expect(evaluation.stdout.contains("ASR") && evaluation.stdout.contains("report: \(data.path)/reports/"), "\(evaluation.stdout)")
 

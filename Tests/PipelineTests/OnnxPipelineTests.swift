@@ -4,6 +4,9 @@ import Formats
 import Foundation
 import ONNX
 import Pipeline
+import Reports
+import Results
+import Specs
 import Testing
 import TestSupport
 import Victims
@@ -11,6 +14,13 @@ import Victims
 /// The models Tests/ONNXTests/Fixtures/export_fixtures.py exported with PyTorch.
 private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("ONNXTests/Fixtures")
+
+/// One epoch in batches of 10: crafting victims trained in a moment on the image folder fixture.
+private let tinyRecipe = {
+    var recipe = TrainingRecipe()
+    (recipe.epochs, recipe.batchSize, recipe.decayEpochs) = (1, 10, [])
+    return recipe
+}()
 
 /// A poison in the format any tool can write: one image per class, K = 0, T = 1.
 private func writePoison(_ url: URL) throws {
@@ -125,12 +135,12 @@ struct OnnxPipelineTests {
             let images = try makeImageFolder(root.appendingPathComponent("images")).path
             let victims = root.appendingPathComponent("victims")
             let model = fixtures.appendingPathComponent("resnet.onnx")
-            var recipe = TrainingRecipe()
-            (recipe.epochs, recipe.batchSize, recipe.decayEpochs) = (1, 10, [])
-            let make = { try ModelAudit.zoo(model: model, dataset: "image-folder", dataDir: images, crafting: 1, training: recipe,
+            let make = { try ModelAudit.zoo(model: model, dataset: "image-folder", dataDir: images, crafting: 1, training: tinyRecipe,
                                             batchNorm: .train, root: victims) }
             let zoo = try make()
-            #expect(zoo.name == "audit-resnet")
+            // Every setting away from the defaults is in the name: another one trains a zoo of its own.
+            #expect(zoo.name.hasPrefix("audit-resnet-c1-recipe-") && zoo.name.hasSuffix("-bn-train"), "\(zoo.name)")
+            #expect(ModelAudit.zooName(model: model, crafting: ModelAudit.defaultCrafting, training: TrainingRecipe(), batchNorm: nil) == "audit-resnet")
             #expect(zoo.crafting.map(\.id) == ["crafting-000"] && zoo.heldout.map(\.id) == ["imported-resnet"])
             #expect(try make().manifest.victims.count == 2, "a second call reuses the zoo and the imported model")
 
@@ -139,6 +149,66 @@ struct OnnxPipelineTests {
             let audit = try Audit(zoo: zoo, template: template, pairs: [(0, 1)], reportsRoot: root.appendingPathComponent("reports"))
             let report = try #require(try audit.run())
             #expect(report.pairs.count == 1 && (0...1).contains(report.pairs[0].asr.mean))
+        }
+    }
+
+    @Test("audit --model on an ONNX LeNet: gray-box, white-box and oracle per pair, resumed, sharded and merged")
+    func whiteBoxAuditOfTheUsersModel() throws {
+        try withTempDir { root in
+            let images = try makeImageFolder(root.appendingPathComponent("images")).path
+            let victims = root.appendingPathComponent("victims")
+            let model = fixtures.appendingPathComponent("lenet.onnx")
+            let zoo = try ModelAudit.zoo(model: model, dataset: "image-folder", dataDir: images, crafting: 1, training: tinyRecipe,
+                                         batchNorm: nil, root: victims)
+            #expect(zoo.name == ModelAudit.zooName(model: model, crafting: 1, training: tinyRecipe, batchNorm: nil))
+            #expect(zoo.heldout.map(\.id) == ["imported-lenet"])
+            // The name carries the settings, not the data: other images meet the earlier zoo and say what differs.
+            let moved = try makeImageFolder(root.appendingPathComponent("other-images")).path
+            let refusal = errorText {
+                _ = try ModelAudit.zoo(model: model, dataset: "image-folder", dataDir: moved, crafting: 1, training: tinyRecipe,
+                                       batchNorm: nil, root: victims)
+            }
+            #expect(refusal.contains("holds the crafting victims of an earlier audit with other settings (data_dir \"\(images)\" then, \"\(moved)\" now)"), "\(refusal)")
+            #expect(refusal.contains("give another --victims-dir to keep both"))
+
+            var template = AttackSpec(name: "audit", zoo: zoo.name, forget: "0", target: "1")
+            (template.imagesPerClass, template.iterations, template.victimsPerIteration, template.realBatchSize) = (1, 2, 1, 20)
+            let reports = root.appendingPathComponent("reports")
+            // First without the white-box bound: the pair is saved without it.
+            let gray = try #require(try Audit(zoo: zoo, template: template, pairs: [(0, 1)], reportsRoot: reports).run())
+            #expect(gray.pairs.count == 1 && gray.pairs[0].whiteBox == nil && gray.pairs[0].oracle != nil)
+
+            // Asked for it, in two shards: the plan needs it, so the pair saved without it is missing until re-scored.
+            var audit = try Audit(zoo: zoo, template: template, pairs: [(0, 1), (2, 3)], reportsRoot: reports)
+            audit.whiteBox = true
+            _ = try audit.run(shard: Shard(parsing: "1/2"), workers: 1)
+            let partial = try Audit.merge(audit.directory)
+            #expect(partial.report.pairs.map { [$0.forget, $0.target] } == [[2, 3]])
+            #expect(partial.missing.map { [$0.forget, $0.target] } == [[0, 1]])
+            _ = try audit.run(shard: Shard(parsing: "0/2"), workers: 1)
+            let merged = try Audit.merge(audit.directory)
+            #expect(merged.missing.isEmpty && merged.report.pairs.count == 2)
+
+            let first = try #require(merged.report.pairs.first { $0.forget == 0 && $0.target == 1 })
+            #expect(first.asr == gray.pairs[0].asr, "the gray-box cell is re-scored from its saved poison")
+            for pair in merged.report.pairs {
+                let white = try #require(pair.whiteBox)
+                // Crafted on the model and scored on it, read against the gray-box cell's oracle (the same model's).
+                #expect(white.victims == ["imported-lenet"] && white.asr.count == 1 && (0...1).contains(white.asr.mean))
+                let (oracle, whiteOracle) = (try #require(pair.oracle), try #require(white.oracle))
+                #expect(whiteOracle.oracleASR == oracle.oracleASR && whiteOracle.oracleOtherDrop == oracle.oracleOtherDrop)
+            }
+            let runs = try FileManager.default.contentsOfDirectory(atPath: audit.directory.appendingPathComponent("runs").path)
+            #expect(runs.filter { $0.hasPrefix("audit-0-1-white-box-") }.count == 1 && runs.filter { $0.hasPrefix("audit-0-1-") }.count == 2)
+            #expect(merged.report.config["white_box"] != nil && merged.report.config["zoo.training.epochs"] == "1")
+
+            try ReportWriter.write(audit: merged.report, to: audit.directory)
+            let json = try Data(contentsOf: audit.directory.appendingPathComponent(ReportWriter.auditJSONName))
+            #expect(try AuditReport(jsonData: json) == merged.report)
+            let md = try String(contentsOf: audit.directory.appendingPathComponent("audit.md"), encoding: .utf8)
+            #expect(md.contains("White-box: crafted on your weights") && md.contains("Oracle: unlimited poisoning"))
+            let csv = try String(contentsOf: audit.directory.appendingPathComponent(ReportWriter.auditMatrixName), encoding: .utf8)
+            #expect(csv.split(separator: "\n").count == 3 && csv.contains("white_box_asr_mean") && csv.contains("oracle_asr_mean"))
         }
     }
 }
