@@ -57,14 +57,18 @@ public struct PublishedProtocol: Sendable {
     }
 
     /// Test accuracy of every seed's network trained on the set, in seed order, each
-    /// network on its own worker; `progress` hears of each network as it finishes.
+    /// network on its own worker. Seeds in `known` (scores of an interrupted run) are not
+    /// trained again; `finished` hears of each network trained, `progress` too, in words.
     public func accuracies(images: Tensor, targets: Tensor, test: LabeledImages, workers: Int = 2,
+                           known: [UInt64: Double] = [:], finished: @Sendable (UInt64, Double) -> Void = { _, _ in },
                            progress: @Sendable (String) -> Void = { _ in }) -> [Double] {
         parallelMap(seeds, workers: workers) { seed in
+            if let accuracy = known[seed] { return accuracy }
             let start = Date()
             let parameters = train(images: images, targets: targets, seed: seed)
             let predictions = Trainer.predictions(classifier, parameters, on: test)
             let accuracy = Double(zip(predictions, test.labels).filter { $0 == $1 }.count) / Double(max(test.count, 1))
+            finished(seed, accuracy)
             progress(String(format: "  network seed %llu: test accuracy %.2f%% (%.0f s)", seed, 100 * accuracy,
                             Date().timeIntervalSince(start)))
             return accuracy

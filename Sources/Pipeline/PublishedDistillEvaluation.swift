@@ -9,7 +9,9 @@ import Results
 extension DistillRun {
     /// The distilled set, and unless the spec turns them off the real-image controls with
     /// as many images, under the papers' protocol (`evaluation: published`): fresh ConvNet
-    /// networks trained to convergence on each set and scored on the test split.
+    /// networks trained to convergence on each set and scored on the test split. Each
+    /// network's score is saved as it finishes (`PublishedScores`), so a run interrupted
+    /// here resumes with the networks it has not scored.
     public func publishedEvaluation(_ distilled: PoisonSet, workers: Int = 2,
                                     progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> PublishedEvaluationResult {
         let (spec, data) = (run.spec, run.data)
@@ -20,12 +22,20 @@ extension DistillRun {
         let shape = (height: network.inputShape[1], width: network.inputShape[2])
         if options.dsa { evaluation.augmentation = { images, rng in Self.siameseViews(of: images, size: shape, using: &rng) } }
         let recipe = "ConvNet-\(options.depth) (width \(options.width), instance norm, ReLU, average pooling) trained from \(options.networks) initialization(s) for \(options.epochs) epochs: SGD momentum 0.9, weight decay 0.0005, learning rate 0.01 cut tenfold after half the epochs, batches of 256, \(options.dsa ? "DSA augmentation (shift, scale, rotation, flip) of every batch" : "no augmentation")"
-        let start = Date()
+        let start = Date(), saved = PublishedScores(directory: directory)
         func score(_ name: String, _ set: PoisonSet) -> [Double] {
-            progress("published evaluation of \(name) (\(set.labels.count) images): \(recipe)")
             let targets = set.softLabels ?? PublishedProtocol.oneHot(set.labels, classes: network.classes)
-            return evaluation.accuracies(images: set.images, targets: targets, test: data.test, workers: workers, progress: progress)
+            let fingerprint = PublishedScores.fingerprint(recipe: recipe, images: set.images, targets: targets)
+            let known = saved.known(fingerprint, seeds: evaluation.seeds)
+            progress("published evaluation of \(name) (\(set.labels.count) images\(known.isEmpty ? "" : ", \(known.count) network(s) scored earlier"))")
+            return evaluation.accuracies(images: set.images, targets: targets, test: data.test, workers: workers, known: known,
+                                         finished: { seed, accuracy in
+                do { try saved.record(fingerprint, seed: seed, accuracy: accuracy) } catch {
+                    progress("  could not save network seed \(seed)'s score in \(PublishedScores.fileName) (\(error)); it is trained again if the evaluation is interrupted")
+                }
+            }, progress: progress)
         }
+        progress("published evaluation: \(recipe)")
         let distilledScores = score("the distilled set", distilled)
         var controls: [String: [Double]] = [:]
         if options.controls {

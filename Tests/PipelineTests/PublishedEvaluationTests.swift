@@ -63,5 +63,14 @@ struct PublishedEvaluationTests {
             #expect(accuracies.count == 2 && accuracies.allSatisfy { $0 > 0.8 }, "\(name): \(accuracies)")
         }
         #expect(result.recipe.contains("ConvNet-2 (width 8") && result.recipe.contains("40 epochs") && result.recipe.contains("DSA"))
+
+        // Every network's score is saved as it finishes; a second evaluation reads them back.
+        let saved = run.directory.appendingPathComponent("published-scores.json")
+        let scores = try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: saved))
+        #expect(scores.count == 6, "2 networks × (distilled, random real, class means): one k-means centroid a class is the class mean, the same set, scored once")
+        try JSONEncoder().encode(scores.mapValues { _ in 0.125 }).write(to: saved)
+        let resumed = try run.publishedEvaluation(distilled)
+        #expect(resumed.distilled == [0.125, 0.125] && resumed.controls.values.allSatisfy { $0 == [0.125, 0.125] },
+                "saved networks are not trained again")
     }
 }
