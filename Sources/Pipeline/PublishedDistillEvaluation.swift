@@ -21,7 +21,7 @@ extension DistillRun {
         var evaluation = PublishedProtocol(classifier: network, epochs: options.epochs, networks: options.networks, seed: spec.seed)
         let shape = (height: network.inputShape[1], width: network.inputShape[2])
         if options.dsa { evaluation.augmentation = { images, rng in Self.siameseViews(of: images, size: shape, using: &rng) } }
-        let recipe = "ConvNet-\(options.depth) (width \(options.width), instance norm, ReLU, average pooling) trained from \(options.networks) initialization(s) for \(options.epochs) epochs: SGD momentum 0.9, weight decay 0.0005, learning rate 0.01 cut tenfold after half the epochs, batches of 256, \(options.dsa ? "DSA augmentation (shift, scale, rotation, flip) of every batch" : "no augmentation")"
+        let recipe = "ConvNet-\(options.depth) (width \(options.width), instance norm, ReLU, average pooling) trained for \(options.epochs) epochs: SGD momentum 0.9, weight decay 0.0005, learning rate 0.01 cut tenfold after half the epochs, batches of 256, \(options.dsa ? "DSA augmentation (shift, scale, rotation, flip) of every batch" : "no augmentation")"
         let start = Date(), saved = PublishedScores(directory: directory)
         func score(_ name: String, _ set: PoisonSet) -> [Double] {
             let targets = set.softLabels ?? PublishedProtocol.oneHot(set.labels, classes: network.classes)

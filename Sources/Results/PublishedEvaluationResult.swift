@@ -4,7 +4,8 @@ import Foundation
 /// protocol (`evaluation: published`): test accuracy of fresh networks trained on each set
 /// to convergence, one entry per network seed, in `seeds` order.
 public struct PublishedEvaluationResult: Codable, Equatable, Sendable {
-    /// The protocol in one sentence (network, epochs, optimizer, augmentation).
+    /// The protocol in one sentence (network, epochs, optimizer, augmentation); the
+    /// networks are `seeds`, so the sentence (part of each saved score's key) leaves out their count.
     public var recipe: String
     public var seeds: [UInt64]
     public var distilled: [Double]
