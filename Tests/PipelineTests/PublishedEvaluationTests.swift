@@ -64,6 +64,13 @@ struct PublishedEvaluationTests {
         }
         #expect(result.recipe.contains("ConvNet-2 (width 8") && result.recipe.contains("40 epochs") && result.recipe.contains("DSA"))
 
+        var report = try run.evaluate(distilled)
+        report.publishedEvaluation = result
+        try run.write(report)
+        let markdown = try String(contentsOf: run.directory.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(markdown.contains("Papers' protocol, distilled set (ConvNet-2") && markdown.contains("Papers' protocol, control kmeans"))
+        #expect(try DistillReport(jsonData: Data(contentsOf: run.directory.appendingPathComponent("report.json"))) == report)
+
         // Every network's score is saved as it finishes; a second evaluation reads them back.
         let saved = run.directory.appendingPathComponent("published-scores.json")
         let scores = try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: saved))
