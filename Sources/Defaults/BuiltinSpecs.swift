@@ -557,6 +557,36 @@ gradient_matching:
 seed: 1
 
 """#),
+    ("distill/fashion-fixed-init-reference.yaml", #"""
+# Dataset distillation, fixed init, at the reference code's budget (SsnL/dataset-distillation
+# defaults for MNIST): 10 images × 1 step × 3 epochs, Adam(0.01, β = (0.5, 0.999)) on the
+# images and step sizes, real batches of 1,024, 400 passes over the training split
+# (≈ 59 iterations each: 23,600 iterations), the learning rate halved every 40 passes
+# (2,360 iterations). Hours on two cores: it checkpoints every 50 iterations, Ctrl-C
+# stops it after writing one, and the same command with --resume continues, across
+# sessions too. Not run to the end here (distill/README.md).
+#   amnesia distill distill/fashion-fixed-init-reference.yaml [--resume]
+name: fashion-fixed-init-reference
+zoo: fashion-lenet-init
+zoo_spec: victims/fashion-lenet-init.yaml
+objective: standard
+knowledge: fixed
+images_per_class: 1
+steps: 1
+epochs: 3
+initial_step_size: 0.02
+iterations: 23600
+real_batch_size: 1024
+optimizer:
+  learning_rate: 0.01
+  step_size_learning_rate: 0.01
+  beta1: 0.5
+  beta2: 0.999
+  decay_every: 2360
+  decay: 0.5
+seed: 1
+
+"""#),
     ("distill/fashion-fixed-init.yaml", #"""
 # Dataset distillation, fixed init (Dataset Distillation §3.1): 10 images (one per class)
 # and 3 learned step sizes that train ONE known untrained LeNet (the init zoo's first
