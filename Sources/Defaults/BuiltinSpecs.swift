@@ -321,6 +321,78 @@ forget_share: 0.2                       # 20% of each real batch is class K (uni
 retain_weight: 1.5                      # the other classes weigh 1.5× in the outer loss: less collateral
 
 """#),
+    ("distill/fashion-dc-published-ipc1.yaml", #"""
+# gradient matching (DC) on Fashion-MNIST, random init, 1 image per class, outer_loops 1 and network_steps 1 as the DC reference code takes at IPC 1: distilled as fashion-dc.yaml distills
+# (LeNet initializations of the init zoo, the same iteration budget), then scored under the
+# papers' protocol as well (evaluation: published): fresh ConvNet-3 networks (128 wide)
+# trained 300 epochs on the set as the DC reference code's evaluate_synset trains them.
+# The controls under that protocol: fashion-kip-published-ipc1.yaml (at 10 images per class they were not affordable here).
+# Results: distill/README.md.
+#   amnesia distill distill/fashion-dc-published-ipc1.yaml
+name: fashion-dc-published-ipc1
+zoo: fashion-lenet-init
+zoo_spec: victims/fashion-lenet-init.yaml
+objective: standard
+knowledge: distribution
+method: gradient-matching
+images_per_class: 1
+initial_images: real
+steps: 1
+epochs: 50
+iterations: 100
+optimizer:
+  learning_rate: 0.01
+  beta1: 0.5
+  decay_every: 1000
+gradient_matching:
+  outer_loops: 1
+  network_steps: 1
+  network_learning_rate: 0.01
+  real_per_class: 64
+seed: 1
+evaluation: published
+published_evaluation:                   # DC's evaluate_synset: ConvNet-3 (128), 300 epochs, no augmentation
+  networks: 2
+  epochs: 300
+  controls: false
+
+"""#),
+    ("distill/fashion-dc-published-ipc10.yaml", #"""
+# gradient matching (DC) on Fashion-MNIST, random init, 10 images per class: distilled as fashion-dc.yaml distills
+# (LeNet initializations of the init zoo, the same iteration budget), then scored under the
+# papers' protocol as well (evaluation: published): fresh ConvNet-3 networks (128 wide)
+# trained 300 epochs on the set as the DC reference code's evaluate_synset trains them.
+# The controls under that protocol: fashion-kip-published-ipc1.yaml (at 10 images per class they were not affordable here).
+# Results: distill/README.md.
+#   amnesia distill distill/fashion-dc-published-ipc10.yaml
+name: fashion-dc-published-ipc10
+zoo: fashion-lenet-init
+zoo_spec: victims/fashion-lenet-init.yaml
+objective: standard
+knowledge: distribution
+method: gradient-matching
+images_per_class: 10
+initial_images: real
+steps: 1
+epochs: 50
+iterations: 100
+optimizer:
+  learning_rate: 0.01
+  beta1: 0.5
+  decay_every: 1000
+gradient_matching:
+  outer_loops: 10
+  network_steps: 5
+  network_learning_rate: 0.01
+  real_per_class: 64
+seed: 1
+evaluation: published
+published_evaluation:                   # DC's evaluate_synset: ConvNet-3 (128), 300 epochs, no augmentation
+  networks: 1
+  epochs: 300
+  controls: false
+
+"""#),
     ("distill/fashion-dc.yaml", #"""
 # Gradient matching (DC, Zhao et al. ICLR 2021) on Fashion-MNIST, random init: 10 images
 # per class learned by matching, per class, the gradients they and real batches induce in
@@ -351,6 +423,76 @@ gradient_matching:
   network_learning_rate: 0.01
   real_per_class: 64
 seed: 1
+
+"""#),
+    ("distill/fashion-dm-published-ipc1.yaml", #"""
+# distribution matching (DM) on Fashion-MNIST, random init, 1 image per class: distilled as fashion-dm.yaml distills
+# (LeNet initializations of the init zoo, the same iteration budget), then scored under the
+# papers' protocol as well (evaluation: published): fresh ConvNet-3 networks (128 wide)
+# trained 300 epochs on the set as the DC reference code's evaluate_synset trains them.
+# The controls under that protocol: fashion-kip-published-ipc1.yaml (at 10 images per class they were not affordable here).
+# Results: distill/README.md.
+#   amnesia distill distill/fashion-dm-published-ipc1.yaml
+name: fashion-dm-published-ipc1
+zoo: fashion-lenet-init
+zoo_spec: victims/fashion-lenet-init.yaml
+objective: standard
+knowledge: distribution
+method: distribution-matching
+images_per_class: 1
+initial_images: real
+steps: 1
+epochs: 50
+iterations: 300
+victims_per_iteration: 4
+optimizer:
+  learning_rate: 0.01
+  beta1: 0.5
+  decay_every: 1000
+distribution_matching:
+  real_per_class: 128
+  dsa: true
+seed: 1
+evaluation: published
+published_evaluation:                   # DC's evaluate_synset: ConvNet-3 (128), 300 epochs, no augmentation
+  networks: 2
+  epochs: 300
+  controls: false
+
+"""#),
+    ("distill/fashion-dm-published-ipc10.yaml", #"""
+# distribution matching (DM) on Fashion-MNIST, random init, 10 images per class: distilled as fashion-dm.yaml distills
+# (LeNet initializations of the init zoo, the same iteration budget), then scored under the
+# papers' protocol as well (evaluation: published): fresh ConvNet-3 networks (128 wide)
+# trained 300 epochs on the set as the DC reference code's evaluate_synset trains them.
+# The controls under that protocol at this size were not affordable here (distill/README.md).
+# Results: distill/README.md.
+#   amnesia distill distill/fashion-dm-published-ipc10.yaml
+name: fashion-dm-published-ipc10
+zoo: fashion-lenet-init
+zoo_spec: victims/fashion-lenet-init.yaml
+objective: standard
+knowledge: distribution
+method: distribution-matching
+images_per_class: 10
+initial_images: real
+steps: 1
+epochs: 50
+iterations: 300
+victims_per_iteration: 4
+optimizer:
+  learning_rate: 0.01
+  beta1: 0.5
+  decay_every: 1000
+distribution_matching:
+  real_per_class: 128
+  dsa: true
+seed: 1
+evaluation: published
+published_evaluation:                   # DC's evaluate_synset: ConvNet-3 (128), 300 epochs, no augmentation
+  networks: 1
+  epochs: 300
+  controls: false
 
 """#),
     ("distill/fashion-dm.yaml", #"""
@@ -412,6 +554,36 @@ gradient_matching:
   network_learning_rate: 0.01
   real_per_class: 64
   dsa: true
+seed: 1
+
+"""#),
+    ("distill/fashion-fixed-init-reference.yaml", #"""
+# Dataset distillation, fixed init, at the reference code's budget (SsnL/dataset-distillation
+# defaults for MNIST): 10 images × 1 step × 3 epochs, Adam(0.01, β = (0.5, 0.999)) on the
+# images and step sizes, real batches of 1,024, 400 passes over the training split
+# (≈ 59 iterations each: 23,600 iterations), the learning rate halved every 40 passes
+# (2,360 iterations). Hours on two cores: it checkpoints every 50 iterations, Ctrl-C
+# stops it after writing one, and the same command with --resume continues, across
+# sessions too. Not run to the end here (distill/README.md).
+#   amnesia distill distill/fashion-fixed-init-reference.yaml [--resume]
+name: fashion-fixed-init-reference
+zoo: fashion-lenet-init
+zoo_spec: victims/fashion-lenet-init.yaml
+objective: standard
+knowledge: fixed
+images_per_class: 1
+steps: 1
+epochs: 3
+initial_step_size: 0.02
+iterations: 23600
+real_batch_size: 1024
+optimizer:
+  learning_rate: 0.01
+  step_size_learning_rate: 0.01
+  beta1: 0.5
+  beta2: 0.999
+  decay_every: 2360
+  decay: 0.5
 seed: 1
 
 """#),
@@ -535,6 +707,78 @@ kip:
   regularization: 0.01
   label_solve: true
 seed: 1
+
+"""#),
+    ("distill/fashion-kip-published-ipc1.yaml", #"""
+# KIP/LS on Fashion-MNIST, random init, 1 image per class: distilled as fashion-kip-ipc1.yaml distills
+# (LeNet initializations of the init zoo, the same iteration budget), then scored under the
+# papers' protocol as well (evaluation: published): fresh ConvNet-3 networks (128 wide)
+# trained 300 epochs on the set as the DC reference code's evaluate_synset trains them.
+# The real-image controls are scored the same way here (one run per images-per-class suffices).
+# Results: distill/README.md.
+#   amnesia distill distill/fashion-kip-published-ipc1.yaml
+name: fashion-kip-published-ipc1
+zoo: fashion-lenet-init
+zoo_spec: victims/fashion-lenet-init.yaml
+method: kip
+objective: standard
+knowledge: distribution
+victims_per_iteration: 4                # the kernel's networks per iteration
+images_per_class: 1
+initial_images: real
+steps: 1
+epochs: 30                              # KIP→NN: gradient steps on the distilled set
+iterations: 1000
+real_batch_size: 256
+optimizer:
+  learning_rate: 0.05
+  beta1: 0.9
+  decay_every: 1000
+kip:
+  regularization: 0.01
+  label_solve: true
+seed: 1
+evaluation: published
+published_evaluation:                   # DC's evaluate_synset: ConvNet-3 (128), 300 epochs, no augmentation
+  networks: 2
+  epochs: 300
+  controls: true
+
+"""#),
+    ("distill/fashion-kip-published-ipc10.yaml", #"""
+# KIP/LS on Fashion-MNIST, random init, 10 images per class: distilled as fashion-kip-ipc10.yaml distills
+# (LeNet initializations of the init zoo, the same iteration budget), then scored under the
+# papers' protocol as well (evaluation: published): fresh ConvNet-3 networks (128 wide)
+# trained 300 epochs on the set as the DC reference code's evaluate_synset trains them.
+# The controls under that protocol: fashion-kip-published-ipc1.yaml (at 10 images per class they were not affordable here).
+# Results: distill/README.md.
+#   amnesia distill distill/fashion-kip-published-ipc10.yaml
+name: fashion-kip-published-ipc10
+zoo: fashion-lenet-init
+zoo_spec: victims/fashion-lenet-init.yaml
+method: kip
+objective: standard
+knowledge: distribution
+victims_per_iteration: 4                # the kernel's networks per iteration
+images_per_class: 10
+initial_images: real
+steps: 1
+epochs: 30                              # KIP→NN: gradient steps on the distilled set
+iterations: 500
+real_batch_size: 256
+optimizer:
+  learning_rate: 0.01
+  beta1: 0.9
+  decay_every: 1000
+kip:
+  regularization: 0.01
+  label_solve: true
+seed: 1
+evaluation: published
+published_evaluation:                   # DC's evaluate_synset: ConvNet-3 (128), 300 epochs, no augmentation
+  networks: 1
+  epochs: 300
+  controls: false
 
 """#),
     ("distill/fashion-ncfm-ipc1.yaml", #"""

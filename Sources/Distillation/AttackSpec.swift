@@ -158,6 +158,11 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     public var ncfm: NCFMOptions?
     /// Options of `method: trajectory-matching` (TrajectoryOptions.swift); defaults when absent.
     public var trajectoryMatching: TrajectoryOptions?
+    /// How `amnesia distill` scores the set (nil: `steps`); it acts after crafting, so
+    /// it is left out of the run's hash with its section.
+    public var evaluation: DistillEvaluation?
+    /// Options of `evaluation: published` (PublishedEvaluationOptions.swift); defaults when absent.
+    public var publishedEvaluation: PublishedEvaluationOptions?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, zoo, zooSpec = "zoo_spec", foreignZooSpec = "foreign_zoo_spec", forget, target, knowledge, fixedVictim = "fixed_victim"
@@ -168,6 +173,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         case detectionPenalty = "detection_penalty", robustness, kip, ncfm
         case gradientMatching = "gradient_matching", distributionMatching = "distribution_matching"
         case trajectoryMatching = "trajectory_matching"
+        case evaluation, publishedEvaluation = "published_evaluation"
     }
 
     public init(name: String, zoo: String, forget: String, target: String) {
@@ -211,6 +217,8 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         distributionMatching = try c.decodeIfPresent(DistributionMatchingOptions.self, forKey: .distributionMatching)
         ncfm = try c.decodeIfPresent(NCFMOptions.self, forKey: .ncfm)
         trajectoryMatching = try c.decodeIfPresent(TrajectoryOptions.self, forKey: .trajectoryMatching)
+        evaluation = try c.decodeIfPresent(DistillEvaluation.self, forKey: .evaluation)
+        publishedEvaluation = try c.decodeIfPresent(PublishedEvaluationOptions.self, forKey: .publishedEvaluation)
     }
 
     /// A class may be written as a number or a name; `optional` fields default to class 0.
@@ -266,6 +274,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
             return "detection_penalty must be zero or positive and finite (got \(detectionPenalty))"
         }
         if let problem = methodProblem { return problem }
+        if let problem = evaluationProblem { return problem }
         if let fixed = defenses.first(where: { $0.defense.adaptive == nil }) {
             return "defenses: \(fixed.name) is not differentiable and has no surrogate, so it cannot be crafted through (the other defenses can). Score the poison under \(fixed.name) with --defense \(fixed.key) instead"
         }
@@ -300,6 +309,25 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
             if let problem = trajectoryMatching?.problem { return problem }
         }
         return nil
+    }
+
+    /// The first evaluation option that does not fit: a section without its evaluation,
+    /// or an evaluation that only distillation has.
+    var evaluationProblem: String? {
+        if publishedEvaluation != nil && evaluation != .published {
+            return "the published_evaluation section configures evaluation: published; remove it or set evaluation: published"
+        }
+        if evaluation != nil && objective != .standard {
+            return "evaluation: scores a distilled set (objective: standard); remove it from an attack spec"
+        }
+        return publishedEvaluation?.problem
+    }
+
+    /// The spec as crafting sees it: without the options that only act after crafting.
+    public var craftingPart: AttackSpec {
+        var spec = self
+        (spec.evaluation, spec.publishedEvaluation) = (nil, nil)
+        return spec
     }
 
     /// K and T as class indices, checked against the dataset's classes.

@@ -78,10 +78,12 @@ public struct AttackRun: Sendable {
         directory = reportsRoot.appendingPathComponent("\(spec.name)-\(configHash)")
     }
 
-    /// The spec plus the zoo's identity, as canonical JSON: what the run name hashes.
+    /// The spec (what crafting reads of it) plus the zoo's identity, as canonical JSON:
+    /// what the run name hashes. Changing only how a distilled set is evaluated keeps the run.
     static func resolvedConfig(spec: AttackSpec, zoo: Zoo) throws -> Data {
         struct Resolved: Encodable { let attack: AttackSpec; let zoo: ZooSpec; let victims: [String] }
-        return try CanonicalJSON.encode(Resolved(attack: spec, zoo: zoo.manifest.spec, victims: zoo.manifest.victims.map(\.sha256)))
+        try CanonicalJSON.encode(Resolved(attack: spec.craftingPart, zoo: zoo.manifest.spec,
+                                          victims: zoo.manifest.victims.map(\.sha256)))
     }
 
     /// The victims the attacker may use.

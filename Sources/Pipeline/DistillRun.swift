@@ -63,6 +63,14 @@ public struct DistillRun: Sendable {
 
     public var directory: URL { run.directory }
 
+    /// The distilled set of an earlier run of this spec that finished (its poison written,
+    /// no checkpoint left), so that `--resume` evaluates it again instead of distilling anew.
+    public func finishedPoison() throws -> PoisonSet? {
+        let files = FileManager.default
+        guard files.fileExists(atPath: run.poisonURL.path), !files.fileExists(atPath: run.checkpointURL.path) else { return nil }
+        return try PoisonSet(contentsOf: run.poisonURL)
+    }
+
     /// Test accuracy of the setting's networks after the distilled steps (the fixed
     /// network, or the held-out ones), beside the real-image baselines with as many images
     /// trained by as many steps, each baseline's step size chosen on the crafting networks.

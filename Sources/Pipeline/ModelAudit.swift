@@ -44,9 +44,7 @@ public enum ModelAudit {
         var name = "audit-" + SafeName.sanitized(model.deletingPathExtension().lastPathComponent)
         if crafting != defaultCrafting { name += "-c\(crafting)" }
         if training != TrainingRecipe() {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            name += "-recipe-" + String(SHA256.hex((try? encoder.encode(training)) ?? Data()).prefix(8))
+            name += "-recipe-" + String(SHA256.hex((try? CanonicalJSON.encode(training)) ?? Data()).prefix(8))
         }
         if let batchNorm { name += "-bn-\(batchNorm.rawValue)" }
         return name
@@ -60,10 +58,8 @@ public enum ModelAudit {
         guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("manifest.json").path) else { return }
         let earlier = try Zoo(at: directory).manifest
         guard !earlier.victims.isEmpty, earlier.spec != spec else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let (old, new) = try (JSONSerialization.jsonObject(with: encoder.encode(earlier.spec)) as? [String: Any] ?? [:],
-                              JSONSerialization.jsonObject(with: encoder.encode(spec)) as? [String: Any] ?? [:])
+        let (old, new) = try (JSONSerialization.jsonObject(with: CanonicalJSON.encode(earlier.spec)) as? [String: Any] ?? [:],
+                              JSONSerialization.jsonObject(with: CanonicalJSON.encode(spec)) as? [String: Any] ?? [:])
         /// A value as compact JSON: one line, whatever its shape.
         func text(_ value: Any?) -> String {
             guard let value else { return "(none)" }

@@ -167,6 +167,13 @@ extension ReportPage {
         if let crafting = report.results.crafting {
             others.append(("Crafting networks (\(crafting.victims.count), seen while distilling)", crafting.summary.after.accuracy))
         }
+        if let published = report.publishedEvaluation {
+            let seeds = "seeds " + published.seeds.map(String.init).joined(separator: ", ")
+            others.append(("Papers' protocol, distilled set (\(published.recipe); \(seeds))", published.distilledSummary))
+            for (key, stat) in published.controlSummaries.sorted(by: { $0.key < $1.key }) {
+                others.append(("Papers' protocol, control \(key)", stat))
+            }
+        }
         let classes = report.classNames.indices.map { c in
             ClassRow(index: c, name: report.classNames[c], mark: "",
                      before: c < summary.before.perClass.count ? summary.before.perClass[c] : Stat([]),

@@ -34,11 +34,14 @@ public struct DistillReport: VersionedReport, Equatable, Sendable {
     /// resident memory when distilling ended (nil when not measured).
     public var secondsPerIteration: Double?
     public var peakMemoryMiB: Double?
+    /// The papers' protocol (`evaluation: published`); nil when the spec did not ask for it.
+    public var publishedEvaluation: PublishedEvaluationResult?
 
     enum CodingKeys: String, CodingKey {
         case schema, run, setting, settingDescription = "setting_description", dataset, classNames = "class_names"
         case mean, std, poison, steps, epochs, headline, results, baselines, config
         case secondsPerIteration = "seconds_per_iteration", peakMemoryMiB = "peak_memory_mib"
+        case publishedEvaluation = "published_evaluation"
     }
 
     public init(run: RunInfo, setting: String, settingDescription: String, dataset: DatasetInfo, normalization: Normalization,

@@ -2,6 +2,7 @@ import ArgumentParser
 import Distillation
 import Foundation
 import Pipeline
+import Poisoning
 import Reports
 import Results
 
@@ -31,7 +32,14 @@ struct Distill: ParsableCommand {
             or on the fixed one) beside the real-image baselines with as many images taken for as \
             many steps (random real images, k-means centroids, class means), each with its step \
             size chosen on crafting networks only; seconds per iteration and peak memory too. \
-            Ctrl-C writes a checkpoint; --resume continues from it.
+            Ctrl-C writes a checkpoint; --resume continues from it, and on a run that finished \
+            evaluates its distilled set again without distilling.
+
+            With evaluation: published in the spec, the distilled set and the same three \
+            baselines are then also scored as the DC/DSA/DM papers score theirs: fresh ConvNet-3 \
+            networks (published_evaluation: networks, epochs, dsa, width, depth, controls) trained \
+            to convergence on each set with SGD, mean ± std of their test accuracy. Changing only \
+            the evaluation keeps the run folder (its hash covers what crafting reads).
             Examples:
               amnesia distill distill/fashion-fixed-init.yaml
               amnesia distill distill/fashion-random-init.yaml --iterations 200 --resume
@@ -49,12 +57,22 @@ struct Distill: ParsableCommand {
         let announce = "distilling \(distillation.run.name) (\(distillation.setting.rawValue)): \(images) images, \(s.steps) step(s) × \(s.epochs) epoch(s), \(s.iterations) iterations"
         let craftStart = Date()
         let locks = try prepared.lock()
-        guard let (distilled, seconds) = try craftWithProgress(prepared, options: options, locks: locks, announce: announce) else { return }
+        let distilled: PoisonSet, seconds: Double
+        if options.resume, let earlier = try distillation.finishedPoison() {
+            Console.shared.say("\(distillation.run.name) finished distilling earlier: evaluating its poison.safetensors again")
+            (distilled, seconds) = (earlier, 0)
+        } else {
+            guard let crafted = try craftWithProgress(prepared, options: options, locks: locks, announce: announce) else { return }
+            (distilled, seconds) = crafted
+        }
         let peak = peakResidentMegabytes()
         let perIteration = options.resume ? nil : Date().timeIntervalSince(craftStart) / Double(s.iterations)
         var report = try distillation.evaluate(distilled, workers: options.workers,
                                                timings: ["zoo": zooSeconds, "craft": seconds], locks: locks) { Console.shared.say($0) }
         (report.secondsPerIteration, report.peakMemoryMiB) = (perIteration, peak)
+        if s.evaluation == .published {
+            report.publishedEvaluation = try distillation.publishedEvaluation(distilled, workers: options.workers) { Console.shared.say($0) }
+        }
         try distillation.write(report, locks: locks)
         let set = report.headlineSet.summary
         func pct(_ x: Double) -> String { String(format: "%.1f%%", 100 * x) }
@@ -64,6 +82,12 @@ struct Distill: ParsableCommand {
         }
         for (name, baseline) in report.baselines.sorted(by: { $0.key < $1.key }) {
             print("  baseline \(name) (step size \(baseline.stepSize)): \(pct(baseline.summary.after.accuracy.mean)) ± \(pct(baseline.summary.after.accuracy.std))")
+        }
+        if let published = report.publishedEvaluation {
+            func row(_ name: String, _ stat: Stat) { print("    \(name): \(pct(stat.mean)) ± \(pct(stat.std)) over \(stat.count) network(s)") }
+            print("  published protocol (\(published.recipe); seeds \(published.seeds.map(String.init).joined(separator: ", ")), \(formatDuration(published.seconds))):")
+            row("distilled", published.distilledSummary)
+            for (key, stat) in published.controlSummaries.sorted(by: { $0.key < $1.key }) { row("control \(key)", stat) }
         }
         print("  distilling: \(formatDuration(seconds))\(perIteration.map { String(format: ", %.0f ms per iteration", $0 * 1000) } ?? ""), peak memory \(String(format: "%.0f", peak)) MiB")
         print("finished in \(formatDuration(Date().timeIntervalSince(start))); report: \(distillation.directory.appendingPathComponent(ReportWriter.htmlName).path)")
