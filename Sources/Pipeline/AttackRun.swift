@@ -82,7 +82,7 @@ public struct AttackRun: Sendable {
     /// what the run name hashes. Changing only how a distilled set is evaluated keeps the run.
     static func resolvedConfig(spec: AttackSpec, zoo: Zoo) throws -> Data {
         struct Resolved: Encodable { let attack: AttackSpec; let zoo: ZooSpec; let victims: [String] }
-        try CanonicalJSON.encode(Resolved(attack: spec.craftingPart, zoo: zoo.manifest.spec,
+        return try CanonicalJSON.encode(Resolved(attack: spec.craftingPart, zoo: zoo.manifest.spec,
                                           victims: zoo.manifest.victims.map(\.sha256)))
     }
 
