@@ -320,8 +320,11 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         if evaluation != nil && objective != .standard {
             return "evaluation: scores a distilled set (objective: standard); remove it from an attack spec"
         }
-        return publishedEvaluation?.problem
+        return publishedEvaluation?.problem(iterations: iterations)
     }
+
+    /// The iterations whose set a run keeps as a snapshot: the published evaluation's curve.
+    public var snapshotIterations: Set<Int> { evaluation == .published ? Set(publishedEvaluation?.curve ?? []) : [] }
 
     /// The spec as crafting sees it: without the options that only act after crafting.
     public var craftingPart: AttackSpec {

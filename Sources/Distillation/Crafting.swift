@@ -12,13 +12,15 @@ public struct CraftProgress: Sendable {
 
 /// The loop every method runs under: resume from a checkpoint, iterate, checkpoint every
 /// `checkpointEvery` iterations, when asked to stop and at the end (the caller deletes the
-/// checkpoint once the poison is safely written).
+/// checkpoint once the poison is safely written), and hand over the set at the iterations
+/// in `snapshots` (0: the starting set) for a learning curve.
 public enum Crafting {
     /// Runs `method` to its last iteration and returns its poison set, or nil when
     /// `shouldStop` turned true (a checkpoint was written first).
     public static func run<Method: DistillationMethod>(
         _ method: Method, checkpoint url: URL, configHash: String, resume: Bool, checkpointEvery: Int = 50,
         workers: Int = 2, shouldStop: @Sendable () -> Bool = { false },
+        snapshots: Set<Int> = [], snapshot: (Int, PoisonSet) throws -> Void = { _, _ in },
         progress: (CraftProgress) -> Void = { _ in }
     ) throws -> PoisonSet? {
         var state = method.initialState()
@@ -34,12 +36,14 @@ public enum Crafting {
         }
         let start = Date()
         let startIteration = state.iteration
+        if startIteration == 0, snapshots.contains(0) { try snapshot(0, method.poisonSet(state)) }
         while state.iteration < method.iterations {
             if shouldStop() {
                 try Checkpoint.write(state, configHash: configHash, to: url)
                 return nil
             }
             method.iterate(&state, workers: workers)
+            if snapshots.contains(state.iteration) { try snapshot(state.iteration, method.poisonSet(state)) }
             if state.iteration % checkpointEvery == 0 { try Checkpoint.write(state, configHash: configHash, to: url) }
             progress(CraftProgress(iteration: state.iteration, iterations: method.iterations, loss: state.lastLoss ?? 0,
                                    stepSizes: state.currentStepSizes,

@@ -28,8 +28,18 @@ public struct PublishedEvaluationOptions: Codable, Sendable, Equatable, Strictly
     /// Score the random-real, k-means and class-mean controls under the same protocol
     /// (they do not depend on the method: one run per images-per-class suffices).
     public var controls: Bool = true
+    /// Iterations at which the distilling run keeps a snapshot of its set
+    /// (`snapshots/iteration-NNNNNN.safetensors`, 0 = the starting set), each scored under
+    /// the protocol beside the final set: the learning curve that says how far a longer
+    /// run would go when the papers' budget is out of reach.
+    public var curve: [Int] = []
+    /// Where to extrapolate that curve to (the paper's iteration count): a least-squares
+    /// line of mean accuracy on ln(iteration), reported as extrapolated, never as measured.
+    public var extrapolateTo: Int?
 
-    public enum CodingKeys: String, CodingKey, CaseIterable { case networks, epochs, dsa, width, depth, controls }
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case networks, epochs, dsa, width, depth, controls, curve, extrapolateTo = "extrapolate_to"
+    }
 
     public init() {}
 
@@ -43,18 +53,35 @@ public struct PublishedEvaluationOptions: Codable, Sendable, Equatable, Strictly
         o.width = try c.value(.width, or: o.width)
         o.depth = try c.value(.depth, or: o.depth)
         o.controls = try c.value(.controls, or: o.controls)
+        o.curve = try c.value(.curve, or: o.curve)
+        o.extrapolateTo = try c.decodeIfPresent(Int.self, forKey: .extrapolateTo)
         self = o
     }
 
     /// The largest values accepted: far above the papers' protocol.
     public static let maxNetworks = 100, maxEpochs = 100_000, maxWidth = 1024, maxDepth = 5
 
-    /// The first invalid value, named by its key.
-    var problem: String? {
+    /// The first invalid value, named by its key; `iterations` is the spec's budget, which
+    /// bounds the curve and the extrapolation.
+    func problem(iterations: Int) -> String? {
         let ranges = [("networks", networks, Self.maxNetworks), ("epochs", epochs, Self.maxEpochs),
                       ("width", width, Self.maxWidth), ("depth", depth, Self.maxDepth)]
         if let (key, value, limit) = ranges.first(where: { !(1...$0.2).contains($0.1) }) {
             return "published_evaluation.\(key) must be 1…\(limit) (got \(value))"
+        }
+        if let bad = curve.first(where: { !(0..<iterations).contains($0) }) {
+            return "published_evaluation.curve: \(bad) is not an iteration before the last (0…\(iterations - 1)); the final set is always scored"
+        }
+        if curve != curve.sorted() || Set(curve).count != curve.count {
+            return "published_evaluation.curve must list increasing iterations, each once (got \(curve))"
+        }
+        if let target = extrapolateTo {
+            if target <= iterations {
+                return "published_evaluation.extrapolate_to must be beyond the run's \(iterations) iterations (got \(target)): up to there the curve is measured"
+            }
+            if !curve.contains(where: { $0 >= 1 }) {
+                return "published_evaluation.extrapolate_to needs a curve point at iteration 1 or later besides the final set (a line needs two points on ln(iteration))"
+            }
         }
         return nil
     }

@@ -133,12 +133,21 @@ public struct AttackRun: Sendable {
         let victims = try attackerVictims().map { try zoo.parameters(of: $0) }
         let method = spec.makeMethod(craftingContext(victims: victims))
         let start = Date()
+        let snapshots = spec.snapshotIterations
+        if !snapshots.isEmpty { try FileManager.default.createDirectory(at: snapshotURL(0).deletingLastPathComponent(), withIntermediateDirectories: true) }
         guard let poison = try Crafting.run(method, checkpoint: checkpointURL, configHash: configHash, resume: resume,
-                                            checkpointEvery: checkpointEvery, workers: workers, shouldStop: shouldStop, progress: progress) else { return nil }
+                                            checkpointEvery: checkpointEvery, workers: workers, shouldStop: shouldStop,
+                                            snapshots: snapshots, snapshot: { try $1.write(to: snapshotURL($0)) },
+                                            progress: progress) else { return nil }
         try poison.write(to: poisonURL)
         try AtomicFile.write(poison.grid().encoded(), to: directory.appendingPathComponent("poison.png"))
         try FileManager.default.removeItem(at: checkpointURL)
         return (poison, Date().timeIntervalSince(start))
+    }
+
+    /// Where the set of iteration `iteration` is kept when the spec asks for snapshots.
+    public func snapshotURL(_ iteration: Int) -> URL {
+        directory.appendingPathComponent("snapshots").appendingPathComponent(String(format: "iteration-%06d.safetensors", iteration))
     }
 
     // MARK: Evaluate

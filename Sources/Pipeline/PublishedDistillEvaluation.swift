@@ -11,7 +11,8 @@ extension DistillRun {
     /// as many images, under the papers' protocol (`evaluation: published`): fresh ConvNet
     /// networks trained to convergence on each set and scored on the test split. Each
     /// network's score is saved as it finishes (`PublishedScores`), so a run interrupted
-    /// here resumes with the networks it has not scored.
+    /// here resumes with the networks it has not scored. With a `curve`, the run's
+    /// snapshots are scored too, and the curve carried to `extrapolate_to`.
     public func publishedEvaluation(_ distilled: PoisonSet, workers: Int = 2,
                                     progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> PublishedEvaluationResult {
         let (spec, data) = (run.spec, run.data)
@@ -37,6 +38,16 @@ extension DistillRun {
         }
         progress("published evaluation: \(recipe)")
         let distilledScores = score("the distilled set", distilled)
+        var curve: [PublishedEvaluationResult.CurvePoint] = []
+        for iteration in options.curve {
+            let url = run.snapshotURL(iteration)
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                progress("no snapshot of iteration \(iteration) (\(url.path)): this run distilled before its spec asked for the curve; that point is left out")
+                continue
+            }
+            curve.append(.init(iteration: iteration, accuracies: score("the set at iteration \(iteration)", try PoisonSet(contentsOf: url))))
+        }
+        if !options.curve.isEmpty { curve.append(.init(iteration: spec.iterations, accuracies: distilledScores)) }
         var controls: [String: [Double]] = [:]
         if options.controls {
             let context = run.craftingContext(victims: [])
@@ -45,6 +56,7 @@ extension DistillRun {
             }
         }
         return PublishedEvaluationResult(recipe: recipe, seeds: evaluation.seeds, distilled: distilledScores, controls: controls,
+                                         curve: curve, extrapolation: options.extrapolateTo.flatMap { .init(curve: curve, to: $0) },
                                          seconds: Date().timeIntervalSince(start))
     }
 

@@ -173,6 +173,13 @@ extension ReportPage {
             for (key, stat) in published.controlSummaries.sorted(by: { $0.key < $1.key }) {
                 others.append(("Papers' protocol, control \(key)", stat))
             }
+            for point in published.curve.dropLast() {
+                others.append(("Papers' protocol, learning curve: the set at iteration \(point.iteration)", point.summary))
+            }
+            if let line = published.extrapolation {
+                others.append(("Papers' protocol, EXTRAPOLATED (not measured) to \(line.iterations) iterations: a line on ln(iteration) through iterations \(line.fittedTo.map(String.init).joined(separator: ", "))",
+                               Stat([line.accuracy])))
+            }
         }
         let classes = report.classNames.indices.map { c in
             ClassRow(index: c, name: report.classNames[c], mark: "",

@@ -39,7 +39,10 @@ struct Distill: ParsableCommand {
             baselines are then also scored as the DC/DSA/DM papers score theirs: fresh ConvNet-3 \
             networks (published_evaluation: networks, epochs, dsa, width, depth, controls) trained \
             to convergence on each set with SGD, mean ± std of their test accuracy. Changing only \
-            the evaluation keeps the run folder (its hash covers what crafting reads).
+            the evaluation keeps the run folder (its hash covers what crafting reads). \
+            published_evaluation.curve: [100, 300] keeps the set at those iterations \
+            (snapshots/) and scores each the same way: the learning curve; extrapolate_to: N \
+            carries it to N iterations on a line in ln(iteration), printed as extrapolated.
             Examples:
               amnesia distill distill/fashion-fixed-init.yaml
               amnesia distill distill/fashion-random-init.yaml --iterations 200 --resume
@@ -88,6 +91,10 @@ struct Distill: ParsableCommand {
             print("  published protocol (\(published.recipe); seeds \(published.seeds.map(String.init).joined(separator: ", ")), \(formatDuration(published.seconds))):")
             row("distilled", published.distilledSummary)
             for (key, stat) in published.controlSummaries.sorted(by: { $0.key < $1.key }) { row("control \(key)", stat) }
+            for point in published.curve.dropLast() { row("the set at iteration \(point.iteration)", point.summary) }
+            if let line = published.extrapolation {
+                print("    EXTRAPOLATED, not measured: \(pct(line.accuracy)) at \(line.iterations) iterations (least-squares line on ln(iteration) through iterations \(line.fittedTo.map(String.init).joined(separator: ", ")))")
+            }
         }
         print("  distilling: \(formatDuration(seconds))\(perIteration.map { String(format: ", %.0f ms per iteration", $0 * 1000) } ?? ""), peak memory \(String(format: "%.0f", peak)) MiB")
         print("finished in \(formatDuration(Date().timeIntervalSince(start))); report: \(distillation.directory.appendingPathComponent(ReportWriter.htmlName).path)")

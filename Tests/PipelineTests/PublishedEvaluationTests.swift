@@ -1,6 +1,7 @@
 import Distillation
 import Foundation
 import Pipeline
+import Poisoning
 import Results
 import Specs
 import TestSupport
@@ -37,6 +38,34 @@ struct PublishedEvaluationTests {
         #expect(problem(Self.yaml.replacingOccurrences(of: "evaluation: published\n", with: "") + "published_evaluation: {networks: 2}")
             .contains("set evaluation: published"))
         #expect(problem("name: a\nzoo: z\nforget: 0\ntarget: 1\nevaluation: published").contains("objective: standard"))
+
+        let curved = try AttackSpec.parse(yaml: Self.yaml + "iterations: 500\npublished_evaluation: {curve: [0, 100, 300], extrapolate_to: 20000}", file: "t.yaml")
+        #expect(curved.publishedEvaluation?.curve == [0, 100, 300] && curved.publishedEvaluation?.extrapolateTo == 20000)
+        #expect(curved.snapshotIterations == [0, 100, 300])
+        #expect(curved.craftingPart.snapshotIterations.isEmpty, "snapshots are not part of what crafting hashes")
+        #expect(problem(Self.yaml + "iterations: 500\npublished_evaluation: {curve: [100, 500]}")
+            .contains("published_evaluation.curve: 500 is not an iteration before the last (0…499)"))
+        #expect(problem(Self.yaml + "iterations: 500\npublished_evaluation: {curve: [300, 100]}").contains("increasing iterations"))
+        #expect(problem(Self.yaml + "iterations: 500\npublished_evaluation: {curve: [100, 100]}").contains("each once"))
+        #expect(problem(Self.yaml + "iterations: 500\npublished_evaluation: {curve: [100], extrapolate_to: 400}")
+            .contains("extrapolate_to must be beyond the run's 500 iterations (got 400)"))
+        #expect(problem(Self.yaml + "iterations: 500\npublished_evaluation: {curve: [0], extrapolate_to: 9000}").contains("needs a curve point at iteration 1 or later"))
+    }
+
+    @Test("the extrapolation is the least-squares line on ln(iteration), fitted from iteration 1 on")
+    func extrapolation() throws {
+        typealias Point = PublishedEvaluationResult.CurvePoint
+        // Exactly on 0.5 + 0.1·log10(iteration), with the starting set (iteration 0) left out of the fit.
+        let curve = [Point(iteration: 0, accuracies: [0.2]), Point(iteration: 10, accuracies: [0.58, 0.62]),
+                     Point(iteration: 100, accuracies: [0.7]), Point(iteration: 1000, accuracies: [0.8])]
+        let line = try #require(PublishedEvaluationResult.Extrapolation(curve: curve, to: 100_000))
+        #expect(line.fittedTo == [10, 100, 1000])
+        #expect(abs(line.accuracy - 1.0) < 1e-9 && abs(line.slope - 0.1 / log(10)) < 1e-9 && abs(line.intercept - 0.5) < 1e-9)
+        #expect(PublishedEvaluationResult.Extrapolation(curve: Array(curve.prefix(2)), to: 1000) == nil, "one point from iteration 1 on is no line")
+        // A report written before the curve existed still reads.
+        let old = #"{"recipe": "r", "seeds": [2], "distilled": [0.5], "controls": {}, "seconds": 1}"#
+        let decoded = try JSONDecoder().decode(PublishedEvaluationResult.self, from: Data(old.utf8))
+        #expect(decoded.curve.isEmpty && decoded.extrapolation == nil && decoded.distilled == [0.5])
     }
 
     @Test("a tiny distilled set and its controls train fresh ConvNets above chance; the evaluation keeps the run folder")
@@ -48,6 +77,7 @@ struct PublishedEvaluationTests {
         spec.evaluation = .published
         var options = PublishedEvaluationOptions()
         (options.networks, options.epochs, options.width, options.depth, options.dsa) = (2, 40, 8, 2, true)
+        (options.curve, options.extrapolateTo) = ([0, 10], 300)
         spec.publishedEvaluation = options
         let run = try DistillRun(AttackRun(spec: spec, zoo: zoo, reportsRoot: root))
         #expect(run.directory == plain.directory, "how a set is evaluated is not part of the run's hash")
@@ -63,21 +93,28 @@ struct PublishedEvaluationTests {
             #expect(accuracies.count == 2 && accuracies.allSatisfy { $0 > 0.8 }, "\(name): \(accuracies)")
         }
         #expect(result.recipe.contains("ConvNet-2 (width 8") && result.recipe.contains("40 epochs") && result.recipe.contains("DSA"))
+        #expect(result.curve.map(\.iteration) == [0, 10, 30] && result.curve.last?.accuracies == result.distilled)
+        #expect(result.curve.allSatisfy { $0.accuracies.count == 2 })
+        #expect(try PoisonSet(contentsOf: run.run.snapshotURL(0)).images.scalars != distilled.images.scalars,
+                "the snapshot of iteration 0 is the starting set")
+        #expect(result.extrapolation?.fittedTo == [10, 30] && result.extrapolation?.iterations == 300)
 
         var report = try run.evaluate(distilled)
         report.publishedEvaluation = result
         try run.write(report)
         let markdown = try String(contentsOf: run.directory.appendingPathComponent("report.md"), encoding: .utf8)
         #expect(markdown.contains("Papers' protocol, distilled set (ConvNet-2") && markdown.contains("Papers' protocol, control kmeans"))
+        #expect(markdown.contains("learning curve: the set at iteration 10") && markdown.contains("EXTRAPOLATED (not measured) to 300 iterations"))
         #expect(try DistillReport(jsonData: Data(contentsOf: run.directory.appendingPathComponent("report.json"))) == report)
 
         // Every network's score is saved as it finishes; a second evaluation reads them back.
         let saved = run.directory.appendingPathComponent("published-scores.json")
         let scores = try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: saved))
-        #expect(scores.count == 6, "2 networks × (distilled, random real, class means): one k-means centroid a class is the class mean, the same set, scored once")
+        #expect(scores.count == 10, "2 networks × (distilled, 2 snapshots, random real, class means): one k-means centroid a class is the class mean, the same set, scored once")
         try JSONEncoder().encode(scores.mapValues { _ in 0.125 }).write(to: saved)
         let resumed = try run.publishedEvaluation(distilled)
-        #expect(resumed.distilled == [0.125, 0.125] && resumed.controls.values.allSatisfy { $0 == [0.125, 0.125] },
+        #expect(resumed.distilled == [0.125, 0.125] && resumed.controls.values.allSatisfy { $0 == [0.125, 0.125] }
+                    && resumed.curve.allSatisfy { $0.accuracies == [0.125, 0.125] },
                 "saved networks are not trained again")
     }
 }
