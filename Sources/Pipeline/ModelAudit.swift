@@ -14,7 +14,8 @@ public enum ModelAudit {
     public static let defaultCrafting = 8
 
     /// Trains (or reuses, resuming) the zoo `zooName(…)` under `root` and adds the model as
-    /// its held-out victim unless it is already there.
+    /// its held-out victim unless its weights are already there; a model file that changed
+    /// since its import replaces the weights imported from it.
     /// `say` gets the line describing what an image folder's loading read and skipped.
     /// - Throws: `ZooError` naming what differs when that folder holds crafting victims
     ///   trained for another dataset, data folder, image reading or model file.
@@ -29,9 +30,14 @@ public enum ModelAudit {
         let data = try spec.loadData(cacheIn: root.appendingPathComponent(spec.name))
         if let summary = data.summary { say(summary) }
         var zoo = try Zoo.train(spec: spec, root: root, data: data, workers: workers, events: events)
-        if !zoo.heldout.contains(where: { $0.source == "imported from \(model.lastPathComponent)" }) {
+        let earlier = zoo.heldout.filter { $0.source == "imported from \(model.lastPathComponent)" }
+        if try !earlier.contains(where: { try $0.sha256 == zoo.importedDigest(of: model) }) {
             let lock = try FolderLock(zoo.directory, .exclusive, purpose: "importing into this zoo")
             defer { withExtendedLifetime(lock) {} }
+            if !earlier.isEmpty {
+                say("\(model.lastPathComponent) holds other weights than when the audit imported it into \(zoo.directory.path): the audit scores the new ones")
+                try zoo.removeImported(earlier.map(\.id))
+            }
             _ = try zoo.importWeights([model], role: .heldout, data: data)
         }
         return zoo

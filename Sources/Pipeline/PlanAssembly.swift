@@ -134,7 +134,7 @@ func writeReport(_ report: AttackReport, to directory: URL) throws {
 }
 
 /// A parsed JSON configuration flattened to `a.b.c → value` strings (arrays joined with
-/// commas), leaving out the top-level keys in `skipping`.
+/// commas, booleans as true/false), leaving out the top-level keys in `skipping`.
 func flattenedConfig(_ json: Any, skipping: Set<String>) -> [String: String] {
     var flat: [String: String] = [:]
     func walk(_ value: Any, _ path: String) {
@@ -143,6 +143,9 @@ func flattenedConfig(_ json: Any, skipping: Set<String>) -> [String: String] {
             for (key, child) in dict { walk(child, path.isEmpty ? key : "\(path).\(key)") }
         } else if let array = value as? [Any] {
             flat[path] = array.map { "\($0)" }.joined(separator: ", ")
+        } else if let number = value as? NSNumber, String(cString: number.objCType) == "c" {
+            // JSONSerialization's booleans are NSNumbers that print as 0 and 1.
+            flat[path] = number.boolValue ? "true" : "false"
         } else {
             flat[path] = "\(value)"
         }

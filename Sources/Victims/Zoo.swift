@@ -181,6 +181,18 @@ public struct Zoo: Sendable {
         manifest.victims.sort { ($0.role.rawValue, $0.id) < ($1.role.rawValue, $1.id) }
         try saveManifest()
     }
+
+    /// Removes imported victims (manifest entries, then their weights files), as when the
+    /// model file they came from changed since.
+    public mutating func removeImported(_ ids: [String]) throws {
+        let gone = manifest.victims.filter { ids.contains($0.id) }
+        if let trained = gone.first(where: { $0.seed != 0 || !$0.source.hasPrefix("imported from ") }) {
+            throw ZooError("victim '\(trained.id)' of \(directory.path) was trained by Amnesia, not imported; it is not removed")
+        }
+        manifest.victims.removeAll { ids.contains($0.id) }
+        try saveManifest()
+        for victim in gone { try? FileManager.default.removeItem(at: directory.appendingPathComponent(victim.file)) }
+    }
 }
 
 extension Zoo {

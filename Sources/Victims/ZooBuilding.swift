@@ -216,6 +216,12 @@ extension Zoo {
         }
     }
 
+    /// The SHA-256 that importing `url` would record: it tells whether a model file still
+    /// holds the weights imported from it earlier.
+    public func importedDigest(of url: URL) throws -> String {
+        SHA256.hex(try Self.importedWeights(url, for: classifier()).0)
+    }
+
     /// A victim's weights file (safetensors, `state_dict` names) and its parameters, from
     /// a safetensors file or from the initializers of an ONNX file whose graph is the
     /// zoo's own.

@@ -240,6 +240,7 @@ struct AuditTests {
         // The config records the template's settings as a run's report does (nested ones as dotted keys).
         #expect(report.config["attack.optimizer.learning_rate"] == "0.1", "\(report.config)")
         #expect(report.config["attack.iterations"] == "40")
+        #expect(report.config["attack.learn_labels"] == "false", "booleans read as booleans, not 0/1")
 
         let messages = Messages()
         let again = try #require(try audit.run(progress: { messages.add($0) }))

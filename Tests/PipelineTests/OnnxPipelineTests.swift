@@ -7,6 +7,7 @@ import Pipeline
 import Reports
 import Results
 import Specs
+import SwiftProtobuf
 import Testing
 import TestSupport
 import Victims
@@ -157,11 +158,29 @@ struct OnnxPipelineTests {
         try withTempDir { root in
             let images = try makeImageFolder(root.appendingPathComponent("images")).path
             let victims = root.appendingPathComponent("victims")
-            let model = fixtures.appendingPathComponent("lenet.onnx")
+            let model = root.appendingPathComponent("lenet.onnx")
+            try FileManager.default.copyItem(at: fixtures.appendingPathComponent("lenet.onnx"), to: model)
+            let imported = try ModelAudit.zoo(model: model, dataset: "image-folder", dataDir: images, crafting: 1, training: tinyRecipe,
+                                           batchNorm: nil, root: victims)
+            #expect(imported.name == ModelAudit.zooName(model: model, crafting: 1, training: tinyRecipe, batchNorm: nil))
+            #expect(imported.heldout.map(\.id) == ["imported-lenet"])
+            // The model retrained and saved under the same name: the audit scores the new weights, not the earlier import.
+            var retrained = try Onnx_ModelProto(serializedBytes: Data(contentsOf: model))
+            let index = try #require(retrained.graph.initializer.firstIndex { $0.floatData.count > 1 || $0.rawData.count > 4 })
+            if retrained.graph.initializer[index].floatData.count > 1 {
+                retrained.graph.initializer[index].floatData[0] += 0.25
+            } else {
+                retrained.graph.initializer[index].rawData[0] ^= 0x40
+            }
+            try retrained.serializedData().write(to: model)
+            let messages = Messages()
             let zoo = try ModelAudit.zoo(model: model, dataset: "image-folder", dataDir: images, crafting: 1, training: tinyRecipe,
-                                         batchNorm: nil, root: victims)
-            #expect(zoo.name == ModelAudit.zooName(model: model, crafting: 1, training: tinyRecipe, batchNorm: nil))
-            #expect(zoo.heldout.map(\.id) == ["imported-lenet"])
+                                         batchNorm: nil, root: victims, say: { messages.add($0) })
+            #expect(zoo.heldout.count == 1 && zoo.heldout[0].sha256 != imported.heldout[0].sha256, "\(zoo.heldout.map(\.id))")
+            #expect(messages.all.contains { $0.contains("holds other weights than when the audit imported it") })
+            let again = try ModelAudit.zoo(model: model, dataset: "image-folder", dataDir: images, crafting: 1, training: tinyRecipe,
+                                           batchNorm: nil, root: victims)
+            #expect(again.manifest.victims == zoo.manifest.victims, "unchanged weights are not imported twice")
             // The name carries the settings, not the data: other images meet the earlier zoo and say what differs.
             let moved = try makeImageFolder(root.appendingPathComponent("other-images")).path
             let refusal = errorText {
