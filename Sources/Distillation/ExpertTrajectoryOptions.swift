@@ -27,7 +27,8 @@ public struct ExpertTrajectoryOptions: Codable, Sendable, Equatable, StrictlyDec
     /// holds: all of them every step.
     public var syntheticBatch: Int?
     /// The experts' plain SGD learning rate (MTT's `lr_teacher`); the learned synthetic step
-    /// size starts there, as MTT's `syn_lr` does.
+    /// size starts there, as MTT's `syn_lr` does (the spec's `initial_step_size`, like
+    /// `victims_per_iteration` and `real_batch_size`, is not read by this method).
     public var expertLearningRate: Float = 0.01
     /// The experts' minibatch (MTT's `batch_train`).
     public var expertBatchSize: Int = 256
