@@ -786,10 +786,10 @@ published_evaluation:                   # DC's evaluate_synset: ConvNet-3 (128),
 # Trajectories") on Fashion-MNIST, 1 image per class: 4 LeNet experts, each trained 10 epochs
 # by plain SGD (rate 0.01, batches of 256, MTT's buffer.py) from a crafting initialization of
 # the init zoo, cached in victims/fashion-lenet-init/experts/ (trained by the first run,
-# read by every later one); each iteration, 20 steps on the 10 images from an expert's epoch
+# read by every later one); each iteration, 50 steps on the 10 images from an expert's epoch
 # e ∈ [0, 4) are matched to its epoch e + 2, the images and the step size learned through them
 # (Sources/Distillation/Methods/ExpertTrajectories.swift). The experts cost ≈ 3 min once
-# (--workers 1, 2 shared cores); an iteration ≈ 60 ms.
+# (--workers 1, 2 shared cores); an iteration ≈ 180 ms.
 # Scored as the other matching methods: the 24 held-out initializations take 30 full-batch
 # gradient steps on the distilled set (step size fitted on crafting seeds), beside real images.
 #   amnesia distill distill/fashion-mtt-ipc1.yaml
@@ -814,7 +814,7 @@ expert_trajectories:
   train_epochs: 10
   expert_epochs: 2                      # M
   max_start_epoch: 4
-  synthetic_steps: 20                   # N; every step on all 10 images
+  synthetic_steps: 50                   # N (MTT's IPC 1 value); every step on all 10 images
   expert_learning_rate: 0.01
   expert_batch_size: 256
 seed: 1
@@ -888,7 +888,7 @@ expert_trajectories:
   train_epochs: 10
   expert_epochs: 2                      # M
   max_start_epoch: 4
-  synthetic_steps: 20                   # N; every step on all 10 images
+  synthetic_steps: 50                   # N (MTT's IPC 1 value); every step on all 10 images
   expert_learning_rate: 0.01
   expert_batch_size: 256
 seed: 1
