@@ -158,6 +158,8 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
     public var ncfm: NCFMOptions?
     /// Options of `method: trajectory-matching` (TrajectoryOptions.swift); defaults when absent.
     public var trajectoryMatching: TrajectoryOptions?
+    /// Options of `method: expert-trajectories` (ExpertTrajectoryOptions.swift); defaults when absent.
+    public var expertTrajectories: ExpertTrajectoryOptions?
     /// How `amnesia distill` scores the set (nil: `steps`); it acts after crafting, so
     /// it is left out of the run's hash with its section.
     public var evaluation: DistillEvaluation?
@@ -172,7 +174,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         case retainWeight = "retain_weight", clipPixels = "clip_pixels", seed, defenses
         case detectionPenalty = "detection_penalty", robustness, kip, ncfm
         case gradientMatching = "gradient_matching", distributionMatching = "distribution_matching"
-        case trajectoryMatching = "trajectory_matching"
+        case trajectoryMatching = "trajectory_matching", expertTrajectories = "expert_trajectories"
         case evaluation, publishedEvaluation = "published_evaluation"
     }
 
@@ -217,6 +219,7 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         distributionMatching = try c.decodeIfPresent(DistributionMatchingOptions.self, forKey: .distributionMatching)
         ncfm = try c.decodeIfPresent(NCFMOptions.self, forKey: .ncfm)
         trajectoryMatching = try c.decodeIfPresent(TrajectoryOptions.self, forKey: .trajectoryMatching)
+        expertTrajectories = try c.decodeIfPresent(ExpertTrajectoryOptions.self, forKey: .expertTrajectories)
         evaluation = try c.decodeIfPresent(DistillEvaluation.self, forKey: .evaluation)
         publishedEvaluation = try c.decodeIfPresent(PublishedEvaluationOptions.self, forKey: .publishedEvaluation)
     }
@@ -290,6 +293,9 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         if trajectoryMatching != nil && method != .trajectoryMatching {
             return "the trajectory_matching section configures method: trajectory-matching; remove it or set method: trajectory-matching"
         }
+        if expertTrajectories != nil && method != .expertTrajectories {
+            return "the expert_trajectories section configures method: expert-trajectories; remove it or set method: expert-trajectories"
+        }
         guard method != .unrolledSteps else { return nil }
         let unused = [("steps", steps != 1), ("defenses", !defenses.isEmpty), ("robustness", robustness != Robustness()),
                       ("detection_penalty", detectionPenalty != 1)].filter(\.1).map(\.0)
@@ -307,6 +313,13 @@ public struct AttackSpec: Codable, Sendable, Equatable, StrictlyDecodable {
         if method == .trajectoryMatching {
             if learnLabels { return "learn_labels: method: trajectory-matching steps on the fixed labels (remove it)" }
             if let problem = trajectoryMatching?.problem { return problem }
+        }
+        if method == .expertTrajectories {
+            if objective != .standard {
+                return "method: expert-trajectories distills (objective: standard): its experts train on the clean data; the attack form is method: trajectory-matching"
+            }
+            if learnLabels { return "learn_labels: method: expert-trajectories steps on the fixed labels (remove it)" }
+            if let problem = expertTrajectories?.problem { return problem }
         }
         return nil
     }

@@ -46,6 +46,9 @@ public struct CraftingContext: Sendable {
     public let objective: any Objective
     /// The poison's class names and normalization, and the zoo's architecture.
     public let metadata: PoisonSet.Metadata
+    /// A folder where a method keeps what it computes from the victims and data alone, for
+    /// later runs to reuse (a run's zoo folder; nil: nothing is kept).
+    public var cache: URL?
 
     public init(classifier: any Classifier, data: PreparedData, victims: [[Tensor]], objective: any Objective,
                 metadata: PoisonSet.Metadata) {

@@ -19,6 +19,9 @@ public enum MethodKind: String, SpecChoice, Sendable {
     case ncfm
     /// Trajectory matching: unrolled steps on the poison reach a victim fine-tuned on K→T data.
     case trajectoryMatching = "trajectory-matching"
+    /// MTT's distillation form: synthetic steps from an expert's epoch e reach its epoch
+    /// e + M (`Methods/ExpertTrajectories.swift`).
+    case expertTrajectories = "expert-trajectories"
 }
 
 extension AttackSpec {
@@ -31,6 +34,7 @@ extension AttackSpec {
         case .distributionMatching: DistributionMatching(spec: self, context: context)
         case .ncfm: NeuralCharacteristicFunction(spec: self, context: context)
         case .trajectoryMatching: TrajectoryMatching(spec: self, context: context)
+        case .expertTrajectories: ExpertTrajectories(spec: self, context: context)
         }
     }
 

@@ -42,7 +42,7 @@ public struct Oracle: Sendable {
                               selection: (victims: [[Tensor]], images: LabeledImages), cache: URL?,
                               workers: Int = 2, progress: (String) -> Void = { _ in }) throws -> Oracle {
         let victims = Array(selection.victims.prefix(selectionVictims))
-        let key = "lr-\(forget)-\(target)-\(seed)-" + fingerprint(victims + [learningRates.map { Tensor($0) }])
+        let key = "lr-\(forget)-\(target)-\(seed)-" + parameterFingerprint(victims + [learningRates.map { Tensor($0) }])
         if let cached: FineTuneRecipe = cache.flatMap({ read(key, in: $0) }) {
             return try Oracle(recipe: cached, classifier: classifier, train: train, forget: forget, target: target, cache: cache)
         }
@@ -74,7 +74,7 @@ public struct Oracle: Sendable {
     public func metrics(_ victims: [EvaluatedVictim], evaluator: Evaluator, workers: Int = 2,
                         progress: (String) -> Void = { _ in }) throws -> [String: ClassMetrics] {
         let recipeKey = (try? CanonicalJSON.encode(recipe)).map { SHA256.hex($0).prefix(12) } ?? ""
-        let keys = victims.map { "\(Oracle.fingerprint([$0.parameters]))-\(forget)-\(target)-\(evaluator.images.count)-\(recipeKey)" }
+        let keys = victims.map { "\(parameterFingerprint([$0.parameters]))-\(forget)-\(target)-\(evaluator.images.count)-\(recipeKey)" }
         var found: [String: ClassMetrics] = [:]
         for (victim, key) in zip(victims, keys) {
             if let cached: ClassMetrics = cache.flatMap({ Oracle.read(key, in: $0) }) { found[victim.id] = cached }
@@ -87,15 +87,6 @@ public struct Oracle: Sendable {
             if let cache { try Oracle.write(metrics, key: keys[i], in: cache) }
         }
         return found
-    }
-
-    /// A short digest of parameter lists: which weights an oracle result belongs to.
-    static func fingerprint(_ lists: [[Tensor]]) -> String {
-        var bytes = Data()
-        for list in lists {
-            for tensor in list { tensor.buffer.withMemoryRebound(to: UInt8.self) { bytes.append(contentsOf: $0) } }
-        }
-        return String(SHA256.hex(bytes).prefix(24))
     }
 
     static func read<T: Decodable>(_ key: String, in folder: URL) -> T? {

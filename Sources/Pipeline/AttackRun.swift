@@ -96,10 +96,13 @@ public struct AttackRun: Sendable {
         }
     }
 
-    /// What the attack's methods and controls work with.
+    /// What the attack's methods and controls work with; methods cache in the zoo's folder
+    /// (what they keep depends on the zoo's weights and data).
     func craftingContext(victims: [[Tensor]]) -> CraftingContext {
-        spec.craftingContext(classifier: classifier, data: data, victims: victims, forget: forget, target: target,
-                             architecture: zoo.manifest.spec.architecture)
+        var context = spec.craftingContext(classifier: classifier, data: data, victims: victims, forget: forget, target: target,
+                                           architecture: zoo.manifest.spec.architecture)
+        context.cache = zoo.directory
+        return context
     }
 
     // MARK: Locks

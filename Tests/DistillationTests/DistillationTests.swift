@@ -31,7 +31,7 @@ struct AttackSpecTests {
         let base = "name: a\nzoo: z\nforget: 0\ntarget: 1\n"
         let spec = try SpecFile.decode(AttackSpec.self, yaml: base + "method: unrolled-steps\nobjective: standard\n", file: "a.yaml")
         #expect(spec.method == .unrolledSteps && spec.objective == .standard)
-        for (key, value, allowed) in [("objective", "forgot", "forget, standard"), ("method", "mtt", "unrolled-steps, kip, gradient-matching, distribution-matching, ncfm, trajectory-matching"),
+        for (key, value, allowed) in [("objective", "forgot", "forget, standard"), ("method", "mtt", "unrolled-steps, kip, gradient-matching, distribution-matching, ncfm, trajectory-matching, expert-trajectories"),
                                       ("knowledge", "white-box", "fixed, distribution")] {
             do {
                 _ = try SpecFile.decode(AttackSpec.self, yaml: base + "\(key): \(value)\n", file: "a.yaml")

@@ -50,6 +50,7 @@ struct HostileAttackTests {
         ("robustness:\n  validation_victims: 9223372036854775807", "robustness.validation_victims must be 1…1000"),
         ("method: gradient-matching\nsteps: 1\ngradient_matching:\n  real_per_class: 100000000", "gradient_matching.real_per_class must be 1…10000"),
         ("method: trajectory-matching\ntrajectory_matching:\n  target_steps: 100000000", "trajectory_matching.target_steps must be 1…1000"),
+        ("objective: standard\nmethod: expert-trajectories\nexpert_trajectories:\n  synthetic_steps: 100000000", "expert_trajectories.synthetic_steps must be 1…1000 (got 100000000)"),
     ])
     func badNumbers(_ lines: String, _ message: String) throws {
         let text = try specError(lines)

@@ -51,10 +51,7 @@ public struct TrajectoryMatching: DistillationMethod {
     var seedsMethod: UnrolledSteps { UnrolledSteps(spec: spec, context: context) }
 
     public func initialState() -> State {
-        let o = spec.optimizer
-        return State(images: seedsMethod.initialState().images[0], rho: Foundation.log(Foundation.expm1(spec.initialStepSize)),
-                     imageOptimizer: o.adam(o.learningRate), stepSizeOptimizer: o.adam(o.stepSizeLearningRate),
-                     iteration: 0, losses: [])
+        State(images: seedsMethod.initialState().images[0], stepSize: spec.initialStepSize, optimizer: spec.optimizer)
     }
 
     /// ‖θ − θ*‖² / ‖θ₀ − θ*‖² summed over all parameter tensors; the denominator is a
@@ -101,13 +98,8 @@ public struct TrajectoryMatching: DistillationMethod {
         let summed = GradientMode.withoutRecording {
             (0..<2).map { i in perVictim.dropFirst().reduce(perVictim[0].1[i]) { $0 + $1.1[i] } * share }
         }
-        let factor = spec.optimizer.decayFactor(at: state.iteration)
-        state.imageOptimizer.learningRate = spec.optimizer.learningRate * factor
-        state.stepSizeOptimizer.learningRate = spec.optimizer.stepSizeLearningRate * factor
-        state.images = seedsMethod.pixelProjected(state.imageOptimizer.step([state.images], [summed[0]])[0])
-        state.rho = state.stepSizeOptimizer.step([Tensor(state.rho)], [summed[1]])[0].item
-        state.losses.append(perVictim.map(\.0).reduce(0, +) * share)
-        state.iteration += 1
+        state.update(imageGradient: summed[0], rhoGradient: summed[1], loss: perVictim.map(\.0).reduce(0, +) * share,
+                     optimizer: spec.optimizer, projection: seedsMethod.pixelProjected)
     }
 
     /// The poison: the images, repeated `epochs` times at a step size fitted on the crafting
@@ -136,6 +128,25 @@ final class TargetCache: @unchecked Sendable {
 }
 
 extension TrajectoryMatching.State {
+    /// The start: `images`, the step size η̃ = softplus(ρ) at `stepSize`, fresh Adams.
+    init(images: Tensor, stepSize: Float, optimizer o: OuterOptimizer) {
+        self.init(images: images, rho: Foundation.log(Foundation.expm1(stepSize)), imageOptimizer: o.adam(o.learningRate),
+                  stepSizeOptimizer: o.adam(o.stepSizeLearningRate), iteration: 0, losses: [])
+    }
+
+    /// One Adam step of the images (then `projection`) and of ρ on their gradients, at the
+    /// optimizer's rates decayed for this iteration; records the iteration's loss.
+    mutating func update(imageGradient: Tensor, rhoGradient: Tensor, loss: Float, optimizer: OuterOptimizer,
+                         projection: (Tensor) -> Tensor) {
+        let factor = optimizer.decayFactor(at: iteration)
+        imageOptimizer.learningRate = optimizer.learningRate * factor
+        stepSizeOptimizer.learningRate = optimizer.stepSizeLearningRate * factor
+        images = projection(imageOptimizer.step([images], [imageGradient])[0])
+        rho = stepSizeOptimizer.step([Tensor(rho)], [rhoGradient])[0].item
+        losses.append(loss)
+        iteration += 1
+    }
+
     public func save(into file: inout SafeTensors) throws {
         file.metadata["image_adam_steps"] = String(imageOptimizer.state.steps)
         file.metadata["step_adam_steps"] = String(stepSizeOptimizer.state.steps)
