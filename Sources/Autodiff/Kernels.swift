@@ -91,6 +91,23 @@ enum Kernels {
         return total
     }
 
+    /// Σ a[i]·b[i] over `count` values, in eight interleaved partial sums as `sum`.
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var partial = SIMD8<Float>()
+        var i = 0
+        while i &+ 8 <= count {
+            partial += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
+                * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+            i &+= 8
+        }
+        var total = partial.sum()
+        while i < count {
+            total += a[i] * b[i]
+            i &+= 1
+        }
+        return total
+    }
+
     /// A copy of `source` with its dimensions reordered by `permutation`.
     static func permute(_ source: UnsafeBufferPointer<Float>, shape: [Int], permutation: [Int]) -> TensorStorage {
         var sourceStrides = [Int](repeating: 1, count: shape.count)

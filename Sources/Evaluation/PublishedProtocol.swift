@@ -62,11 +62,13 @@ public struct PublishedProtocol: Sendable {
     public func accuracies(images: Tensor, targets: Tensor, test: LabeledImages, workers: Int = 2,
                            known: [UInt64: Double] = [:], finished: @Sendable (UInt64, Double) -> Void = { _, _ in },
                            progress: @Sendable (String) -> Void = { _ in }) -> [Double] {
-        parallelMap(seeds, workers: workers) { seed in
+        // Workers no network needs score test batches side by side (one network: both cores).
+        let scoringWorkers = max(1, workers / min(workers, max(1, seeds.filter { known[$0] == nil }.count)))
+        return parallelMap(seeds, workers: workers) { seed in
             if let accuracy = known[seed] { return accuracy }
             let start = Date()
             let parameters = train(images: images, targets: targets, seed: seed)
-            let predictions = Trainer.predictions(classifier, parameters, on: test)
+            let predictions = Trainer.predictions(classifier, parameters, on: test, workers: scoringWorkers)
             let accuracy = Double(zip(predictions, test.labels).filter { $0 == $1 }.count) / Double(max(test.count, 1))
             finished(seed, accuracy)
             progress(String(format: "  network seed %llu: test accuracy %.2f%% (%.0f s)", seed, 100 * accuracy,
