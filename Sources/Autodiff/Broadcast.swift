@@ -34,7 +34,9 @@ enum Broadcast {
     /// strides. One closure call per row keeps the inner loops tight. Rows are as long as
     /// both operands allow: trailing dimensions that each operand steps through evenly are
     /// merged (a per-channel [1, C, 1, 1] operand against [N, C, H, W] gives rows of H·W,
-    /// not W).
+    /// not W). Inlined, so that each caller's element operation is inlined into its rows'
+    /// loops and vectorized, instead of called once per element.
+    @inline(__always)
     static func forEachRow(
         _ fullShape: [Int], _ fullStridesA: [Int], _ fullStridesB: [Int],
         _ run: (_ out: Int, _ a: Int, _ b: Int, _ length: Int, _ strideA: Int, _ strideB: Int) -> Void

@@ -59,27 +59,35 @@ struct FusedValueTests {
         #expect(y.permuted([0, 3, 1, 2]).scalars == x.scalars)
     }
 
-    /// Instance normalization as it was written before the fused op.
-    func composite(_ x: Tensor) -> Tensor {
+    /// Instance normalization as it was written before the fused ops.
+    func composite(_ x: Tensor, _ scale: Tensor, _ shift: Tensor) -> Tensor {
         let centered = x - x.mean(alongAxes: [2, 3], keepingDims: true)
+        let channels = [1, x.shape[1], 1, 1]
         return centered / sqrt((centered * centered).mean(alongAxes: [2, 3], keepingDims: true) + 1e-5)
+            * scale.reshaped(channels) + shift.reshaped(channels)
     }
 
-    @Test("standardized planes: values, gradients and second-order gradients equal the elementwise formula's")
-    func standardizedPlanesMatch() {
-        let x = random([3, 5, 7, 7], seed: 303, low: -2, high: 3)
-        let (v, w) = (random([3, 5, 7, 7], seed: 304), random([3, 5, 7, 7], seed: 305))
-        func derivatives(_ f: (Tensor) -> Tensor) -> [[Float]] {
-            let leaf = x.requiringGradient()
-            let y = f(leaf)
-            let g = gradients(of: (y * y * v).sum(), wrt: [leaf], createGraph: true)[0]
-            let h = gradients(of: (g * w).sum(), wrt: [leaf])[0]
-            return [y.scalars, g.scalars, h.scalars]
+    @Test("instance norm and its core: values, gradients (plain and recorded) and second-order gradients equal the elementwise formula's")
+    func instanceNormMatches() {
+        let inputs = [random([3, 5, 7, 7], seed: 303, low: -2, high: 3), random([5], seed: 306), random([5], seed: 307)]
+        let v = random([3, 5, 7, 7], seed: 304)
+        let w = inputs.enumerated().map { random($1.shape, seed: 310 + UInt64($0)) }
+        func derivatives(_ f: ([Tensor]) -> Tensor) -> [[Float]] {
+            let leaves = inputs.map { $0.requiringGradient() }
+            let y = f(leaves)
+            let plain = gradients(of: (y * y * v).sum(), wrt: leaves)
+            let recorded = gradients(of: (y * y * v).sum(), wrt: leaves, createGraph: true)
+            let second = gradients(of: zip(recorded, w).map { ($0 * $1).sum() }.reduce(Tensor(0), +), wrt: leaves)
+            return [y.scalars] + (plain + recorded + second).map(\.scalars)
         }
-        let (fused, plain) = (derivatives { standardizedPlanes($0, epsilon: 1e-5) }, derivatives(composite))
-        for (order, (a, b)) in zip(fused, plain).enumerated() {
-            let scale = b.map(abs).max() ?? 1
-            #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 2e-5 * max(scale, 1) }, "order \(order)")
+        let plain = derivatives { composite($0[0], $0[1], $0[2]) }
+        let channels = [1, 5, 1, 1]
+        for fused in [derivatives { instanceNorm($0[0], scale: $0[1], shift: $0[2]) },
+                      derivatives { standardizedPlanes($0[0], epsilon: 1e-5) * $0[1].reshaped(channels) + $0[2].reshaped(channels) }] {
+            for (index, (a, b)) in zip(fused, plain).enumerated() {
+                let scale = b.map(abs).max() ?? 1
+                #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 2e-5 * max(scale, 1) }, "result \(index)")
+            }
         }
     }
 }

@@ -145,6 +145,8 @@ let convolutionCases: [OpCase] = [
         return y * y
     },
     OpCase("avg-pool 2", [random([2, 2, 4, 4], seed: 65)]) { avgPool2d($0[0], size: 2) },
+    OpCase("avg-pool 2 on odd sides (the last row and column unread)", [random([1, 2, 5, 7], seed: 195)]) { avgPool2d($0[0], size: 2) },
+    OpCase("avg-pool 2 stride 3 (gaps between windows)", [random([1, 2, 5, 7], seed: 196)]) { avgPool2d($0[0], size: 2, stride: 3) },
     OpCase("avg-pool 3 stride 1 (overlapping)", [random([1, 2, 4, 5], seed: 66)]) { avgPool2d($0[0], size: 3, stride: 1) },
     OpCase("avg-pool squared", [random([1, 2, 4, 4], seed: 67)]) {
         let y = avgPool2d($0[0], size: 2)
@@ -168,12 +170,16 @@ let normalizationCases: [OpCase] = [
         let y = batchNormTraining($0[0], scale: $0[1], shift: $0[2], epsilon: 1e-5).output
         return exp(y) * random([4, 3], seed: 9)
     },
-    // Instance normalization's fused core; squared so its own gradient op is differentiated.
+    // Instance normalization and its core; squared so their gradients are differentiated.
     OpCase("standardized planes", [random([2, 3, 3, 4], seed: 192)]) {
         let y = standardizedPlanes($0[0], epsilon: 1e-5)
         return y * y * random([2, 3, 3, 4], seed: 10)
     },
-    // Its gradient op as a function of the input and the upstream gradient: this checks that
+    OpCase("instance norm", [random([2, 3, 3, 4], seed: 197), random([3], seed: 198), random([3], seed: 199)]) {
+        let y = instanceNorm($0[0], scale: $0[1], shift: $0[2])
+        return y * y * random([2, 3, 3, 4], seed: 11)
+    },
+    // Its core's gradient op as a function of the input and the upstream gradient: this checks that
     // op's own first and second derivatives.
     OpCase("standardized planes' gradient", [random([2, 2, 3, 3], seed: 193), random([2, 2, 3, 3], seed: 194)]) {
         gradientAt($0[0], upstream: $0[1]) { (standardizedPlanes($0, epsilon: 1e-5) * $1).sum() }
