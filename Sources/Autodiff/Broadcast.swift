@@ -34,18 +34,20 @@ enum Broadcast {
     /// strides. One closure call per row keeps the inner loops tight. Rows are as long as
     /// both operands allow: trailing dimensions that each operand steps through evenly are
     /// merged (a per-channel [1, C, 1, 1] operand against [N, C, H, W] gives rows of H·W,
-    /// not W). Inlined, so that each caller's element operation is inlined into its rows'
-    /// loops and vectorized, instead of called once per element.
+    /// not W), unless `merging` is off: a reduction keeps rows of the last dimension, since
+    /// merging would change the order of its float sums (and the outcomes of the tiny
+    /// learning tests with it). Inlined, so that each caller's element operation is
+    /// inlined into its rows' loops and vectorized, instead of called once per element.
     @inline(__always)
     static func forEachRow(
-        _ fullShape: [Int], _ fullStridesA: [Int], _ fullStridesB: [Int],
+        _ fullShape: [Int], _ fullStridesA: [Int], _ fullStridesB: [Int], merging: Bool = true,
         _ run: (_ out: Int, _ a: Int, _ b: Int, _ length: Int, _ strideA: Int, _ strideB: Int) -> Void
     ) {
         let count = fullShape.reduce(1, *)
         guard count > 0 else { return }
         var (shape, stridesA, stridesB) = ([Int](), [Int](), [Int]())  // merged, innermost first
-        for d in fullShape.indices.reversed() where fullShape[d] != 1 {
-            if let extent = shape.last, fullStridesA[d] == stridesA.last! * extent, fullStridesB[d] == stridesB.last! * extent {
+        for d in fullShape.indices.reversed() where fullShape[d] != 1 || (!merging && d == fullShape.count - 1) {
+            if merging, let extent = shape.last, fullStridesA[d] == stridesA.last! * extent, fullStridesB[d] == stridesB.last! * extent {
                 shape[shape.count - 1] *= fullShape[d]
             } else {
                 shape.append(fullShape[d]); stridesA.append(fullStridesA[d]); stridesB.append(fullStridesB[d])
@@ -85,7 +87,7 @@ extension Tensor {
         let identity = Broadcast.strides(of: shape, in: shape)
         let storage = TensorStorage(repeating: 0, count: target.reduce(1, *))
         let x = buffer, out = storage.buffer
-        Broadcast.forEachRow(shape, identity, stridesOut) { xOffset, _, outOffset, length, _, outStride in
+        Broadcast.forEachRow(shape, identity, stridesOut, merging: false) { xOffset, _, outOffset, length, _, outStride in
             if outStride == 0 {
                 out[outOffset] += Kernels.sum(x.baseAddress! + xOffset, count: length)
             } else {
