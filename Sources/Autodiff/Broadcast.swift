@@ -29,16 +29,33 @@ enum Broadcast {
         return result
     }
 
-    /// Calls `run` for each contiguous run along the last dimension of `shape`, with the
+    /// Calls `run` for each contiguous run of the row-major output `shape`, with the
     /// starting element offsets in the output and in two strided operands, and their inner
-    /// strides. One closure call per row keeps the inner loops tight.
+    /// strides. One closure call per row keeps the inner loops tight. Rows are as long as
+    /// both operands allow: trailing dimensions that each operand steps through evenly are
+    /// merged (a per-channel [1, C, 1, 1] operand against [N, C, H, W] gives rows of H·W,
+    /// not W), unless `merging` is off: a reduction keeps rows of the last dimension, since
+    /// merging would change the order of its float sums (and the outcomes of the tiny
+    /// learning tests with it). Inlined, so that each caller's element operation is
+    /// inlined into its rows' loops and vectorized, instead of called once per element.
+    @inline(__always)
     static func forEachRow(
-        _ shape: [Int], _ stridesA: [Int], _ stridesB: [Int],
+        _ fullShape: [Int], _ fullStridesA: [Int], _ fullStridesB: [Int], merging: Bool = true,
         _ run: (_ out: Int, _ a: Int, _ b: Int, _ length: Int, _ strideA: Int, _ strideB: Int) -> Void
     ) {
-        let count = shape.reduce(1, *)
+        let count = fullShape.reduce(1, *)
         guard count > 0 else { return }
-        guard let length = shape.last else { return run(0, 0, 0, 1, 0, 0) }
+        var (shape, stridesA, stridesB) = ([Int](), [Int](), [Int]())  // merged, innermost first
+        for d in fullShape.indices.reversed() where fullShape[d] != 1 || (!merging && d == fullShape.count - 1) {
+            if merging, let extent = shape.last, fullStridesA[d] == stridesA.last! * extent, fullStridesB[d] == stridesB.last! * extent {
+                shape[shape.count - 1] *= fullShape[d]
+            } else {
+                shape.append(fullShape[d]); stridesA.append(fullStridesA[d]); stridesB.append(fullStridesB[d])
+            }
+        }
+        guard !shape.isEmpty else { return run(0, 0, 0, 1, 0, 0) }  // a single element
+        (shape, stridesA, stridesB) = (shape.reversed(), stridesA.reversed(), stridesB.reversed())
+        let length = shape[shape.count - 1]
         let rank = shape.count
         let innerA = stridesA[rank - 1], innerB = stridesB[rank - 1]
         var index = [Int](repeating: 0, count: rank)
@@ -70,7 +87,7 @@ extension Tensor {
         let identity = Broadcast.strides(of: shape, in: shape)
         let storage = TensorStorage(repeating: 0, count: target.reduce(1, *))
         let x = buffer, out = storage.buffer
-        Broadcast.forEachRow(shape, identity, stridesOut) { xOffset, _, outOffset, length, _, outStride in
+        Broadcast.forEachRow(shape, identity, stridesOut, merging: false) { xOffset, _, outOffset, length, _, outStride in
             if outStride == 0 {
                 out[outOffset] += Kernels.sum(x.baseAddress! + xOffset, count: length)
             } else {
@@ -120,7 +137,18 @@ func broadcastBinary(_ a: Tensor, _ b: Tensor, _ op: (Float, Float) -> Float) ->
     } else {
         let sa = Broadcast.strides(of: a.shape, in: shape), sb = Broadcast.strides(of: b.shape, in: shape)
         Broadcast.forEachRow(shape, sa, sb) { o, ia, ib, length, da, db in
-            for i in 0..<length { out[o + i] = op(x[ia + i * da], y[ib + i * db]) }
+            switch (da, db) {
+            case (1, 0):
+                let value = y[ib]
+                for i in 0..<length { out[o + i] = op(x[ia + i], value) }
+            case (0, 1):
+                let value = x[ia]
+                for i in 0..<length { out[o + i] = op(value, y[ib + i]) }
+            case (1, 1):
+                for i in 0..<length { out[o + i] = op(x[ia + i], y[ib + i]) }
+            default:
+                for i in 0..<length { out[o + i] = op(x[ia + i * da], y[ib + i * db]) }
+            }
         }
     }
     return (storage, shape)

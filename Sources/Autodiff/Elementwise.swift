@@ -9,12 +9,6 @@ extension Tensor {
         for i in 0..<out.count { out[i] = transform(source[i]) }
         return storage
     }
-
-    /// A constant with `transform` of every element: masks and other values that are
-    /// locally constant (their derivative is zero almost everywhere).
-    func mapConstant(_ transform: (Float) -> Float) -> Tensor {
-        Tensor(storage: mapStorage(transform), shape: shape)
-    }
 }
 
 /// e^x. Its VJP reuses the output: d/dx e^x = e^x.
@@ -42,8 +36,17 @@ public func sqrt(_ x: Tensor) -> Tensor {
 /// almost everywhere.
 public func relu(_ x: Tensor) -> Tensor {
     .result(x.mapStorage { max($0, 0) }, shape: x.shape, inputs: [x]) { c in
-        [c.upstream * x.mapConstant { $0 > 0 ? 1 : 0 }]
+        [maskedWherePositive(c.upstream, x)]
     }
+}
+
+/// g · [x > 0], ReLU's VJP in one pass with no mask tensor. Linear in g and self-adjoint
+/// there; constant in x (zero derivative almost everywhere).
+func maskedWherePositive(_ g: Tensor, _ x: Tensor) -> Tensor {
+    let storage = TensorStorage(uninitializedCount: g.count)
+    let (upstream, mask, out) = (g.buffer, x.buffer, storage.buffer)
+    for i in 0..<out.count { out[i] = upstream[i] * (mask[i] > 0 ? 1 : 0) }
+    return .result(storage, shape: g.shape, inputs: [g]) { c in [maskedWherePositive(c.upstream, x)] }
 }
 
 /// The logistic function 1 / (1 + e^−x), computed without overflow for large |x|.

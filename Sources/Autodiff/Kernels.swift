@@ -77,19 +77,34 @@ enum Kernels {
     /// The sum of `count` values, in eight interleaved partial sums: a serial sum is one
     /// long dependency chain the compiler may not reorder or vectorize.
     static func sum(_ values: UnsafePointer<Float>, count: Int) -> Float {
+        interleavedSum(count, { load(values + $0) }, { values[$0] })
+    }
+
+    /// Σ a[i]·b[i] over `count` values, in eight interleaved partial sums as `sum`.
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        interleavedSum(count, { load(a + $0) * load(b + $0) }, { a[$0] * b[$0] })
+    }
+
+    /// Σ term(i) for i < count: `block(i)` gives terms i … i+7 added lane by lane, `term(i)`
+    /// the terms past the last whole block.
+    @inline(__always)
+    private static func interleavedSum(_ count: Int, _ block: (Int) -> SIMD8<Float>, _ term: (Int) -> Float) -> Float {
         var partial = SIMD8<Float>()
         var i = 0
         while i &+ 8 <= count {
-            partial += UnsafeRawPointer(values + i).loadUnaligned(as: SIMD8<Float>.self)
+            partial += block(i)
             i &+= 8
         }
         var total = partial.sum()
         while i < count {
-            total += values[i]
+            total += term(i)
             i &+= 1
         }
         return total
     }
+
+    @inline(__always)
+    private static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
 
     /// A copy of `source` with its dimensions reordered by `permutation`.
     static func permute(_ source: UnsafeBufferPointer<Float>, shape: [Int], permutation: [Int]) -> TensorStorage {

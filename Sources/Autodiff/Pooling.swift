@@ -115,16 +115,26 @@ func averagePool(_ x: Tensor, _ g: ConvGeometry) -> Tensor {
     let scale = 1 / Float(g.kernelHeight * g.kernelWidth)
     let storage = TensorStorage(uninitializedCount: g.batch * g.channels * oh * ow)
     let source = x.buffer, out = storage.buffer
+    let twoByTwo = g.kernelHeight == 2 && g.kernelWidth == 2
     for plane in 0..<(g.batch * g.channels) {
         let base = plane * g.height * g.width
         for i in 0..<oh {
+            let (upper, row) = (base + i * g.stride * g.width, (plane * oh + i) * ow)
+            if twoByTwo {
+                // ConvNet's pools, the window known to the compiler: the same sums in the same order.
+                for j in 0..<ow {
+                    let (a, b) = (upper + j * g.stride, upper + j * g.stride + g.width)
+                    out[row + j] = (source[a] + source[a + 1] + source[b] + source[b + 1]) * scale
+                }
+                continue
+            }
             for j in 0..<ow {
                 var total: Float = 0
                 for ki in 0..<g.kernelHeight {
-                    let row = base + (i * g.stride + ki) * g.width + j * g.stride
-                    for kj in 0..<g.kernelWidth { total += source[row + kj] }
+                    let start = upper + ki * g.width + j * g.stride
+                    for kj in 0..<g.kernelWidth { total += source[start + kj] }
                 }
-                out[(plane * oh + i) * ow + j] = total * scale
+                out[row + j] = total * scale
             }
         }
     }
@@ -139,14 +149,24 @@ func averagePoolAdjoint(_ gy: Tensor, _ g: ConvGeometry) -> Tensor {
     let scale = 1 / Float(g.kernelHeight * g.kernelWidth)
     let storage = TensorStorage(repeating: 0, count: g.inputShape.reduce(1, *))
     let source = gy.buffer, out = storage.buffer
+    // 2×2 windows that do not overlap (ConvNet's) are written, not added to.
+    let twoByTwoApart = g.kernelHeight == 2 && g.kernelWidth == 2 && g.stride >= 2
     for plane in 0..<(g.batch * g.channels) {
         let base = plane * g.height * g.width
         for i in 0..<oh {
+            let (upper, row) = (base + i * g.stride * g.width, (plane * oh + i) * ow)
+            if twoByTwoApart {
+                for j in 0..<ow {
+                    let (a, b, value) = (upper + j * g.stride, upper + j * g.stride + g.width, source[row + j] * scale)
+                    (out[a], out[a + 1], out[b], out[b + 1]) = (value, value, value, value)
+                }
+                continue
+            }
             for j in 0..<ow {
-                let value = source[(plane * oh + i) * ow + j] * scale
+                let value = source[row + j] * scale
                 for ki in 0..<g.kernelHeight {
-                    let row = base + (i * g.stride + ki) * g.width + j * g.stride
-                    for kj in 0..<g.kernelWidth { out[row + kj] += value }
+                    let start = upper + ki * g.width + j * g.stride
+                    for kj in 0..<g.kernelWidth { out[start + kj] += value }
                 }
             }
         }

@@ -32,8 +32,10 @@ public struct PublishedProtocol: Sendable {
     public func rate(epoch: Int) -> Float { epoch < epochs / 2 ? learningRate : learningRate * 0.1 }
 
     /// Parameters trained from seed `seed` on `images` [N, C, H, W] with `targets`
-    /// [N, classes] (one-hot or soft labels, cross-entropy against them).
-    public func train(images: Tensor, targets: Tensor, seed: UInt64) -> [Tensor] {
+    /// [N, classes] (one-hot or soft labels, cross-entropy against them), each batch split
+    /// over `workers` threads (results depend on the count only through the order in which
+    /// the shares' gradients are added).
+    public func train(images: Tensor, targets: Tensor, seed: UInt64, workers: Int = 1) -> [Tensor] {
         var rng = SeededGenerator(seed: seed)
         var parameters = classifier.initialParameters(.pytorchDefault, using: &rng)
         var optimizer = SGD(learningRate: learningRate, momentum: momentum, weightDecay: weightDecay)
@@ -48,9 +50,14 @@ public struct PublishedProtocol: Sendable {
                                scalars: rows.flatMap { pixels[($0 * imageSize)..<(($0 + 1) * imageSize)] })
                 if let augmentation { x = augmentation(x, &rng) }
                 let y = Tensor(shape: [rows.count, classes], scalars: rows.flatMap { labels[($0 * classes)..<(($0 + 1) * classes)] })
-                let leaves = parameters.map { $0.requiringGradient() }
-                let loss = crossEntropy(classifier.logits(x, leaves), targets: y)
-                parameters = optimizer.step(parameters, gradients(of: loss, wrt: leaves))
+                let (network, current) = (classifier, parameters)
+                let (_, gradient, _) = Trainer.sharedGradients(count: rows.count, workers: workers) { [x] share in
+                    func part(_ t: Tensor) -> Tensor { share.count == t.shape[0] ? t : sliced(t, axis: 0, range: share) }
+                    let leaves = current.map { $0.requiringGradient() }
+                    let loss = crossEntropy(network.logits(part(x), leaves), targets: part(y))
+                    return (loss.item, gradients(of: loss, wrt: leaves), [:])
+                }
+                parameters = optimizer.step(parameters, gradient)
             }
         }
         return parameters
@@ -62,11 +69,13 @@ public struct PublishedProtocol: Sendable {
     public func accuracies(images: Tensor, targets: Tensor, test: LabeledImages, workers: Int = 2,
                            known: [UInt64: Double] = [:], finished: @Sendable (UInt64, Double) -> Void = { _, _ in },
                            progress: @Sendable (String) -> Void = { _ in }) -> [Double] {
-        parallelMap(seeds, workers: workers) { seed in
+        // Workers no network needs share each network's batches (one network: both cores).
+        let perNetwork = max(1, workers / min(workers, max(1, seeds.filter { known[$0] == nil }.count)))
+        return parallelMap(seeds, workers: workers) { seed in
             if let accuracy = known[seed] { return accuracy }
             let start = Date()
-            let parameters = train(images: images, targets: targets, seed: seed)
-            let predictions = Trainer.predictions(classifier, parameters, on: test)
+            let parameters = train(images: images, targets: targets, seed: seed, workers: perNetwork)
+            let predictions = Trainer.predictions(classifier, parameters, on: test, workers: perNetwork)
             let accuracy = Double(zip(predictions, test.labels).filter { $0 == $1 }.count) / Double(max(test.count, 1))
             finished(seed, accuracy)
             progress(String(format: "  network seed %llu: test accuracy %.2f%% (%.0f s)", seed, 100 * accuracy,

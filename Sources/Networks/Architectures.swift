@@ -121,15 +121,6 @@ public struct ConvNet: Classifier {
     }
 }
 
-/// Normalizes each (image, channel) plane to zero mean and unit variance, then applies a
-/// per-channel affine map, as `GroupNorm(C, C, affine: true)`.
-public func instanceNorm(_ x: Tensor, scale: Tensor, shift: Tensor, epsilon: Float = 1e-5) -> Tensor {
-    let centered = x - x.mean(alongAxes: [2, 3], keepingDims: true)
-    let variance = (centered * centered).mean(alongAxes: [2, 3], keepingDims: true)
-    let channels = [1, x.shape[1], 1, 1]
-    return centered / sqrt(variance + epsilon) * scale.reshaped(channels) + shift.reshaped(channels)
-}
-
 /// Local response normalization across channels, as PyTorch's `LocalResponseNorm`:
 /// x / (k + α · mean of x² over `size` neighbouring channels)^β. The channel window sum
 /// is a product with a banded 0/1 matrix, so it is built from differentiable ops.

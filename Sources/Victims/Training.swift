@@ -84,10 +84,7 @@ public enum Trainer {
     static func batchGradients(_ classifier: any Classifier, _ parameters: [Tensor], _ data: LabeledImages,
                                _ batch: TrainingBatch, labelSmoothing: Float = 0,
                                workers: Int) -> (Float, [Tensor], moved: [Int: Tensor]) {
-        let (count, workers) = (batch.indices.count, max(workers, 1))
-        let shareSize = (count + workers - 1) / workers
-        let shares = stride(from: 0, to: count, by: shareSize).map { $0..<min(count, $0 + shareSize) }
-        let parts = parallelMap(shares, workers: workers) { share -> (Float, [Tensor], [Int: Tensor]) in
+        sharedGradients(count: batch.indices.count, workers: workers) { share in
             let leaves = parameters.map { $0.requiringGradient() }
             let (logits, carried) = classifier.trainingForward(batch.images(share, of: data), leaves)
             let targets = smoothedTargets(batch.indices[share].map { data.labels[$0] }, classes: logits.shape[1], smoothing: labelSmoothing)
@@ -96,6 +93,18 @@ public enum Trainer {
                 .filter { carried[$0].storage !== leaves[$0].storage }.map { ($0, carried[$0].detached()) })
             return (loss.item, gradients(of: loss, wrt: leaves), moved)
         }
+    }
+
+    /// A batch of `count` items' mean loss, gradient and moved parameters (as
+    /// `batchGradients`), from `part` of each of `workers` contiguous shares computed side
+    /// by side, recombined weighted by share size. One worker: `part` of the whole batch.
+    public static func sharedGradients(count: Int, workers: Int,
+                                       _ part: @Sendable (Range<Int>) -> (Float, [Tensor], [Int: Tensor]))
+        -> (Float, [Tensor], moved: [Int: Tensor]) {
+        let workers = max(workers, 1)
+        let shareSize = max((count + workers - 1) / workers, 1)
+        let shares = stride(from: 0, to: count, by: shareSize).map { $0..<min(count, $0 + shareSize) }
+        let parts = parallelMap(shares, workers: workers, part)
         guard parts.count > 1 else { return parts[0] }
         return GradientMode.withoutRecording {
             let weights = shares.map { Float($0.count) / Float(count) }

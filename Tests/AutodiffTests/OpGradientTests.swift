@@ -33,6 +33,10 @@ let elementwiseCases: [OpCase] = [
     OpCase("cos", [random([2, 3], seed: 42, low: -4, high: 4)]) { cos($0[0]) },
     OpCase("sin·cos of a product", [random([2, 3], seed: 43), random([2, 3], seed: 44)]) { sin($0[0] * $0[1]) * cos($0[1]) },
     OpCase("relu", [random([3, 4], seed: 13, awayFromZero: 0.05)]) { relu($0[0]) },
+    // ReLU's gradient op (a mask) as a function of the input and the upstream gradient.
+    OpCase("relu's gradient", [random([3, 4], seed: 131, awayFromZero: 0.05), random([3, 4], seed: 132)]) {
+        gradientAt($0[0], upstream: $0[1]) { (relu($0) * $1 * $1).sum() }
+    },
     OpCase("sigmoid", [random([3, 4], seed: 14, low: -3, high: 3)]) { sigmoid($0[0]) },
     OpCase("softplus", [random([3, 4], seed: 15, low: -3, high: 3)]) { softplus($0[0]) },
     OpCase("tanh", [random([3, 4], seed: 150, low: -2, high: 2)]) { tanh($0[0]) },
@@ -141,6 +145,8 @@ let convolutionCases: [OpCase] = [
         return y * y
     },
     OpCase("avg-pool 2", [random([2, 2, 4, 4], seed: 65)]) { avgPool2d($0[0], size: 2) },
+    OpCase("avg-pool 2 on odd sides (the last row and column unread)", [random([1, 2, 5, 7], seed: 195)]) { avgPool2d($0[0], size: 2) },
+    OpCase("avg-pool 2 stride 3 (gaps between windows)", [random([1, 2, 5, 7], seed: 196)]) { avgPool2d($0[0], size: 2, stride: 3) },
     OpCase("avg-pool 3 stride 1 (overlapping)", [random([1, 2, 4, 5], seed: 66)]) { avgPool2d($0[0], size: 3, stride: 1) },
     OpCase("avg-pool squared", [random([1, 2, 4, 4], seed: 67)]) {
         let y = avgPool2d($0[0], size: 2)
@@ -164,6 +170,20 @@ let normalizationCases: [OpCase] = [
         let y = batchNormTraining($0[0], scale: $0[1], shift: $0[2], epsilon: 1e-5).output
         return exp(y) * random([4, 3], seed: 9)
     },
+    // Instance normalization and its core; squared so their gradients are differentiated.
+    OpCase("standardized planes", [random([2, 3, 3, 4], seed: 192)]) {
+        let y = standardizedPlanes($0[0], epsilon: 1e-5)
+        return y * y * random([2, 3, 3, 4], seed: 10)
+    },
+    OpCase("instance norm", [random([2, 3, 3, 4], seed: 197), random([3], seed: 198), random([3], seed: 199)]) {
+        let y = instanceNorm($0[0], scale: $0[1], shift: $0[2])
+        return y * y * random([2, 3, 3, 4], seed: 11)
+    },
+    // Its core's gradient op as a function of the input and the upstream gradient: this checks that
+    // op's own first and second derivatives.
+    OpCase("standardized planes' gradient", [random([2, 2, 3, 3], seed: 193), random([2, 2, 3, 3], seed: 194)]) {
+        gradientAt($0[0], upstream: $0[1]) { (standardizedPlanes($0, epsilon: 1e-5) * $1).sum() }
+    },
     // The statistics themselves, as a running-statistics update reads them.
     OpCase("batch norm train statistics", [random([4, 2, 2, 1], seed: 191)]) {
         let s = batchNormTraining($0[0], scale: Tensor.ones([2]), shift: Tensor.zeros([2]), epsilon: 1e-5)
@@ -178,6 +198,14 @@ let lossCases: [OpCase] = [
         crossEntropy($0[0], targets: $0[1] / $0[1].sum(alongAxes: [1], keepingDims: true))
     },
 ]
+
+/// ∇ₓ loss(x, upstream), recorded, for checking a gradient op as a function of its
+/// inputs. Taken through a zero shift of `x`, so it is also right when the checker passes
+/// `x` as a constant (its finite differences).
+func gradientAt(_ x: Tensor, upstream: Tensor, _ loss: (Tensor, Tensor) -> Tensor) -> Tensor {
+    let shift = Tensor.zeros(x.shape).requiringGradient()
+    return gradients(of: loss(x + shift, upstream), wrt: [shift], createGraph: true)[0]
+}
 
 @Suite("First- and second-order finite-difference checks of every op")
 struct OpGradientTests {

@@ -7,16 +7,16 @@ import Poisoning
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Time fixed Fashion-MNIST/LeNet workloads (attack iteration, training, inference).",
+        abstract: "Time fixed Fashion-MNIST workloads (LeNet attack iteration, training, inference; ConvNet-3 training step and inference).",
         discussion: """
-            Workloads (all on Fashion-MNIST with LeNet; no trained zoo is needed, since speed \
-            does not depend on the weights: victims are 4 LeNets with seeded PyTorch-default \
-            random init):
+            Workloads (all on Fashion-MNIST; no trained zoo is needed, since speed does not \
+            depend on the weights: victims are 4 LeNets, and the ConvNet-3s fresh networks, \
+            with seeded PyTorch-default random init):
             \(BenchWorkload.allCases.map { "  \($0.rawValue): \($0.summary)" }.joined(separator: "\n"))
 
-            The attack workloads report the median of --iterations timed iterations after \
-            --warmup untimed ones; eval the median of 5 passes after one untimed pass; train \
-            one timed epoch. Each workload runs in its own child process so its peak RSS \
+            The attack workloads and convnet-step report the median of --iterations timed \
+            iterations after --warmup untimed ones; eval the median of 5 passes after one \
+            untimed pass; train one timed epoch; convnet-eval one timed pass. Each workload runs in its own child process so its peak RSS \
             (getrusage ru_maxrss; it includes loading and normalizing the dataset, a few hundred MB) is its own.
 
             The numbers depend on machine load: other jobs on the same cores slow every row. \

@@ -30,6 +30,8 @@ struct BenchRunner {
         case .attackIPC10: row = try attack(imagesPerClass: 10, classifier: classifier, data: data)
         case .train: row = train(classifier: classifier, data: data)
         case .eval: row = eval(classifier: classifier, data: data)
+        case .convnetStep: row = convnetStep(classifier: try ConvNet(inputShape: [1, 28, 28], classes: 10), data: data)
+        case .convnetEval: row = convnetEval(classifier: try ConvNet(inputShape: [1, 28, 28], classes: 10), data: data)
         }
         row.workload = workload.rawValue
         row.load1m = rounded(load, 2)

@@ -1,17 +1,21 @@
 import Autodiff
 import Datasets
 import Distillation
+import Evaluation
 import Foundation
 import Networks
 import Victims
 
-/// The fixed workloads of `amnesia bench`. They mirror `bench/pytorch_reference.py`
-/// one for one, so the two tools' rows can be compared directly.
+/// The fixed workloads of `amnesia bench`. The LeNet ones mirror `bench/pytorch_reference.py`
+/// one for one, so the two tools' rows can be compared directly; the ConvNet ones time the
+/// published evaluation (`evaluation: published`), whose networks dominate its cost.
 enum BenchWorkload: String, CaseIterable {
     case attackIPC1 = "attack-ipc1"
     case attackIPC10 = "attack-ipc10"
     case train
     case eval
+    case convnetStep = "convnet-step"
+    case convnetEval = "convnet-eval"
 
     /// One line for `--help` and the table.
     var summary: String {
@@ -20,6 +24,8 @@ enum BenchWorkload: String, CaseIterable {
         case .attackIPC10: "the same with 10 images per class (100 images, the default budget); ms per iteration"
         case .train: "one epoch of LeNet training on the 60,000 training images, batch 64, SGD momentum 0.9; images per second"
         case .eval: "inference on the 10,000 test images; images per second"
+        case .convnetStep: "one training step of the published evaluation (a fresh ConvNet-3, width 128, on 100 training images: initialization, forward, backward, SGD), the batch split over --workers threads; ms per iteration"
+        case .convnetEval: "the published evaluation's scoring: a ConvNet-3 on the 10,000 test images, on one worker as each network is scored; images per second"
         }
     }
 }
@@ -75,5 +81,30 @@ extension BenchRunner {
         }
         return BenchRow(workload: "", msPerIter: nil, imagesPerS: median(rates), min: rates.min() ?? 0,
                         max: rates.max() ?? 0, repeats: rates.count, peakRssMb: 0, load1m: 0)
+    }
+
+    /// One step of `PublishedProtocol.train` exactly as the published evaluation runs it:
+    /// 100 training images in one batch (one step per epoch) split over `--workers` threads
+    /// (what a network training alone gets), timed like the attack workloads (median of
+    /// `--iterations` after `--warmup`).
+    func convnetStep(classifier: ConvNet, data: PreparedData) -> BenchRow {
+        let evaluation = PublishedProtocol(classifier: classifier, epochs: 1, networks: 1, seed: 0)
+        let images = data.train.batch(0..<100)
+        let targets = PublishedProtocol.oneHot(Array(data.train.labels[0..<100]), classes: classifier.classes)
+        for _ in 0..<options.warmup { _ = evaluation.train(images: images, targets: targets, seed: 1, workers: options.workers) }
+        let samples = (0..<options.iterations).map { _ in
+            seconds { _ = evaluation.train(images: images, targets: targets, seed: 1, workers: options.workers) } * 1000
+        }
+        return BenchRow(workload: "", msPerIter: median(samples), imagesPerS: nil, min: samples.min() ?? 0,
+                        max: samples.max() ?? 0, repeats: samples.count, peakRssMb: 0, load1m: 0)
+    }
+
+    /// One pass of a fresh ConvNet-3 over the test split, as `PublishedProtocol` scores a
+    /// network. A single sample: the pass is long enough that warm-up is negligible.
+    func convnetEval(classifier: ConvNet, data: PreparedData) -> BenchRow {
+        var rng = SeededGenerator(seed: Self.victimSeeds[0])
+        let parameters = classifier.initialParameters(.pytorchDefault, using: &rng)
+        let rate = Double(data.test.count) / seconds { _ = Trainer.predictions(classifier, parameters, on: data.test) }
+        return BenchRow(workload: "", msPerIter: nil, imagesPerS: rate, min: rate, max: rate, repeats: 1, peakRssMb: 0, load1m: 0)
     }
 }
