@@ -83,7 +83,11 @@ func prepareRun(specPath: String, options: CraftOptions, defenses: [DefenseSpec]
         throw SpecError(file: specPath, "amnesia distill needs objective: standard (plain distillation); this spec has objective: forget, which `amnesia run` crafts")
     default: break
     }
-    if let iterations = options.iterations { spec.iterations = iterations }
+    if let iterations = options.iterations {
+        spec.iterations = iterations
+        // The spec was checked as written; the budget bounds other keys (a learning curve's points).
+        if let problem = spec.problem { throw SpecError(file: specPath, "with --iterations \(iterations): \(problem)") }
+    }
     let root = URL(fileURLWithPath: options.victimsDir)
     let zoo = try openOrTrainZoo(named: spec.zoo, specPath: spec.zooSpec, root: root, options: options, attackSpec: specPath)
     let foreign = try spec.foreignZooSpec.map { path in

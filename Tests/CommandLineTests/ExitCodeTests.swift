@@ -50,6 +50,8 @@ struct ExitCodeTests {
         (["audit", "--zoo", "z", "--shards", "4"], "needs this task's index"),
         (["audit", "--merge", "nowhere"], "no audit plan here"),
         (["victims", "train", "missing.yaml", "--shard", "one/two"], "--shard takes I/N"),
+        (["craft", "forget.yaml", "--iterations", "0"], "with --iterations 0: iterations must be at least 1"),
+        (["distill", "curve.yaml", "--iterations", "200"], "with --iterations 200: published_evaluation.curve: 300 is not an iteration before the last"),
     ])
     func refused(arguments: [String], mentions: String) throws {
         try withTempDir { dir in
@@ -68,6 +70,9 @@ struct ExitCodeTests {
                 .write(to: dir.appendingPathComponent("standard.yaml"), atomically: true, encoding: .utf8)
             try attack.replacingOccurrences(of: "NAME", with: "f")
                 .write(to: dir.appendingPathComponent("forget.yaml"), atomically: true, encoding: .utf8)
+            try (attack.replacingOccurrences(of: "NAME", with: "c")
+                 + "objective: standard\niterations: 500\nevaluation: published\npublished_evaluation: {curve: [100, 300]}\n")
+                .write(to: dir.appendingPathComponent("curve.yaml"), atomically: true, encoding: .utf8)
             try Data().write(to: dir.appendingPathComponent("afile"))
             #expect(mkfifo(dir.appendingPathComponent("fifo").path, 0o600) == 0)
             try FileManager.default.createDirectory(at: dir.appendingPathComponent("badreport"), withIntermediateDirectories: true)
