@@ -31,7 +31,8 @@ public enum ModelAudit {
         if let summary = data.summary { say(summary) }
         var zoo = try Zoo.train(spec: spec, root: root, data: data, workers: workers, events: events)
         let earlier = zoo.heldout.filter { $0.source == "imported from \(model.lastPathComponent)" }
-        if try !earlier.contains(where: { try $0.sha256 == zoo.importedDigest(of: model) }) {
+        let digest = try earlier.isEmpty ? nil : zoo.importedDigest(of: model)
+        if !earlier.contains(where: { $0.sha256 == digest }) {
             let lock = try FolderLock(zoo.directory, .exclusive, purpose: "importing into this zoo")
             defer { withExtendedLifetime(lock) {} }
             if !earlier.isEmpty {
